@@ -1,0 +1,49 @@
+// One entry of an IPAddressPool's spec.addresses, as MetalLB reads it: a CIDR or "start-end".
+import ipaddr from 'ipaddr.js';
+import { toBigInt } from '../prefix/ipv6.js';
+
+export interface PoolEntry {
+  text: string;
+  family: 'ipv4' | 'ipv6';
+  form: 'cidr' | 'range';
+  first: ipaddr.IPv4 | ipaddr.IPv6;
+  last: ipaddr.IPv4 | ipaddr.IPv6;
+}
+
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const trimmed = text.trim();
+  if (trimmed.includes('%')) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(trimmed)) return ipaddr.IPv4.parse(trimmed);
+  if (ipaddr.IPv6.isValid(trimmed)) return ipaddr.IPv6.parse(trimmed);
+  return undefined;
+}
+
+/** Parses an entry the way MetalLB does (CIDR, or two addresses of one family joined by "-"); undefined if MetalLB would refuse it. */
+export function parsePoolEntry(text: string): PoolEntry | undefined {
+  if (text.includes('/')) {
+    const [base = '', length = ''] = text.split('/');
+    const address = parseAddress(base);
+    if (address === undefined || text.split('/').length !== 2 || !/^\d+$/.test(length.trim()))
+      return undefined;
+    const bits = Number(length.trim());
+    if (bits > (address.kind() === 'ipv4' ? 32 : 128)) return undefined;
+    const cidr = `${address.toString()}/${String(bits)}`;
+    const [first, last] =
+      address.kind() === 'ipv4'
+        ? [ipaddr.IPv4.networkAddressFromCIDR(cidr), ipaddr.IPv4.broadcastAddressFromCIDR(cidr)]
+        : [ipaddr.IPv6.networkAddressFromCIDR(cidr), ipaddr.IPv6.broadcastAddressFromCIDR(cidr)];
+    return { text, family: address.kind(), form: 'cidr', first, last };
+  }
+  const parts = text.split('-');
+  if (parts.length !== 2) return undefined;
+  const first = parseAddress(parts[0] ?? '');
+  const last = parseAddress(parts[1] ?? '');
+  if (first === undefined || last === undefined || first.kind() !== last.kind()) return undefined;
+  if (toBigInt(first) > toBigInt(last)) return undefined;
+  return { text, family: first.kind(), form: 'range', first, last };
+}
+
+export function overlaps(a: PoolEntry, b: PoolEntry): boolean {
+  if (a.family !== b.family) return false;
+  return toBigInt(a.first) <= toBigInt(b.last) && toBigInt(b.first) <= toBigInt(a.last);
+}

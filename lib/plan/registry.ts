@@ -1,0 +1,61 @@
+// Which pool entries belong to metallb-dyn6: recorded in an annotation on the pool itself, so the
+// tool keeps no state anywhere else (external-dns's TXT registry, as an annotation).
+import type { HostRange } from '../prefix/host-range.js';
+import { SUBNET_LENGTH } from '../prefix/host-range.js';
+import { equal, hostBitsOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
+import type { PoolEntry } from './pool-entry.js';
+
+export const ANNOTATION_PREFIX = 'metallb-dyn6';
+export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
+export const LAST_PREFIX_ANNOTATION = `${ANNOTATION_PREFIX}/last-prefix`;
+export const LAST_SYNC_ANNOTATION = `${ANNOTATION_PREFIX}/last-sync`;
+export const MANAGED_ANNOTATIONS = [OWNED_ANNOTATION, LAST_PREFIX_ANNOTATION, LAST_SYNC_ANNOTATION] as const;
+
+export type OwnershipRecord = { kind: 'recorded'; entries: string[] } | { kind: 'none' };
+
+/** Reads the ownership record; a record that is there but unreadable is an error, never "none". */
+export function readOwnership(
+  annotations: Readonly<Record<string, string>> | undefined,
+): OwnershipRecord | Error {
+  const raw = annotations?.[OWNED_ANNOTATION];
+  if (raw === undefined) return { kind: 'none' };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
+    return new Error(
+      `annotation ${OWNED_ANNOTATION} must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(raw)}; fix or remove it`,
+    );
+  }
+  return { kind: 'recorded', entries: value };
+}
+
+export function ownershipAnnotation(entries: readonly string[]): string {
+  return JSON.stringify(entries);
+}
+
+/**
+ * Without a record (first run, or a pool the Rust tool managed) an entry is ours when it is a
+ * global-unicast IPv6 range in a single /64 whose host part is exactly a configured host range.
+ */
+export function looksOwned(entry: PoolEntry, hosts: readonly HostRange[]): boolean {
+  if (entry.family !== 'ipv6') return false;
+  const first = entry.first as IPv6;
+  const last = entry.last as IPv6;
+  if (notGlobalUnicast(first) !== undefined) return false;
+  if (!equal(networkOf(first, SUBNET_LENGTH), networkOf(last, SUBNET_LENGTH))) return false;
+  return hosts.some((h) => {
+    if (h.kind === 'cidr') {
+      const length = Number(entry.text.split('/')[1]);
+      return entry.form === 'cidr' && length === h.length && equal(hostBitsOf(first, SUBNET_LENGTH), h.first);
+    }
+    return (
+      entry.form === 'range' &&
+      equal(hostBitsOf(first, SUBNET_LENGTH), h.first) &&
+      equal(hostBitsOf(last, SUBNET_LENGTH), h.last)
+    );
+  });
+}

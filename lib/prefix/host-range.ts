@@ -1,0 +1,87 @@
+// The configured host part of the pool's IPv6 range(s): everything after the /64.
+import { hostBitsOf, isZero, lastOf, networkOf, parseIPv6, toBigInt, type IPv6 } from './ipv6.js';
+
+export const SUBNET_LENGTH = 64;
+
+export type HostRange =
+  | { kind: 'range'; text: string; first: IPv6; last: IPv6 }
+  | { kind: 'cidr'; text: string; first: IPv6; length: number };
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function hostAddress(text: string, whole: string): Parsed<IPv6> {
+  const address = parseIPv6(text.trim());
+  if (address === undefined)
+    return { ok: false, error: `host range "${whole}": "${text.trim()}" is not an IPv6 address` };
+  if (!isZero(networkOf(address, SUBNET_LENGTH))) {
+    return {
+      ok: false,
+      error: `host range "${whole}": "${text.trim()}" has prefix bits set; a host part may only use the last 64 bits (e.g. ::1000)`,
+    };
+  }
+  return { ok: true, value: address };
+}
+
+function parseOne(text: string): Parsed<HostRange> {
+  if (text === '') return { ok: false, error: 'host range: empty entry' };
+  if (text.includes('/')) {
+    const [base = '', lengthText = ''] = text.split('/', 2);
+    const length = /^\d+$/.test(lengthText) ? Number(lengthText) : NaN;
+    if (!(length >= SUBNET_LENGTH && length <= 128)) {
+      return { ok: false, error: `host range "${text}": prefix length must be 64..128, got "${lengthText}"` };
+    }
+    const first = hostAddress(base, text);
+    if (!first.ok) return first;
+    if (!isZero(hostBitsOf(first.value, length))) {
+      return {
+        ok: false,
+        error: `host range "${text}": ${base} is not the start of a /${String(length)} block`,
+      };
+    }
+    return { ok: true, value: { kind: 'cidr', text, first: first.value, length } };
+  }
+  const parts = text.split('-');
+  if (parts.length !== 2) {
+    return {
+      ok: false,
+      error: `host range "${text}": expected "start-end" (e.g. ::1000-::1999) or a CIDR (e.g. ::1000/116)`,
+    };
+  }
+  const first = hostAddress(parts[0] ?? '', text);
+  if (!first.ok) return first;
+  const last = hostAddress(parts[1] ?? '', text);
+  if (!last.ok) return last;
+  if (toBigInt(first.value) > toBigInt(last.value)) {
+    return {
+      ok: false,
+      error: `host range "${text}": reversed range, ${parts[0] ?? ''} comes after ${parts[1] ?? ''}`,
+    };
+  }
+  return { ok: true, value: { kind: 'range', text, first: first.value, last: last.value } };
+}
+
+/** `::1000-::1999`, `::1000/116`, or a comma-separated list of them; ranges may not overlap. */
+export function parseHostRanges(text: string): Parsed<HostRange[]> {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.every((p) => p === '')) return { ok: false, error: 'host range: empty' };
+  const ranges: HostRange[] = [];
+  for (const part of parts) {
+    const parsed = parseOne(part);
+    if (!parsed.ok) return parsed;
+    ranges.push(parsed.value);
+  }
+  const spans = ranges.map((r) => ({ r, ...hostSpan(r) })).sort((a, b) => (a.first < b.first ? -1 : 1));
+  for (let i = 1; i < spans.length; i++) {
+    const [prev, next] = [spans[i - 1], spans[i]];
+    if (prev !== undefined && next !== undefined && next.first <= prev.last) {
+      return { ok: false, error: `host range: "${prev.r.text}" and "${next.r.text}" overlap` };
+    }
+  }
+  return { ok: true, value: ranges };
+}
+
+/** First and last host value of a range, as integers. */
+export function hostSpan(range: HostRange): { first: bigint; last: bigint } {
+  const last = range.kind === 'range' ? range.last : lastOf(range.first, range.length);
+  return { first: toBigInt(range.first), last: toBigInt(last) };
+}

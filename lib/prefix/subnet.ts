@@ -1,0 +1,54 @@
+// From a source's answer to the /64 the pool's IPv6 range lives in.
+import type { HostRange, Parsed } from './host-range.js';
+import { SUBNET_LENGTH } from './host-range.js';
+import { hostBitsOf, isZero, networkOf, or, parseIPv6, type IPv6 } from './ipv6.js';
+
+/** Keep the first `keep` bits of the delegated prefix and OR in `bits` (the Rust tool's subnet override). */
+export interface SubnetOverride {
+  keep: number;
+  bits: IPv6;
+}
+
+export interface PrefixPolicy {
+  /** Length of the prefix the ISP delegates, as seen in the source's answer (default 64). */
+  delegatedLength: number;
+  override?: SubnetOverride;
+}
+
+export function parseSubnetOverride(bitsText: string, keepText: string): Parsed<SubnetOverride> {
+  const keep = /^\d+$/.test(keepText.trim()) ? Number(keepText.trim()) : NaN;
+  if (!(keep >= 1 && keep <= 63)) {
+    return { ok: false, error: `prefix length "${keepText}": must be a whole number from 1 to 63` };
+  }
+  const bits = parseIPv6(bitsText.trim());
+  if (bits === undefined) return { ok: false, error: `subnet override "${bitsText}": not an IPv6 address` };
+  if (!isZero(networkOf(bits, keep)) || !isZero(hostBitsOf(bits, SUBNET_LENGTH))) {
+    return {
+      ok: false,
+      error: `subnet override "${bitsText}": may only set bits ${String(keep + 1)} to 64 (those after the kept /${String(keep)} and before the host part)`,
+    };
+  }
+  return { ok: true, value: { keep, bits } };
+}
+
+/**
+ * The /64 network for the pool: the answer's network at the delegated length (or at the answer's
+ * own, shorter, prefix length), with the subnet override applied.
+ */
+export function subnetFor(answer: IPv6, answerLength: number | undefined, policy: PrefixPolicy): IPv6 {
+  const delegated = networkOf(answer, Math.min(answerLength ?? 128, policy.delegatedLength));
+  const overridden =
+    policy.override === undefined
+      ? delegated
+      : or(networkOf(delegated, policy.override.keep), policy.override.bits);
+  return networkOf(overridden, SUBNET_LENGTH);
+}
+
+/** The pool entries this tool wants: each host range placed in the subnet, in MetalLB's syntax. */
+export function desiredEntries(subnet: IPv6, hosts: readonly HostRange[]): string[] {
+  return hosts.map((h) =>
+    h.kind === 'cidr'
+      ? `${or(subnet, h.first).toString()}/${String(h.length)}`
+      : `${or(subnet, h.first).toString()}-${or(subnet, h.last).toString()}`,
+  );
+}

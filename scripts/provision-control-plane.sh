@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Provisions etcd, kube-apiserver and kube-controller-manager for the test control plane.
+#
+# No container registry or release download is reachable from our machines, so the binaries come
+# from Debian: etcd-server as a package, the Kubernetes components built from Debian's
+# `kubernetes` source package (1.20.2, vendored). The result is cached outside the repository and
+# reused by every later run; the build tree is removed once the binaries are in place.
+#
+# Usage: provision-control-plane.sh [DEST]   (default: $XDG_CACHE_HOME/metallb-dyn6/k8s-1.20.2/bin)
+set -euo pipefail
+
+dest=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/metallb-dyn6/k8s-1.20.2/bin}
+components=(kube-apiserver kube-controller-manager)
+
+have_all() {
+  for b in etcd "${components[@]}"; do [[ -x "$dest/$b" ]] || return 1; done
+}
+if have_all; then
+  echo "control plane binaries: $dest (cached)"
+  exit 0
+fi
+
+log() { echo "[provision] $*" >&2; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=(golang-go etcd-server golang-github-modern-go-reflect2-dev dpkg-dev openssl)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+src_list=/etc/apt/sources.list.d/metallb-dyn6-deb-src.sources
+need_src_entry=false
+apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes' || need_src_entry=true
+if $need_src_entry; then
+  log "adding a deb-src entry for bookworm (needed by 'apt-get source kubernetes')"
+  as_root tee "$src_list" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+if $need_src_entry || ((${#missing[@]})); then
+  log "apt-get update"
+  as_root apt-get update -q >&2
+fi
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+fi
+
+work=$(mktemp -d "${dest%/bin}/build.XXXXXX" 2>/dev/null || { mkdir -p "${dest%/bin}"; mktemp -d "${dest%/bin}/build.XXXXXX"; })
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+log "fetching Debian's kubernetes source package into $work"
+apt-get source -q kubernetes >&2
+src=$(find "$work" -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
+version=$(sed -n 's/^kubernetes (\(.*\)really\([0-9.]*\)-.*/\2/p' "$src/debian/changelog" | head -n1)
+version=${version:-1.20.2}
+
+export GOPATH="$work/gopath" GOCACHE="$work/gocache" GO111MODULE=off GOFLAGS= CGO_ENABLED=0
+mkdir -p "$GOPATH/src/k8s.io"
+ln -s "$src" "$GOPATH/src/k8s.io/kubernetes"
+cd "$GOPATH/src/k8s.io/kubernetes"
+
+# Go >= 1.18 crashes the vendored reflect2 1.0.1 on the first custom-resource write.
+log "replacing vendored modern-go/reflect2 with Debian's 1.0.2"
+rm -rf vendor/github.com/modern-go/reflect2
+cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
+
+# The tarball lacks the generated OpenAPI definitions of the core API groups; generate them the way
+# Makefile.generated_files does (every Go package tagged +k8s:openapi-gen, staging named as vendor/).
+log "generating pkg/generated/openapi"
+go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
+mapfile -t openapi_dirs < <(
+  find -H . \( -path ./_\* -o -path ./.\* -o -path ./vendor \) -prune -o -type f -name '*.go' -print \
+    | sed 's|^\./staging/src|vendor|; s|^\./||' \
+    | xargs grep -l '^// *+k8s:openapi-gen=' \
+    | xargs -n1 dirname | LC_ALL=C sort -u \
+    | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/'
+)
+inputs=$(printf 'k8s.io/kubernetes/%s,' "${openapi_dirs[@]}")
+"$work/openapi-gen" --logtostderr \
+  -i "${inputs%,}" \
+  -p k8s.io/kubernetes/pkg/generated/openapi \
+  -O zz_generated.openapi \
+  -h vendor/k8s.io/code-generator/hack/boilerplate.go.txt \
+  -r "$work/openapi-violations.report" >&2
+
+major=${version%%.*}; minor=${version#*.}; minor=${minor%%.*}
+ldflags=""
+for pkg in client-go/pkg/version component-base/version; do
+  base="k8s.io/kubernetes/vendor/k8s.io/$pkg"
+  ldflags+=" -X $base.gitVersion=v$version -X $base.gitMajor=$major -X $base.gitMinor=$minor"
+  ldflags+=" -X $base.gitTreeState=clean -X $base.buildDate=1970-01-01T00:00:00Z"
+done
+
+mkdir -p "$work/out"
+for c in "${components[@]}"; do
+  log "building $c v$version (several minutes on 2 cores)"
+  go build -p 2 -trimpath -ldflags "-s -w $ldflags" -o "$work/out/$c" "./cmd/$c"
+done
+cp /usr/bin/etcd "$work/out/etcd"
+
+mkdir -p "$dest"
+for b in etcd "${components[@]}"; do mv -f "$work/out/$b" "$dest/$b"; done
+log "done"
+echo "control plane binaries: $dest"

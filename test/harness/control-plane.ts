@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import path from 'node:path';
+import { controlPlaneBinaries, REPO_ROOT } from './binaries.js';
+import { kubeconfigYaml, type ClusterAccess } from './kubeconfig.js';
+import { generatePki } from './pki.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+
+export interface ControlPlaneOptions {
+  /** Extra kube-apiserver flags, e.g. an authentication webhook. */
+  apiserverArgs?: string[];
+  /** Where run folders go; each run gets a fresh one, removed on stop. */
+  runRoot?: string;
+}
+
+export interface AuditEvent {
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+  requestURI: string;
+}
+
+export interface ControlPlane extends ClusterAccess {
+  runDir: string;
+  adminToken: string;
+  adminKubeconfig: string;
+  auditLog: string;
+  stop(): Promise<void>;
+}
+
+/** Requests the apiserver recorded for one user, oldest first. */
+export function readAuditEvents(auditLog: string, username: string): AuditEvent[] {
+  if (!existsSync(auditLog)) return [];
+  return readFileSync(auditLog, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as AuditEvent)
+    .filter((e) => e.user.username === username);
+}
+
+const ADMIN_USER = 'metallb-dyn6-test-admin';
+
+function get(url: string, options: https.RequestOptions = {}): Promise<number> {
+  const lib = url.startsWith('https:') ? https : http;
+  return new Promise((resolve) => {
+    const req = lib.get(url, { ...options, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => {
+      resolve(0);
+    });
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function waitFor(
+  what: string,
+  proc: ManagedProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!proc.running) throw new Error(`${what} exited during start-up:\n${proc.tail()}`);
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${proc.tail()}`);
+}
+
+/**
+ * Starts etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 with fresh data, its own
+ * CA, token authentication, RBAC and an audit log. Only the processes started here are stopped.
+ */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const bin = controlPlaneBinaries();
+  const runRoot = options.runRoot ?? path.join(REPO_ROOT, '.run');
+  const runDir = path.join(runRoot, `cluster-${randomBytes(4).toString('hex')}`);
+  mkdirSync(runDir, { recursive: true });
+  const file = (name: string) => path.join(runDir, name);
+  const started: ManagedProcess[] = [];
+  const stopAll = async () => {
+    for (const p of started.reverse()) await p.stop();
+  };
+
+  try {
+    const pki = generatePki(runDir);
+    const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const adminToken = randomBytes(24).toString('hex');
+    writeFileSync(file('tokens.csv'), `${adminToken},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`);
+    writeFileSync(
+      file('audit-policy.yaml'),
+      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n',
+    );
+
+    const etcd = new ManagedProcess(
+      'etcd',
+      bin.etcd,
+      [
+        '--name=default',
+        `--data-dir=${file('etcd-data')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+        '--log-level=warn',
+      ],
+      file('etcd.log'),
+    );
+    started.push(etcd);
+    await waitFor(
+      'etcd',
+      etcd,
+      async () => (await get(`http://127.0.0.1:${etcdPort}/health`)) === 200,
+      30_000,
+    );
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserver = new ManagedProcess(
+      'kube-apiserver',
+      bin['kube-apiserver'],
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        '--insecure-port=0',
+        `--cert-dir=${runDir}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--token-auth-file=${file('tokens.csv')}`,
+        '--authorization-mode=RBAC',
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--endpoint-reconciler-type=none',
+        // No token controller runs, so pods cannot get legacy service-account token volumes.
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        `--audit-policy-file=${file('audit-policy.yaml')}`,
+        `--audit-log-path=${file('audit.log')}`,
+        '--audit-log-mode=blocking',
+        '--v=0',
+        ...(options.apiserverArgs ?? []),
+      ],
+      file('kube-apiserver.log'),
+    );
+    started.push(apiserver);
+    const auth = { headers: { Authorization: `Bearer ${adminToken}` }, ca: pki.caPem };
+    await waitFor(
+      'kube-apiserver',
+      apiserver,
+      async () => (await get(`${server}/readyz`, auth)) === 200,
+      60_000,
+    );
+
+    const access: ClusterAccess = { server, caPem: pki.caPem };
+    const adminKubeconfig = file('admin.kubeconfig');
+    writeFileSync(adminKubeconfig, kubeconfigYaml(access, ADMIN_USER, adminToken), { mode: 0o600 });
+
+    const controllerManager = new ManagedProcess(
+      'kube-controller-manager',
+      bin['kube-controller-manager'],
+      [
+        `--kubeconfig=${adminKubeconfig}`,
+        '--secure-port=0',
+        '--port=0',
+        '--leader-elect=false',
+        '--controllers=deployment,replicaset,daemonset,garbagecollector,namespace,podgc',
+        `--cert-dir=${runDir}`,
+        '--v=0',
+      ],
+      file('kube-controller-manager.log'),
+    );
+    started.push(controllerManager);
+    // The controller manager has no serving port here; give it a moment and make sure it lives.
+    await new Promise((r) => setTimeout(r, 300));
+    if (!controllerManager.running)
+      throw new Error(`kube-controller-manager exited:\n${controllerManager.tail()}`);
+
+    return {
+      ...access,
+      runDir,
+      adminToken,
+      adminKubeconfig,
+      auditLog: file('audit.log'),
+      async stop() {
+        await stopAll();
+        rmSync(runDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    rmSync(runDir, { recursive: true, force: true });
+    throw error;
+  }
+}

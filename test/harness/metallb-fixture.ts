@@ -1,0 +1,267 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  loadYaml,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1CustomResourceDefinition,
+  type V1PodTemplateSpec,
+} from '@kubernetes/client-node';
+import { REPO_ROOT } from './binaries.js';
+import { NEVER_READY_ANNOTATION } from './kubelet-sim.js';
+
+export const METALLB_LABELS = {
+  'app.kubernetes.io/name': 'metallb',
+  'app.kubernetes.io/instance': 'metallb',
+};
+export const METALLB_SELECTOR = 'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb';
+export const POOL = { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools' } as const;
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+function errorCode(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? Number(error.code) : undefined;
+}
+
+async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (errorCode(error) !== 409) throw error;
+  }
+}
+
+/** Installs MetalLB's IPAddressPool CRD and waits until the apiserver serves it. */
+export async function installPoolCrd(kc: KubeConfig): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const crd = loadYaml<V1CustomResourceDefinition>(
+    readFileSync(path.join(REPO_ROOT, 'test/fixtures/metallb/ipaddresspool-crd.yaml'), 'utf8'),
+  );
+  await createIfAbsent(() => api.createCustomResourceDefinition({ body: crd }));
+  await poll('the IPAddressPool CRD to be established', async () => {
+    const current = await api.readCustomResourceDefinition({ name: 'ipaddresspools.metallb.io' });
+    return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  });
+}
+
+export interface FixtureNode {
+  name: string;
+  addresses: { type: string; address: string }[];
+}
+
+/** Home-lab nodes with SLAAC addresses from a delegated prefix, plus IPv4 and ULA ones. */
+export const DEFAULT_NODES: FixtureNode[] = ['a', 'b', 'c'].map((suffix, i) => ({
+  name: `node-${suffix}`,
+  addresses: [
+    { type: 'InternalIP', address: `192.168.178.${String(21 + i)}` },
+    { type: 'InternalIP', address: `2a02:8071:1234:5600:${String(21 + i)}0:c0ff:fe00:${String(i + 1)}` },
+    { type: 'InternalIP', address: `fd00:1234:5678::${String(21 + i)}` },
+    { type: 'Hostname', address: `node-${suffix}` },
+  ],
+}));
+
+/** Node objects that report Ready, the way a kubelet would register them. */
+export async function createNodes(kc: KubeConfig, nodes: FixtureNode[] = DEFAULT_NODES): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const node of nodes) {
+    await createIfAbsent(() =>
+      core.createNode({
+        body: {
+          metadata: {
+            name: node.name,
+            labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux' },
+          },
+        },
+      }),
+    );
+    const now = new Date().toISOString();
+    await core.patchNodeStatus(
+      {
+        name: node.name,
+        body: {
+          status: {
+            addresses: node.addresses,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+            nodeInfo: { kubeletVersion: 'v1.20.2', osImage: 'Debian GNU/Linux 12 (bookworm)' },
+          },
+        },
+      },
+      mergePatch,
+    );
+    // The TaintNodesByCondition admission plugin taints new nodes not-ready; the node lifecycle
+    // controller (not run here) lifts the taint once the node reports Ready.
+    await core.patchNode({ name: node.name, body: { spec: { taints: null } } }, mergePatch);
+  }
+}
+
+export interface MetalLBOptions {
+  namespace?: string;
+  /** MetalLB release, e.g. "v0.13.12" or "v0.14.9"; it decides the controller and speaker image tags. */
+  version?: string;
+  /** Pods started in the namespace never become Ready (a MetalLB that does not come back). */
+  neverReady?: boolean;
+}
+
+function podTemplate(component: string, image: string): V1PodTemplateSpec {
+  const labels = { ...METALLB_LABELS, 'app.kubernetes.io/component': component };
+  return {
+    metadata: { labels },
+    spec: {
+      terminationGracePeriodSeconds: 2,
+      containers: [{ name: component, image, args: ['--port=7472', '--log-level=info'] }],
+    },
+  };
+}
+
+/**
+ * What a Helm install of MetalLB leaves in a namespace: the controller Deployment and the speaker
+ * DaemonSet with the chart's labels. Waits until every MetalLB pod is Ready unless told it never will be.
+ */
+export async function installMetalLB(kc: KubeConfig, options: MetalLBOptions = {}): Promise<void> {
+  const namespace = options.namespace ?? 'metallb-system';
+  const version = options.version ?? 'v0.14.9';
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  await createIfAbsent(() =>
+    core.createNamespace({
+      body: {
+        metadata: {
+          name: namespace,
+          labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
+          ...(options.neverReady === true ? { annotations: { [NEVER_READY_ANNOTATION]: 'true' } } : {}),
+        },
+      },
+    }),
+  );
+  const controller = podTemplate('controller', `quay.io/metallb/controller:${version}`);
+  const speaker = podTemplate('speaker', `quay.io/metallb/speaker:${version}`);
+  await createIfAbsent(() =>
+    apps.createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: {
+          name: 'metallb-controller',
+          labels: { ...METALLB_LABELS, 'app.kubernetes.io/component': 'controller' },
+        },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: controller.metadata?.labels ?? {} },
+          template: controller,
+        },
+      },
+    }),
+  );
+  await createIfAbsent(() =>
+    apps.createNamespacedDaemonSet({
+      namespace,
+      body: {
+        metadata: {
+          name: 'metallb-speaker',
+          labels: { ...METALLB_LABELS, 'app.kubernetes.io/component': 'speaker' },
+        },
+        spec: { selector: { matchLabels: speaker.metadata?.labels ?? {} }, template: speaker },
+      },
+    }),
+  );
+  if (options.neverReady !== true) await waitForMetalLBReady(kc, namespace);
+}
+
+/** Waits until the controller and one speaker per node run, all Ready, none terminating. */
+export async function waitForMetalLBReady(
+  kc: KubeConfig,
+  namespace: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const expected = 1 + (await core.listNode()).items.length;
+  await poll(
+    `MetalLB pods in ${namespace} to be Ready`,
+    async () => {
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
+      const ready = pods.filter(
+        (p) =>
+          p.metadata?.deletionTimestamp === undefined &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return ready.length === expected && pods.length === expected;
+    },
+    timeoutMs,
+  );
+}
+
+/** Makes pods started from now on in this namespace stay un-Ready, or lets them become Ready again. */
+export async function setPodsNeverReady(
+  kc: KubeConfig,
+  namespace: string,
+  neverReady: boolean,
+): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).patchNamespace(
+    {
+      name: namespace,
+      body: { metadata: { annotations: { [NEVER_READY_ANNOTATION]: neverReady ? 'true' : null } } },
+    },
+    mergePatch,
+  );
+}
+
+export interface PoolSpec {
+  addresses: string[];
+  [field: string]: unknown;
+}
+
+export async function createPool(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  spec: PoolSpec,
+  annotations: Record<string, string> = {},
+): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...POOL,
+    namespace,
+    body: {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name, namespace, annotations },
+      spec,
+    },
+  });
+}
+
+export interface PoolObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion: string;
+    annotations?: Record<string, string>;
+  };
+  spec: PoolSpec & { autoAssign?: boolean; avoidBuggyIPs?: boolean };
+}
+
+export async function readPool(kc: KubeConfig, namespace: string, name: string): Promise<PoolObject> {
+  return (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({ ...POOL, namespace, name })) as PoolObject;
+}

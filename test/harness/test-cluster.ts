@@ -1,0 +1,42 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+import { startKubeletSim } from './kubelet-sim.js';
+import { createNodes, installMetalLB, installPoolCrd } from './metallb-fixture.js';
+
+export interface TestCluster extends ControlPlane {
+  admin: KubeConfig;
+}
+
+export interface TestClusterOptions extends ControlPlaneOptions {
+  /** Also install MetalLB (this release) in metallb-system, as `cluster up` and the demo do. */
+  metallbVersion?: string;
+}
+
+/**
+ * A control plane that looks like a home-lab cluster running MetalLB: the IPAddressPool CRD, Ready
+ * nodes and a simulated kubelet, optionally MetalLB itself.
+ */
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  const plane = await startControlPlane(options);
+  const admin = new KubeConfig();
+  admin.loadFromFile(plane.adminKubeconfig);
+  const kubelet = startKubeletSim(admin);
+  try {
+    await installPoolCrd(admin);
+    await createNodes(admin);
+    if (options.metallbVersion !== undefined)
+      await installMetalLB(admin, { version: options.metallbVersion });
+  } catch (error) {
+    kubelet.stop();
+    await plane.stop();
+    throw error;
+  }
+  return {
+    ...plane,
+    admin,
+    async stop() {
+      kubelet.stop();
+      await plane.stop();
+    },
+  };
+}

@@ -18,6 +18,8 @@ export interface Plan {
   addresses: string[];
   /** What to record as ours: exactly the desired entries. */
   owned: string[];
+  /** The entries that were ours before this plan. */
+  previouslyOwned: string[];
   removed: string[];
   added: string[];
   addressesChanged: boolean;
@@ -72,6 +74,7 @@ export function planPool(input: PlanInput): PlanResult {
     plan: {
       addresses,
       owned: [...input.desired],
+      previouslyOwned: ownedTexts,
       removed: ownedTexts.filter((t) => !input.desired.includes(t)),
       added: input.desired.filter((t) => !ownedTexts.includes(t)),
       addressesChanged: !sameList(addresses, input.current),

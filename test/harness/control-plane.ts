@@ -95,7 +95,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     writeFileSync(file('tokens.csv'), `${adminToken},${ADMIN_USER},${ADMIN_USER},"system:masters"\n`);
     writeFileSync(
       file('audit-policy.yaml'),
-      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n',
+      'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived", "ResponseStarted"]\nrules:\n- level: Metadata\n',
     );
 
     const etcd = new ManagedProcess(

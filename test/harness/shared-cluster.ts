@@ -39,6 +39,23 @@ export function auditEvents(username: string): AuditEvent[] {
   return readAuditEvents(sharedCluster().auditLog, username);
 }
 
+/** "verb resource[/subresource] code" for each request of one user, once the log has caught up. */
+export async function auditTrail(username: string): Promise<string[]> {
+  // Audit events are written as responses complete; give the last one a moment to land.
+  let previous = -1;
+  let events = auditEvents(username);
+  while (events.length !== previous) {
+    previous = events.length;
+    await new Promise((r) => setTimeout(r, 150));
+    events = auditEvents(username);
+  }
+  return events.map((e) => {
+    const ref = e.objectRef;
+    const what = `${ref?.resource ?? '?'}${ref?.subresource === undefined ? '' : `/${ref.subresource}`}`;
+    return `${e.verb} ${what} ${String(e.responseStatus?.code)}`;
+  });
+}
+
 export interface ServiceAccountAccess {
   kubeConfig: KubeConfig;
   username: string;

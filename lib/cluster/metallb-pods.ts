@@ -1,0 +1,163 @@
+// MetalLB's pods: listing them, and cycling them (delete, then wait for Ready replacements).
+import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { ClusterError, describeApiError } from './api-error.js';
+import type { RequestCounter } from './request-counter.js';
+
+export interface PodSet {
+  namespace: string;
+  labelSelector: string;
+}
+
+export interface CycleResult {
+  deleted: string[];
+  replacements: string[];
+}
+
+const isReady = (pod: V1Pod) =>
+  pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const live = (pod: V1Pod) => pod.metadata?.deletionTimestamp === undefined;
+const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
+
+export class MetalLBPods {
+  private readonly core: CoreV1Api;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly pods: PodSet,
+    private readonly counter: RequestCounter,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async list(): Promise<{ items: V1Pod[]; resourceVersion: string }> {
+    try {
+      const list = await this.counter.track(() => this.core.listNamespacedPod(this.pods));
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      throw describeApiError(
+        `listing MetalLB pods in ${this.pods.namespace} (${this.pods.labelSelector})`,
+        error,
+      );
+    }
+  }
+
+  static images(pods: readonly V1Pod[]): string[] {
+    return pods.flatMap((p) => p.spec?.containers.map((c) => c.image ?? '') ?? []).filter((i) => i !== '');
+  }
+
+  /**
+   * Deletes the given pods in one request, then waits until none of them is left and as many
+   * replacements run, all Ready. Throws a ClusterError naming what was still missing at the deadline.
+   */
+  async cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult> {
+    const old = current.filter(live);
+    if (old.length === 0)
+      throw new ClusterError(`no MetalLB pods match ${this.pods.labelSelector} in ${this.pods.namespace}`);
+    try {
+      await this.counter.track(() => this.core.deleteCollectionNamespacedPod(this.pods));
+    } catch (error) {
+      throw describeApiError(`deleting MetalLB pods in ${this.pods.namespace}`, error);
+    }
+    const oldUids = new Set(old.map((p) => p.metadata?.uid));
+    const settled = (pods: V1Pod[]) => {
+      const replacements = pods.filter((p) => !oldUids.has(p.metadata?.uid) && live(p));
+      const done =
+        pods.every((p) => !oldUids.has(p.metadata?.uid)) &&
+        replacements.length >= old.length &&
+        replacements.every(isReady);
+      return { done, replacements };
+    };
+    const final = await this.waitUntil(settled, timeoutMs);
+    if (!final.done) {
+      const left = final.pods.filter((p) => oldUids.has(p.metadata?.uid)).map(podName);
+      const notReady = final.replacements.filter((p) => !isReady(p)).map(podName);
+      const ready = final.replacements.length - notReady.length;
+      throw new ClusterError(
+        `MetalLB did not come back within ${String(timeoutMs / 1000)} s: ${String(ready)} of ${String(old.length)} replacement pods Ready` +
+          (notReady.length > 0 ? `; not Ready: ${notReady.join(', ')}` : '') +
+          (left.length > 0 ? `; still terminating: ${left.join(', ')}` : ''),
+      );
+    }
+    return { deleted: old.map(podName), replacements: final.replacements.map(podName) };
+  }
+
+  /** Lists once, then follows a watch until `check` is satisfied or the deadline passes. */
+  private async waitUntil(
+    check: (pods: V1Pod[]) => { done: boolean; replacements: V1Pod[] },
+    timeoutMs: number,
+  ): Promise<{ done: boolean; replacements: V1Pod[]; pods: V1Pod[] }> {
+    const deadline = Date.now() + timeoutMs;
+    const pods = new Map<string, V1Pod>();
+    const snapshot = () => {
+      const all = [...pods.values()];
+      return { ...check(all), pods: all };
+    };
+    while (Date.now() < deadline) {
+      const list = await this.list();
+      pods.clear();
+      for (const p of list.items) pods.set(p.metadata?.uid ?? podName(p), p);
+      if (snapshot().done) return snapshot();
+      const finished = await this.follow(
+        list.resourceVersion,
+        pods,
+        () => snapshot().done,
+        deadline - Date.now(),
+      );
+      if (finished) return snapshot();
+      // The watch ended early (expired resourceVersion, apiserver restart): pause, then re-list.
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+    }
+    return snapshot();
+  }
+
+  /** Applies watch events to `pods` until `done()` or the time is up; false if the watch ended first. */
+  private follow(
+    resourceVersion: string,
+    pods: Map<string, V1Pod>,
+    done: () => boolean,
+    remainingMs: number,
+  ): Promise<boolean> {
+    return new Promise((resolve) => {
+      let controller: AbortController | undefined;
+      let finished = false;
+      const finish = (result: boolean) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        controller?.abort();
+        resolve(result);
+      };
+      const timer = setTimeout(
+        () => {
+          finish(false);
+        },
+        Math.max(0, remainingMs),
+      );
+      this.counter
+        .track(() =>
+          new Watch(this.kc).watch(
+            `/api/v1/namespaces/${this.pods.namespace}/pods`,
+            { labelSelector: this.pods.labelSelector, resourceVersion, allowWatchBookmarks: true },
+            (phase, pod: V1Pod) => {
+              const key = pod.metadata?.uid ?? podName(pod);
+              if (phase === 'DELETED') pods.delete(key);
+              else if (phase === 'ADDED' || phase === 'MODIFIED') pods.set(key, pod);
+              if (done()) finish(true);
+            },
+            () => {
+              finish(false);
+            },
+          ),
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (finished) c.abort();
+          },
+          () => {
+            finish(false);
+          },
+        );
+    });
+  }
+}

@@ -1,0 +1,197 @@
+// Turns raw settings into a checked configuration, collecting every problem before anything runs.
+import { parseHostRanges, type HostRange } from '../prefix/host-range.js';
+import { parseSubnetOverride, type PrefixPolicy } from '../prefix/subnet.js';
+import { parseSource } from '../source/parse-source.js';
+import type { PrefixSource } from '../source/source.js';
+import { OPTION_SPECS, type OptionName, type RawSettings } from './options.js';
+
+export type ReloadStrategy = 'auto' | 'always' | 'never';
+export type OutputFormat = 'json' | 'text';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  source: PrefixSource;
+  sourceSpec: string;
+  hosts: HostRange[];
+  pool: { namespace: string; name: string };
+  labelSelector: string;
+  policy: PrefixPolicy;
+  intervalMs: number;
+  dryRun: boolean;
+  reload: ReloadStrategy;
+  reloadTimeoutMs: number;
+  kubeconfig?: string;
+  output: OutputFormat;
+  logLevel: LogLevel;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+
+function describe(name: OptionName): string {
+  const spec = OPTION_SPECS[name];
+  return [`--${spec.flag}`, ...spec.env].join(' / ');
+}
+
+/** Checks a label selector's syntax: equality and set-based terms, as kubectl accepts them. */
+function selectorProblem(selector: string): string | undefined {
+  const terms = selector.match(/(?:[^,(]|\([^)]*\))+/g) ?? [];
+  if (selector.trim() === '' || terms.join(',') !== selector) return 'empty or malformed';
+  for (const term of terms.map((t) => t.trim())) {
+    const eq = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
+    const set = /^([^\s]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
+    const exists = /^!?([^\s=!()]+)$/.exec(term);
+    const ok =
+      (eq !== null && LABEL_KEY.test(eq[1] ?? '') && LABEL_VALUE.test(eq[3] ?? '')) ||
+      (set !== null &&
+        LABEL_KEY.test(set[1] ?? '') &&
+        (set[3] ?? '').split(',').every((v) => LABEL_VALUE.test(v.trim()))) ||
+      (exists !== null && LABEL_KEY.test(exists[1] ?? ''));
+    if (!ok) return `bad term "${term}"`;
+  }
+  return undefined;
+}
+
+/** Seconds as "90", "90s", "5m" or "1h" → milliseconds. */
+export function parseSeconds(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  if (m === null) return undefined;
+  const factor = { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * factor * 1000);
+}
+
+export function parseBoolean(text: string): boolean | undefined {
+  const t = text.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(t)) return false;
+  return undefined;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[]): T | undefined {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
+}
+
+export function loadConfig(raw: RawSettings): ConfigResult {
+  const errors: string[] = [];
+  const value = (name: OptionName): string | undefined => raw[name] ?? OPTION_SPECS[name].default;
+  const required = (name: OptionName): string => {
+    const v = value(name);
+    if (v === undefined || v.trim() === '') errors.push(`${describe(name)} is required`);
+    return v?.trim() ?? '';
+  };
+  function checked<T>(
+    name: OptionName,
+    parse: (v: string) => T | undefined,
+    expected: string,
+  ): T | undefined {
+    const text = value(name) ?? '';
+    const parsed = parse(text);
+    if (parsed === undefined) errors.push(`${describe(name)}: "${text}" is not ${expected}`);
+    return parsed;
+  }
+
+  let hosts: HostRange[] = [];
+  const hostText = required('hostRange');
+  if (hostText !== '') {
+    const parsed = parseHostRanges(hostText);
+    if (parsed.ok) hosts = parsed.value;
+    else errors.push(`${describe('hostRange')}: ${parsed.error}`);
+  }
+
+  const poolName = required('pool');
+  if (poolName !== '' && (!DNS_SUBDOMAIN.test(poolName) || poolName.length > 253)) {
+    errors.push(`${describe('pool')}: "${poolName}" is not a valid Kubernetes object name`);
+  }
+  const namespace = required('namespace');
+  if (namespace !== '' && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
+    errors.push(`${describe('namespace')}: "${namespace}" is not a valid namespace name`);
+  }
+  const labelSelector = value('labelSelector') ?? '';
+  const selectorError = selectorProblem(labelSelector);
+  if (selectorError !== undefined)
+    errors.push(`${describe('labelSelector')}: ${selectorError} in "${labelSelector}"`);
+
+  const delegatedLength = checked(
+    'delegatedLength',
+    (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64 ? Number(v) : undefined),
+    'a prefix length from 1 to 64',
+  );
+  const policy: PrefixPolicy = { delegatedLength: delegatedLength ?? 64 };
+  const overrideText = raw.subnetOverride;
+  const keepText = raw.prefixLength;
+  if ((overrideText === undefined) !== (keepText === undefined)) {
+    errors.push(`${describe('subnetOverride')} and ${describe('prefixLength')} must be given together`);
+  } else if (overrideText !== undefined && keepText !== undefined) {
+    const parsed = parseSubnetOverride(overrideText, keepText);
+    if (parsed.ok) policy.override = parsed.value;
+    else errors.push(parsed.error);
+  }
+
+  const intervalMs = checked(
+    'interval',
+    (v) => {
+      const ms = parseSeconds(v);
+      return ms !== undefined && ms >= 1000 ? ms : undefined;
+    },
+    'a duration of at least 1 second',
+  );
+  const dryRun = checked('dryRun', parseBoolean, 'true or false');
+  const reload = checked(
+    'reload',
+    (v) => oneOf(v, ['auto', 'always', 'never'] as const),
+    'auto, always or never',
+  );
+  const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
+  const sourceTimeoutMs = checked(
+    'sourceTimeout',
+    (v) => {
+      const ms = parseSeconds(v);
+      return ms !== undefined && ms > 0 ? ms : undefined;
+    },
+    'a positive duration',
+  );
+  const retries = checked(
+    'sourceRetries',
+    (v) => (/^\d$/.test(v) && Number(v) <= 5 ? Number(v) : undefined),
+    'a whole number from 0 to 5',
+  );
+  const output = checked('output', (v) => oneOf(v, ['json', 'text'] as const), 'json or text');
+  const logLevel = checked(
+    'logLevel',
+    (v) => oneOf(v, ['debug', 'info', 'warn', 'error'] as const),
+    'debug, info, warn or error',
+  );
+
+  const sourceSpec = value('source') ?? '';
+  const source = parseSource(sourceSpec, {
+    myIpUrl: value('myIpUrl') ?? '',
+    timeoutMs: sourceTimeoutMs ?? 10_000,
+    retries: retries ?? 2,
+  });
+  if (!source.ok) errors.push(`${describe('source')}: ${source.error}`);
+
+  if (errors.length > 0 || !source.ok) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      source: source.value,
+      sourceSpec,
+      hosts,
+      pool: { namespace, name: poolName },
+      labelSelector,
+      policy,
+      intervalMs: intervalMs ?? 60_000,
+      dryRun: dryRun ?? false,
+      reload: reload ?? 'auto',
+      reloadTimeoutMs: reloadTimeoutMs ?? 120_000,
+      ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),
+      output: output ?? 'json',
+      logLevel: logLevel ?? 'info',
+    },
+  };
+}

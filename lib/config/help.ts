@@ -1,0 +1,25 @@
+import { OPTION_SPECS, type OptionName } from './options.js';
+
+export function helpText(program: string): string {
+  const rows = (Object.keys(OPTION_SPECS) as OptionName[]).map((name) => {
+    const spec = OPTION_SPECS[name];
+    const flag = `  --${spec.flag}${spec.boolean === true ? '' : ' <value>'}`;
+    const env = spec.env.length > 0 ? `env ${spec.env.join(', ')}` : 'flag only';
+    const def = spec.default === undefined ? '' : `; default ${spec.default}`;
+    return `${flag}\n      ${spec.help}\n      (${env}${def})`;
+  });
+  return [
+    `Usage: ${program} [sync|run] [options]`,
+    '',
+    'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
+    '  sync   one run (default): exit 0 unchanged/updated/dry-run, 1 failed or rolled back, 2 bad configuration',
+    "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
+    '',
+    'Options (flags win over environment variables):',
+    ...rows,
+    '  --help',
+    '      Show this help',
+    '',
+    'The result of each run is a JSON document on stdout; logs are JSON lines on stderr.',
+  ].join('\n');
+}

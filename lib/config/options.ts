@@ -1,0 +1,138 @@
+// Every setting, once: its flag, its environment names (the Rust tool's first), default and help.
+// The CLI's parser, its --help and the README's table all come from this list.
+
+export interface OptionSpec {
+  flag: string;
+  env: readonly string[];
+  /** Shown in --help; undefined means required or unset. */
+  default?: string;
+  boolean?: boolean;
+  help: string;
+}
+
+export const OPTIONS = {
+  source: {
+    flag: 'source',
+    env: ['METALLB_DYN6_SOURCE'],
+    default: 'my-ip',
+    help: 'Where the current prefix comes from: my-ip | url:<URL>[#json.field] | static:<address or prefix>',
+  },
+  hostRange: {
+    flag: 'host-range',
+    env: ['METALLB_DYN6_HOST_RANGE'],
+    help: 'Host part of the pool range(s) inside the /64: ::1000-::1999, ::1000/116, or a comma list (required)',
+  },
+  pool: {
+    flag: 'pool',
+    env: ['METALLB_DYN6_METALLB_POOL'],
+    help: 'Name of the IPAddressPool to manage (required)',
+  },
+  namespace: {
+    flag: 'namespace',
+    env: ['METALLB_DYN6_METALLB_NAMESPACE'],
+    default: 'metallb-system',
+    help: "MetalLB's namespace: where the pool and MetalLB's pods are",
+  },
+  labelSelector: {
+    flag: 'label-selector',
+    env: ['METALLB_DYN6_METALLB_LABEL_SELECTOR'],
+    default: 'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
+    help: "Selects MetalLB's pods (controller and speakers) for version detection and reloads",
+  },
+  subnetOverride: {
+    flag: 'subnet-override',
+    env: ['METALLB_DYN6_SUBNET_OVERRIDE'],
+    help: 'Bits ORed into the prefix after keeping its first --prefix-length bits, e.g. 0:0:0:cd::',
+  },
+  prefixLength: {
+    flag: 'prefix-length',
+    env: ['METALLB_DYN6_PREFIX_LENGTH'],
+    help: 'How many leading bits of the prefix --subnet-override keeps (1..63); only with --subnet-override',
+  },
+  delegatedLength: {
+    flag: 'delegated-length',
+    env: ['METALLB_DYN6_DELEGATED_PREFIX_LENGTH'],
+    default: '64',
+    help: "Length of the prefix in the source's answer that belongs to you (48, 56, 64...)",
+  },
+  interval: {
+    flag: 'interval',
+    env: ['METALLB_DYN6_UPDATE_INTERVAL'],
+    default: '60',
+    help: "Seconds between syncs in 'run' mode (also 30s, 5m, 1h)",
+  },
+  dryRun: {
+    flag: 'dry-run',
+    env: ['METALLB_DYN6_DRY_RUN'],
+    default: 'false',
+    boolean: true,
+    help: 'Print what would change and write nothing',
+  },
+  reload: {
+    flag: 'reload',
+    env: ['METALLB_DYN6_RELOAD'],
+    default: 'auto',
+    help: "Restart MetalLB's pods after a change: auto (only MetalLB < 0.14.2 or unknown version) | always | never",
+  },
+  reloadTimeout: {
+    flag: 'reload-timeout',
+    env: ['METALLB_DYN6_RELOAD_TIMEOUT'],
+    default: '120',
+    help: "Seconds to wait for MetalLB's replacement pods to be Ready before rolling the pool back",
+  },
+  sourceTimeout: {
+    flag: 'source-timeout',
+    env: ['METALLB_DYN6_SOURCE_TIMEOUT'],
+    default: '10',
+    help: 'Seconds one source request may take',
+  },
+  sourceRetries: {
+    flag: 'source-retries',
+    env: ['METALLB_DYN6_SOURCE_RETRIES'],
+    default: '2',
+    help: 'Retries of a failed source request (0..5), with exponential backoff',
+  },
+  myIpUrl: {
+    flag: 'my-ip-url',
+    env: ['METALLB_DYN6_MY_IP_URL'],
+    default: 'https://api6.my-ip.io/ip.json',
+    help: 'Endpoint of the my-ip source (answers {"success":true,"ip":"...","type":"IPv6"})',
+  },
+  kubeconfig: {
+    flag: 'kubeconfig',
+    env: [],
+    help: 'Kubeconfig file; default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config',
+  },
+  output: {
+    flag: 'output',
+    env: ['METALLB_DYN6_OUTPUT'],
+    default: 'json',
+    help: 'Result on stdout: json (a document per run) | text (for people)',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: ['METALLB_DYN6_LOG_LEVEL'],
+    default: 'info',
+    help: 'Structured JSON logs on stderr: debug | info | warn | error',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+export const OPTION_SPECS: Readonly<Record<OptionName, OptionSpec>> = OPTIONS;
+
+/** Raw text of each option that was given, flags winning over the environment. */
+export type RawSettings = Partial<Record<OptionName, string>>;
+
+export function settingsFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: Readonly<Partial<Record<string, string | boolean>>>,
+): RawSettings {
+  const raw: RawSettings = {};
+  for (const [name, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec][]) {
+    const flag = flags[spec.flag];
+    const fromEnv = spec.env.map((e) => env[e]).find((v) => v !== undefined && v !== '');
+    const value = flag === undefined ? fromEnv : String(flag);
+    if (value !== undefined) raw[name] = value;
+  }
+  return raw;
+}

@@ -1,0 +1,65 @@
+import ky, { HTTPError, TimeoutError } from 'ky';
+import { excerpt, SourceError } from './source.js';
+
+export interface HttpSettings {
+  timeoutMs: number;
+  retries: number;
+}
+
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * GETs a small text answer with a per-request timeout and bounded, backed-off retries on network
+ * errors and 5xx/429. Every failure becomes a SourceError naming the source.
+ */
+export async function getText(
+  source: string,
+  url: string,
+  http: HttpSettings,
+  signal?: AbortSignal,
+): Promise<string> {
+  try {
+    const response = await ky.get(url, {
+      timeout: http.timeoutMs,
+      retry: { limit: http.retries, methods: ['get'], backoffLimit: 2000 },
+      headers: { accept: 'application/json, text/plain;q=0.9, */*;q=0.1', 'user-agent': 'metallb-dyn6' },
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const text = await response.text();
+    if (text.length > MAX_ANSWER_BYTES)
+      throw new SourceError(source, `answer larger than ${String(MAX_ANSWER_BYTES)} bytes`);
+    return text;
+  } catch (error) {
+    if (error instanceof SourceError) throw error;
+    if (error instanceof TimeoutError) {
+      throw new SourceError(source, `no answer from ${url} within ${String(http.timeoutMs)} ms`);
+    }
+    if (error instanceof HTTPError) {
+      const body = await error.response.text().catch(() => '');
+      throw new SourceError(
+        source,
+        `${url} answered HTTP ${String(error.response.status)} ${excerpt(body, 40)}`,
+      );
+    }
+    throw new SourceError(source, `request to ${url} failed (${failureText(error)})`);
+  }
+}
+
+/** Parses JSON or says which source sent something else. */
+export function parseJson(source: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new SourceError(source, `answer is not JSON: ${excerpt(text.trim())}`);
+  }
+}
+
+/** "fetch failed: connect ECONNREFUSED 127.0.0.1:9": the error and the network cause behind it. */
+function failureText(error: unknown): string {
+  const text = (e: unknown) =>
+    typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string'
+      ? e.message
+      : String(e);
+  const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
+  return cause === undefined ? text(error) : `${text(error)}: ${text(cause)}`;
+}

@@ -1,0 +1,27 @@
+import { parseAnswer } from './answer.js';
+import { getText, parseJson, type HttpSettings } from './http.js';
+import { SourceError, type PrefixSource } from './source.js';
+
+/** api6.my-ip.io: {"success":true,"ip":"2a02:…","type":"IPv6"}, the address the request came from. */
+export function myIpSource(url: string, http: HttpSettings): PrefixSource {
+  const name = 'my-ip';
+  return {
+    name,
+    async detect(signal) {
+      const body = parseJson(name, await getText(name, url, http, signal));
+      if (typeof body !== 'object' || body === null)
+        throw new SourceError(name, 'answer is not a JSON object');
+      const { success, ip, type } = body as Record<string, unknown>;
+      if (success !== true)
+        throw new SourceError(name, `service reported failure: ${JSON.stringify(body).slice(0, 120)}`);
+      if (typeof ip !== 'string') throw new SourceError(name, 'answer has no "ip" string');
+      if (type !== undefined && type !== 'IPv6') {
+        throw new SourceError(
+          name,
+          `service saw an ${typeof type === 'string' ? type : JSON.stringify(type)} client (${ip}); is this host reachable over IPv6?`,
+        );
+      }
+      return parseAnswer(name, ip);
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { IPv6 } from '../prefix/ipv6.js';
+
+/** A validated answer: a global unicast IPv6 address, maybe with the prefix length the source gave. */
+export interface SourceAnswer {
+  source: string;
+  address: IPv6;
+  prefixLength?: number;
+  /** The answer as the source gave it, for the result document. */
+  raw: string;
+}
+
+/** Where the current prefix comes from (cloudflare-ddns's provider). Detecting never writes anything. */
+export interface PrefixSource {
+  readonly name: string;
+  detect(signal?: AbortSignal): Promise<SourceAnswer>;
+}
+
+/** A source that did not give a usable answer; the message names the source and the reason. */
+export class SourceError extends Error {
+  constructor(
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`source ${source}: ${reason}`);
+    this.name = 'SourceError';
+  }
+}
+
+/** A short, printable excerpt of untrusted text for error messages. */
+export function excerpt(text: string, max = 60): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(cut);
+}

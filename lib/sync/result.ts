@@ -1,0 +1,46 @@
+// The result document of one sync: what the CLI prints and every function returns.
+
+export type SyncStatus = 'unchanged' | 'updated' | 'dry-run' | 'rolled-back' | 'failed';
+
+export interface ReloadReport {
+  strategy: 'auto' | 'always' | 'never';
+  action: 'none' | 'cycled' | 'skipped' | 'failed';
+  reason: string;
+  metallbImage?: string;
+  deletedPods?: string[];
+  readyPods?: string[];
+}
+
+export interface SyncResult {
+  status: SyncStatus;
+  pool: string;
+  trigger?: string;
+  source?: string;
+  answer?: string;
+  prefix?: string;
+  before?: string[];
+  after?: string[];
+  added?: string[];
+  removed?: string[];
+  reload?: ReloadReport;
+  apiRequests: number;
+  durationMs: number;
+  error?: string;
+}
+
+/** Process exit code for a result: 0 when the pool is right (or would be), 1 otherwise. */
+export function exitCodeOf(result: SyncResult): number {
+  return result.status === 'failed' || result.status === 'rolled-back' ? 1 : 0;
+}
+
+export function formatText(r: SyncResult): string {
+  const lines = [`${r.status}: ${r.pool}${r.prefix === undefined ? '' : ` for prefix ${r.prefix}`}`];
+  if (r.source !== undefined) lines.push(`  source:  ${r.source} said ${r.answer ?? '?'}`);
+  if (r.removed !== undefined && r.removed.length > 0) lines.push(...r.removed.map((a) => `  - ${a}`));
+  if (r.added !== undefined && r.added.length > 0) lines.push(...r.added.map((a) => `  + ${a}`));
+  if (r.after !== undefined) lines.push(`  pool:    ${r.after.join(', ')}`);
+  if (r.reload !== undefined) lines.push(`  reload:  ${r.reload.action} (${r.reload.reason})`);
+  if (r.error !== undefined) lines.push(`  error:   ${r.error}`);
+  lines.push(`  ${String(r.apiRequests)} API requests in ${String(r.durationMs)} ms`);
+  return lines.join('\n');
+}

@@ -1,0 +1,28 @@
+// Wires a checked configuration to the cluster once; each sync() is one independent run.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Config } from '../config/config.js';
+import { MetalLBPods } from '../cluster/metallb-pods.js';
+import { PoolClient } from '../cluster/pool-client.js';
+import { RequestCounter } from '../cluster/request-counter.js';
+import type { Logger } from '../log/logger.js';
+import { syncOnce, type SyncRequest } from './sync.js';
+import type { SyncResult } from './result.js';
+
+export interface Syncer {
+  sync(request?: SyncRequest): Promise<SyncResult>;
+}
+
+export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
+  const podSet = { namespace: config.pool.namespace, labelSelector: config.labelSelector };
+  return {
+    sync(request = {}) {
+      const counter = new RequestCounter();
+      const target = {
+        pool: new PoolClient(kc, config.pool, counter),
+        metallb: new MetalLBPods(kc, podSet, counter),
+        counter,
+      };
+      return syncOnce(config, config.source, target, log, request);
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// One isolated "home cluster" per test: MetalLB in its own namespace, a pool, and the service
+// account with exactly the Role the deployment manifests ship, acting through a real token.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
+import { REPO_ROOT } from '../harness/binaries.js';
+import { kubeconfigYaml } from '../harness/kubeconfig.js';
+import { createPool, installMetalLB, readPool, type PoolObject } from '../harness/metallb-fixture.js';
+import {
+  adminKubeConfig,
+  createTestNamespace,
+  serviceAccountWithRole,
+  sharedCluster,
+} from '../harness/shared-cluster.js';
+
+export const SUBNET_OLD = '2a02:8071:1234:5600';
+export const SUBNET_NEW = '2a02:8071:1234:56cd';
+export const range = (subnet: string) => `${subnet}::1000-${subnet}::1999`;
+
+/** The rules of the Role in deploy/base, aimed at a test's pool. */
+export function shippedRoleRules(pool: string): V1PolicyRule[] {
+  const role = loadYaml<V1Role>(readFileSync(path.join(REPO_ROOT, 'deploy/base/role.yaml'), 'utf8'));
+  const rules = role.rules ?? [];
+  for (const rule of rules) if (rule.resourceNames !== undefined) rule.resourceNames = [pool];
+  return rules;
+}
+
+export interface HomeCluster {
+  namespace: string;
+  pool: string;
+  kubeconfigPath: string;
+  username: string;
+  token: string;
+  readPool(): Promise<PoolObject>;
+  /** Environment for the CLI: the Rust tool's variables aimed at this namespace and pool. */
+  env(extra?: Record<string, string>): Record<string, string>;
+}
+
+export interface HomeClusterOptions {
+  metallbVersion?: string;
+  addresses?: string[];
+  annotations?: Record<string, string>;
+  /** Skip the pool (for "missing pool" tests). */
+  noPool?: boolean;
+}
+
+export async function homeCluster(prefix: string, options: HomeClusterOptions = {}): Promise<HomeCluster> {
+  const admin = adminKubeConfig();
+  const namespace = await createTestNamespace(prefix);
+  const pool = 'ipv6-pool';
+  await installMetalLB(admin, { namespace, version: options.metallbVersion ?? 'v0.14.9' });
+  if (options.noPool !== true) {
+    await createPool(
+      admin,
+      namespace,
+      pool,
+      { addresses: options.addresses ?? ['192.168.178.240/28', range(SUBNET_OLD)] },
+      options.annotations,
+    );
+  }
+  const sa = await serviceAccountWithRole(namespace, 'metallb-dyn6', shippedRoleRules(pool));
+  const dir = path.join(sharedCluster().runDir, 'kubeconfigs');
+  mkdirSync(dir, { recursive: true });
+  const kubeconfigPath = path.join(dir, `${namespace}.yaml`);
+  writeFileSync(kubeconfigPath, kubeconfigYaml(sharedCluster(), sa.username, sa.token), { mode: 0o600 });
+  return {
+    namespace,
+    pool,
+    kubeconfigPath,
+    username: sa.username,
+    token: sa.token,
+    readPool: () => readPool(admin, namespace, pool),
+    env: (extra = {}) => ({
+      KUBECONFIG: kubeconfigPath,
+      METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+      METALLB_DYN6_METALLB_POOL: pool,
+      METALLB_DYN6_METALLB_NAMESPACE: namespace,
+      METALLB_DYN6_SOURCE: `static:${SUBNET_NEW}::9`,
+      METALLB_DYN6_SOURCE_RETRIES: '0',
+      ...extra,
+    }),
+  };
+}

@@ -19,7 +19,7 @@ export const range = (subnet: string) => `${subnet}::1000-${subnet}::1999`;
 
 /** The rules of the Role in deploy/base, aimed at a test's pool. */
 export function shippedRoleRules(pool: string): V1PolicyRule[] {
-  const role = loadYaml<V1Role>(readFileSync(path.join(REPO_ROOT, 'deploy/base/role.yaml'), 'utf8'));
+  const role = loadYaml<V1Role>(readFileSync(path.join(REPO_ROOT, 'deploy/role/role.yaml'), 'utf8'));
   const rules = role.rules ?? [];
   for (const rule of rules) if (rule.resourceNames !== undefined) rule.resourceNames = [pool];
   return rules;

@@ -1,0 +1,85 @@
+// How the Lambda reaches the cluster: an EKS cluster by name (DescribeCluster + IAM token), or
+// stored credentials (a kubeconfig in an environment variable or a file).
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
+import { eksToken, type EksToken } from './eks-token.js';
+
+export const EKS_CLUSTER_ENV = 'METALLB_DYN6_EKS_CLUSTER';
+export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
+
+/** Returns the current KubeConfig; the same object until its credentials need renewing. */
+export type KubeConfigProvider = () => Promise<KubeConfig>;
+
+function eksProvider(clusterName: string, region: string): KubeConfigProvider {
+  const eks = new EKSClient({ region });
+  let cluster: { server: string; caData: string } | undefined;
+  let current: { kc: KubeConfig; token: EksToken } | undefined;
+  return async () => {
+    if (current !== undefined && Date.now() < current.token.renewAt) return current.kc;
+    if (cluster === undefined) {
+      const described = await eks
+        .send(new DescribeClusterCommand({ name: clusterName }))
+        .catch((error: unknown) => {
+          throw new Error(
+            `EKS DescribeCluster ${clusterName} in ${region} failed: ${error instanceof Error ? error.message : String(error)}`,
+            {
+              cause: error,
+            },
+          );
+        });
+      const server = described.cluster?.endpoint;
+      const caData = described.cluster?.certificateAuthority?.data;
+      if (server === undefined || caData === undefined)
+        throw new Error(`EKS cluster ${clusterName} has no endpoint or certificate authority yet`);
+      cluster = { server, caData };
+    }
+    const token = await eksToken(clusterName, region, await eks.config.credentials());
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: clusterName, server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+      users: [{ name: 'lambda', token: token.token }],
+      contexts: [{ name: clusterName, cluster: clusterName, user: 'lambda' }],
+      currentContext: clusterName,
+    });
+    current = { kc, token };
+    return kc;
+  };
+}
+
+/** A kubeconfig as YAML, or base64 of it (easier to keep in one environment variable). */
+function inlineProvider(data: string): KubeConfigProvider {
+  const kc = new KubeConfig();
+  const text = /^\s*(apiVersion|kind|clusters|current-context):/m.test(data)
+    ? data
+    : Buffer.from(data, 'base64').toString('utf8');
+  kc.loadFromString(text);
+  return () => Promise.resolve(kc);
+}
+
+export function kubeConfigProvider(env: NodeJS.ProcessEnv): KubeConfigProvider {
+  const cluster = env[EKS_CLUSTER_ENV];
+  if (cluster !== undefined && cluster !== '') {
+    const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+    if (region === undefined) return () => Promise.reject(new Error(`${EKS_CLUSTER_ENV} needs AWS_REGION`));
+    return eksProvider(cluster, region);
+  }
+  const data = env[KUBECONFIG_DATA_ENV];
+  if (data !== undefined && data !== '') {
+    try {
+      return inlineProvider(data);
+    } catch (error) {
+      return () =>
+        Promise.reject(
+          new Error(
+            `${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
+    }
+  }
+  let kc: KubeConfig | undefined;
+  return () => {
+    kc ??= loadKubeConfig();
+    return Promise.resolve(kc);
+  };
+}

@@ -1,0 +1,91 @@
+// What every function adapter does once per process: read the configuration from the
+// environment, find the HTTP token, and build the syncer; invocations reuse all of it.
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadConfig, type Config } from '../../lib/config/config.js';
+import { settingsFrom } from '../../lib/config/options.js';
+import { jsonLogger, type Logger } from '../../lib/log/logger.js';
+import type { SyncRequest } from '../../lib/sync/sync.js';
+import { createSyncer } from '../../lib/sync/syncer.js';
+import type { SyncResult } from '../../lib/sync/result.js';
+
+export const TOKEN_ENV = 'METALLB_DYN6_HTTP_TOKEN';
+export const TOKEN_FILE_ENV = 'METALLB_DYN6_HTTP_TOKEN_FILE';
+const MIN_TOKEN_LENGTH = 16;
+
+export interface FunctionApp {
+  /** Every configuration problem; a non-empty list makes every invocation fail with it. */
+  problems: string[];
+  token: string | undefined;
+  log: Logger;
+  sync(request: SyncRequest): Promise<SyncResult>;
+}
+
+/** The bearer token from a mounted secret file or the environment; never logged. */
+export function readHttpToken(env: NodeJS.ProcessEnv): { token?: string; problem?: string } {
+  const file = env[TOKEN_FILE_ENV];
+  let token = env[TOKEN_ENV];
+  if (file !== undefined && file !== '') {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      return {
+        problem: `${TOKEN_FILE_ENV}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      };
+    }
+  }
+  if (token === undefined || token === '')
+    return { problem: `no HTTP token: set ${TOKEN_FILE_ENV} or ${TOKEN_ENV}; HTTP calls are refused` };
+  if (token.length < MIN_TOKEN_LENGTH)
+    return { problem: `the HTTP token must be at least ${String(MIN_TOKEN_LENGTH)} characters` };
+  return { token };
+}
+
+/**
+ * Builds the app; `kubeConfig` is asked once per sync so platforms with expiring credentials (EKS)
+ * can hand out a fresh one, and others return the same object every time.
+ */
+export function createFunctionApp(
+  env: NodeJS.ProcessEnv,
+  kubeConfig: () => Promise<KubeConfig>,
+): FunctionApp {
+  const loaded = loadConfig(settingsFrom(env, {}));
+  const log = jsonLogger(loaded.ok ? loaded.config.logLevel : 'info');
+  const { token, problem } = readHttpToken(env);
+  if (problem !== undefined) log.warn(problem);
+  const problems = loaded.ok ? [] : loaded.errors;
+  for (const p of problems) log.error('bad configuration', { problem: p });
+  let cached: { kc: KubeConfig; syncer: ReturnType<typeof createSyncer> } | undefined;
+  return {
+    problems,
+    token,
+    log,
+    async sync(request) {
+      if (!loaded.ok) return configFailure(loaded.errors, request.trigger);
+      const config: Config = loaded.config;
+      let kc: KubeConfig;
+      try {
+        kc = await kubeConfig();
+      } catch (error) {
+        return configFailure(
+          [error instanceof Error ? error.message : String(error)],
+          request.trigger,
+          config,
+        );
+      }
+      if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
+      return cached.syncer.sync(request);
+    },
+  };
+}
+
+function configFailure(errors: string[], trigger: string | undefined, config?: Config): SyncResult {
+  return {
+    status: 'failed',
+    pool: config === undefined ? '?' : `${config.pool.namespace}/${config.pool.name}`,
+    ...(trigger === undefined ? {} : { trigger }),
+    error: errors.join('; '),
+    apiRequests: 0,
+    durationMs: 0,
+  };
+}

@@ -1,0 +1,135 @@
+// The HTTP contract every HTTP-capable platform shares: POST runs a sync now and answers the result
+// document; 200 when the pool is right, 502 when the sync failed, 400 for a bad body, 401 without a
+// valid bearer token (checked before anything else).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parseAnswer } from '../../lib/source/answer.js';
+import { SourceError } from '../../lib/source/source.js';
+import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncResult } from '../../lib/sync/result.js';
+
+export interface HttpRequest {
+  method: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Parsed JSON, raw text, or nothing. */
+  body: unknown;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+type RunSync = (request: SyncRequest) => Promise<SyncResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const respond = (
+  statusCode: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): HttpResponse => ({
+  statusCode,
+  headers: { ...JSON_HEADERS, ...headers },
+  body,
+});
+
+function header(headers: HttpRequest['headers'], name: string): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Constant-time: both sides are hashed to equal length before comparing. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(expected)) && expected !== '';
+}
+
+function authorized(request: HttpRequest, token: string | undefined): boolean {
+  const value = header(request.headers, 'authorization');
+  const match = value === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return token !== undefined && match?.[1] !== undefined && tokenMatches(match[1], token);
+}
+
+type BodyResult = { ok: true; request: SyncRequest } | { ok: false; error: string };
+
+/** The optional body: {"prefix": "…"} pushed by the router, {"dryRun": true}, {"force": true}. */
+export function parseSyncBody(body: unknown): BodyResult {
+  let value = body;
+  if (typeof value === 'string' || Buffer.isBuffer(value)) {
+    const text = value.toString().trim();
+    if (text === '') return { ok: true, request: {} };
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { ok: false, error: 'body is not JSON' };
+    }
+  }
+  if (value === undefined || value === null) return { ok: true, request: {} };
+  if (typeof value !== 'object' || Array.isArray(value))
+    return { ok: false, error: 'body must be a JSON object' };
+  const fields = value as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((k) => !['prefix', 'dryRun', 'force'].includes(k));
+  if (unknown.length > 0)
+    return { ok: false, error: `unknown field(s): ${unknown.join(', ')} (allowed: prefix, dryRun, force)` };
+  const request: SyncRequest = {};
+  for (const flag of ['dryRun', 'force'] as const) {
+    if (fields[flag] === undefined) continue;
+    if (typeof fields[flag] !== 'boolean') return { ok: false, error: `${flag} must be true or false` };
+    request[flag] = fields[flag];
+  }
+  if (fields['prefix'] !== undefined) {
+    if (typeof fields['prefix'] !== 'string')
+      return { ok: false, error: 'prefix must be a string such as "2a02:8071:1234::/48"' };
+    try {
+      request.answer = parseAnswer('push', fields['prefix']);
+    } catch (error) {
+      return { ok: false, error: error instanceof SourceError ? error.message : String(error) };
+    }
+  }
+  return { ok: true, request };
+}
+
+export function statusFor(result: SyncResult): number {
+  return result.status === 'failed' || result.status === 'rolled-back' ? 502 : 200;
+}
+
+export interface HttpApp {
+  token: string | undefined;
+  /** Configuration problems: the function cannot sync until they are fixed. */
+  problems: readonly string[];
+  sync: RunSync;
+}
+
+/** Handles one HTTP call; a sync runs only for an authenticated POST with a valid body. */
+export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<HttpResponse> {
+  if (!authorized(request, app.token)) {
+    return respond(
+      401,
+      { error: 'missing or invalid bearer token' },
+      { 'www-authenticate': 'Bearer realm="metallb-dyn6"' },
+    );
+  }
+  if (request.method.toUpperCase() !== 'POST')
+    return respond(405, { error: 'use POST to run a sync' }, { allow: 'POST' });
+  const parsed = parseSyncBody(request.body);
+  if (!parsed.ok) return respond(400, { error: parsed.error });
+  if (app.problems.length > 0)
+    return respond(500, { status: 'failed', error: `bad configuration: ${app.problems.join('; ')}` });
+  const result = await app.sync({
+    ...parsed.request,
+    trigger: parsed.request.answer === undefined ? 'http' : 'http-push',
+  });
+  return respond(statusFor(result), { ...result });
+}
+
+/**
+ * A scheduler's tick (PingSource, cron-connector, EventBridge). Schedulers cannot present a token,
+ * so a tick can only run the plain sync the schedule runs anyway: any body it carries is ignored.
+ */
+export async function handleTick(app: HttpApp, trigger: string): Promise<HttpResponse> {
+  if (app.problems.length > 0)
+    return respond(500, { status: 'failed', error: `bad configuration: ${app.problems.join('; ')}` });
+  const result = await app.sync({ trigger });
+  return respond(statusFor(result), { ...result });
+}

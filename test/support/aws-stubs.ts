@@ -122,14 +122,11 @@ export function verifyEksToken(token: string, clusterName: string, now = Date.no
     .split(';')
     .map((h) => `${h}:${headerValues[h] ?? ''}\n`)
     .join('');
-  const canonicalRequest = [
-    'GET',
-    '/',
-    canonicalQuery,
-    canonicalHeaders,
-    signedHeaders,
-    'UNSIGNED-PAYLOAD',
-  ].join('\n');
+  // STS, unlike S3, signs the (empty) payload's hash even in a presigned URL.
+  const emptyPayload = createHash('sha256').update('').digest('hex');
+  const canonicalRequest = ['GET', '/', canonicalQuery, canonicalHeaders, signedHeaders, emptyPayload].join(
+    '\n',
+  );
   const scope = `${date}/${region}/sts/aws4_request`;
   const stringToSign = [
     'AWS4-HMAC-SHA256',

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
+import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
+import { PingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
+import { REPO_ROOT } from '../harness/binaries.js';
+import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { kubectl, render } from '../support/kubectl.js';
+
+const OVERLAYS = ['cronjob', 'knative', 'openfaas', 'eks'] as const;
+const APPLIED_FOR_REAL = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap']);
+
+// Plain YAML parsing: client-node's loader would coerce a Knative Service into a core Service.
+const objects = (overlay: string) =>
+  parseAllDocuments(render(`overlays/${overlay}`))
+    .map((d) => d.toJSON() as KubernetesObject | null)
+    .filter((d): d is KubernetesObject => d !== null);
+const admin = () => ({ kubeconfig: sharedCluster().adminKubeconfig });
+
+describe('deployment manifests', () => {
+  beforeAll(async () => {
+    const core = adminKubeConfig().makeApiClient(CoreV1Api);
+    for (const name of ['metallb-system', 'openfaas-fn']) {
+      await core.createNamespace({ body: { metadata: { name } } }).catch((e: unknown) => {
+        if ((e as { code?: number }).code !== 409) throw e;
+      });
+    }
+  });
+
+  it.each(OVERLAYS)(
+    'renders the %s overlay and the apiserver accepts every object it can serve',
+    (overlay) => {
+      const docs = objects(overlay);
+      expect(docs.length).toBeGreaterThan(0);
+      const real = docs.filter((d) => APPLIED_FOR_REAL.has(d.kind ?? ''));
+      const yaml = (list: KubernetesObject[]) => list.map((d) => JSON.stringify(d)).join('\n');
+      expect(kubectl(['apply', '-f', '-'], { ...admin(), input: yaml(real) })).toMatch(
+        /(created|configured|unchanged)/,
+      );
+      for (const doc of docs.filter((d) => !APPLIED_FOR_REAL.has(d.kind ?? ''))) {
+        switch (`${doc.apiVersion ?? ''}/${doc.kind ?? ''}`) {
+          case 'batch/v1/CronJob': {
+            // Current schema (kubernetes-models, Kubernetes 1.3x OpenAPI)...
+            expect(() => {
+              new CronJob(doc as unknown as ConstructorParameters<typeof CronJob>[0]).validate();
+            }).not.toThrow();
+            // ...and the 1.20 test apiserver's own validation of the same spec under batch/v1beta1.
+            const v1beta1 = { ...doc, apiVersion: 'batch/v1beta1' };
+            expect(
+              kubectl(['apply', '--dry-run=server', '-f', '-'], {
+                ...admin(),
+                input: JSON.stringify(v1beta1),
+              }),
+            ).toMatch(/created \(server dry run\)/);
+            break;
+          }
+          case 'serving.knative.dev/v1/Service':
+            // No Knative CRDs in the test apiserver: Knative's published schema (@kubernetes-models/knative).
+            expect(() => {
+              new KnativeService(
+                doc as unknown as ConstructorParameters<typeof KnativeService>[0],
+              ).validate();
+            }).not.toThrow();
+            break;
+          case 'sources.knative.dev/v1/PingSource':
+            expect(() => {
+              new PingSource(doc as unknown as ConstructorParameters<typeof PingSource>[0]).validate();
+            }).not.toThrow();
+            break;
+          default:
+            throw new Error(`no validation for ${doc.apiVersion ?? ''} ${doc.kind ?? ''} in ${overlay}`);
+        }
+      }
+    },
+  );
+
+  it('runs the CronJob non-root, read-only and never twice at once', () => {
+    const cron = objects('cronjob').find((d) => d.kind === 'CronJob') as unknown as {
+      spec: {
+        concurrencyPolicy: string;
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: Record<string, unknown> & {
+                containers: Record<string, unknown>[];
+                securityContext: Record<string, unknown>;
+              };
+            };
+          };
+        };
+      };
+    };
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+    expect(pod['serviceAccountName']).toBe('metallb-dyn6');
+    expect(pod.securityContext['runAsNonRoot']).toBe(true);
+    expect(pod.containers[0]?.['securityContext']).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+    expect(pod.securityContext['runAsUser']).toBe(65532);
+  });
+
+  it('ticks the Knative service from a PingSource and mounts the token from a Secret', () => {
+    const docs = objects('knative');
+    const ping = docs.find((d) => d.kind === 'PingSource') as unknown as {
+      spec: { sink: { ref: { name: string; kind: string } } };
+    };
+    const service = docs.find((d) => d.kind === 'Service') as unknown as {
+      metadata: { name: string };
+      spec: {
+        template: {
+          spec: { serviceAccountName: string; containers: { env: { name: string; value: string }[] }[] };
+        };
+      };
+    };
+    expect(ping.spec.sink.ref).toMatchObject({ kind: 'Service', name: service.metadata.name });
+    expect(service.spec.template.spec.serviceAccountName).toBe('metallb-dyn6');
+    expect(service.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: 'METALLB_DYN6_HTTP_TOKEN_FILE',
+      value: '/var/run/secrets/metallb-dyn6/token',
+    });
+    const func: { deploy: { serviceAccountName: string } } = parseYaml(
+      readFileSync(path.join(REPO_ROOT, 'functions/knative/func.yaml'), 'utf8'),
+    );
+    expect(func.deploy.serviceAccountName).toBe('metallb-dyn6');
+  });
+
+  it("ships an OpenFaaS stack.yml whose cron and service account match the overlay's RBAC", () => {
+    const stack: {
+      functions: Record<string, { lang: string; handler: string; annotations: Record<string, string> }>;
+    } = parseYaml(readFileSync(path.join(REPO_ROOT, 'deploy/overlays/openfaas/stack.yml'), 'utf8'));
+    const fn = stack.functions['metallb-dyn6'];
+    expect(fn?.lang).toBe('node20');
+    expect(fn?.annotations).toMatchObject({
+      topic: 'cron-function',
+      schedule: '*/5 * * * *',
+      'com.openfaas.serviceaccount': 'metallb-dyn6',
+    });
+    expect(path.resolve(REPO_ROOT, 'deploy/overlays/openfaas', fn?.handler ?? '')).toBe(
+      path.join(REPO_ROOT, 'dist/bundle/openfaas'),
+    );
+    const binding = objects('openfaas').find((d) => d.kind === 'RoleBinding') as unknown as {
+      subjects: { kind: string; name: string; namespace: string }[];
+    };
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'metallb-dyn6', namespace: 'openfaas-fn' },
+    ]);
+  });
+
+  describe('kubectl auth can-i: the Role grants exactly what a sync needs', () => {
+    const identities = {
+      'CronJob/Knative account': ['--as=system:serviceaccount:metallb-system:metallb-dyn6'],
+      'OpenFaaS account': ['--as=system:serviceaccount:openfaas-fn:metallb-dyn6'],
+      'Lambda via EKS access entry': [
+        '--as=arn:aws:sts::111122223333:assumed-role/metallb-dyn6/lambda',
+        '--as-group=metallb-dyn6',
+      ],
+    };
+    const matrix: [string, string, string, boolean][] = [
+      ['get', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', true],
+      ['patch', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', true],
+      ['list', 'pods', 'metallb-system', true],
+      ['watch', 'pods', 'metallb-system', true],
+      ['deletecollection', 'pods', 'metallb-system', true],
+      ['update', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', false],
+      ['delete', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', false],
+      ['get', 'ipaddresspools.metallb.io/other-pool', 'metallb-system', false],
+      ['list', 'ipaddresspools.metallb.io', 'metallb-system', false],
+      ['create', 'ipaddresspools.metallb.io', 'metallb-system', false],
+      ['get', 'ipaddresspools.metallb.io/ipv6-pool', 'default', false],
+      ['delete', 'pods', 'metallb-system', false],
+      ['create', 'pods', 'metallb-system', false],
+      ['list', 'pods', 'kube-system', false],
+      ['get', 'secrets', 'metallb-system', false],
+      ['get', 'deployments.apps', 'metallb-system', false],
+      ['list', 'nodes', '', false],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
+    ];
+    it.each(Object.entries(identities))('%s', (_who, as) => {
+      const answers = matrix.map(([verb, resource, namespace]) => {
+        try {
+          return (
+            kubectl(
+              ['auth', 'can-i', verb, resource, ...(namespace === '' ? [] : ['-n', namespace]), ...as],
+              admin(),
+            ).trim() === 'yes'
+          );
+        } catch {
+          return false; // can-i exits 1 for "no"
+        }
+      });
+      expect(matrix.map(([v, r, n], i) => `${v} ${r} ${n}: ${String(answers[i])}`)).toEqual(
+        matrix.map(([v, r, n, want]) => `${v} ${r} ${n}: ${String(want)}`),
+      );
+    });
+  });
+});

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { bundle } from '../../scripts/bundle.js';
+import { REPO_ROOT } from '../harness/binaries.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import { freePort } from '../harness/ports.js';
+import { auditTrail } from '../harness/shared-cluster.js';
+import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+
+describe('OpenFaaS handler served the node20 template way', () => {
+  let home: HomeCluster;
+  let server: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    const handler = await bundle('openfaas');
+    // An entry it does not own that a pushed prefix would collide with: the sync must refuse it.
+    home = await homeCluster('openfaas', {
+      addresses: ['2a02:8071:5555::/48', range(SUBNET_OLD)],
+      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
+    });
+    const port = await freePort();
+    url = `http://127.0.0.1:${String(port)}/function/metallb-dyn6`;
+    server = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'test/support/openfaas-node20-template.cjs'), handler, String(port)],
+      {
+        env: { PATH: process.env['PATH'] ?? '', ...home.env({ METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN }) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.stdout?.once('data', () => {
+        resolve();
+      });
+      server.once('exit', (code) => {
+        reject(new Error(`template server exited ${String(code)}`));
+      });
+    });
+  });
+  afterAll(() => {
+    server.kill('SIGTERM');
+  });
+
+  it("runs the schedule's sync when the cron-connector calls", async () => {
+    const tick = await call(url, {
+      headers: { 'x-connector': 'cron-connector', 'x-topic': 'cron-function' },
+    });
+    expect(tick.status).toBe(200);
+    expect(tick.json).toMatchObject({
+      status: 'updated',
+      trigger: 'schedule',
+      after: ['2a02:8071:5555::/48', range(SUBNET_NEW)],
+    });
+  });
+
+  it('follows the HTTP contract: 401, 200, 400 and 502', async () => {
+    expect((await call(url, { body: '{}' })).status).toBe(401);
+    const unchanged = await call(url, { headers: bearer(), body: '{}' });
+    expect([unchanged.status, unchanged.json['status']]).toEqual([200, 'unchanged']);
+    const bad = await call(url, { headers: bearer(), body: JSON.stringify({ prefix: '192.0.2.0/24' }) });
+    expect([bad.status, bad.json['error']]).toEqual([
+      400,
+      'source push: answer "192.0.2.0/24" is an IPv4 address',
+    ]);
+    const clash = await call(url, {
+      headers: bearer(),
+      body: JSON.stringify({ prefix: '2a02:8071:5555:1::/64' }),
+    });
+    expect(clash.status).toBe(502);
+    expect(clash.json).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/overlaps pool entry "2a02:8071:5555::\/48"/),
+    });
+    expect((await home.readPool()).spec.addresses).toEqual(['2a02:8071:5555::/48', range(SUBNET_NEW)]);
+    expect((await auditTrail(home.username)).filter((t) => t.startsWith('patch'))).toEqual([
+      'patch ipaddresspools 200',
+    ]);
+  });
+});

@@ -125,16 +125,18 @@ describe('deployment manifests', () => {
       name: 'METALLB_DYN6_HTTP_TOKEN_FILE',
       value: '/var/run/secrets/metallb-dyn6/token',
     });
-    const func: { deploy: { serviceAccountName: string } } = parseYaml(
-      readFileSync(path.join(REPO_ROOT, 'functions/knative/func.yaml'), 'utf8'),
-    );
+    const func = parseYaml(readFileSync(path.join(REPO_ROOT, 'functions/knative/func.yaml'), 'utf8')) as {
+      deploy: { serviceAccountName: string };
+    };
     expect(func.deploy.serviceAccountName).toBe('metallb-dyn6');
   });
 
   it("ships an OpenFaaS stack.yml whose cron and service account match the overlay's RBAC", () => {
-    const stack: {
+    const stack = parseYaml(
+      readFileSync(path.join(REPO_ROOT, 'deploy/overlays/openfaas/stack.yml'), 'utf8'),
+    ) as {
       functions: Record<string, { lang: string; handler: string; annotations: Record<string, string> }>;
-    } = parseYaml(readFileSync(path.join(REPO_ROOT, 'deploy/overlays/openfaas/stack.yml'), 'utf8'));
+    };
     const fn = stack.functions['metallb-dyn6'];
     expect(fn?.lang).toBe('node20');
     expect(fn?.annotations).toMatchObject({

@@ -11,12 +11,12 @@ export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
 /** Returns the current KubeConfig; the same object until its credentials need renewing. */
 export type KubeConfigProvider = () => Promise<KubeConfig>;
 
-function eksProvider(clusterName: string, region: string): KubeConfigProvider {
+function eksProvider(clusterName: string, region: string, now: () => number): KubeConfigProvider {
   const eks = new EKSClient({ region });
   let cluster: { server: string; caData: string } | undefined;
   let current: { kc: KubeConfig; token: EksToken } | undefined;
   return async () => {
-    if (current !== undefined && Date.now() < current.token.renewAt) return current.kc;
+    if (current !== undefined && now() < current.token.renewAt) return current.kc;
     if (cluster === undefined) {
       const described = await eks
         .send(new DescribeClusterCommand({ name: clusterName }))
@@ -34,7 +34,7 @@ function eksProvider(clusterName: string, region: string): KubeConfigProvider {
         throw new Error(`EKS cluster ${clusterName} has no endpoint or certificate authority yet`);
       cluster = { server, caData };
     }
-    const token = await eksToken(clusterName, region, await eks.config.credentials());
+    const token = await eksToken(clusterName, region, await eks.config.credentials(), new Date(now()));
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: clusterName, server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
@@ -57,12 +57,13 @@ function inlineProvider(data: string): KubeConfigProvider {
   return () => Promise.resolve(kc);
 }
 
-export function kubeConfigProvider(env: NodeJS.ProcessEnv): KubeConfigProvider {
+/** `now` is the clock tokens are signed and renewed by. */
+export function kubeConfigProvider(env: NodeJS.ProcessEnv, now: () => number = Date.now): KubeConfigProvider {
   const cluster = env[EKS_CLUSTER_ENV];
   if (cluster !== undefined && cluster !== '') {
     const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
     if (region === undefined) return () => Promise.reject(new Error(`${EKS_CLUSTER_ENV} needs AWS_REGION`));
-    return eksProvider(cluster, region);
+    return eksProvider(cluster, region, now);
   }
   const data = env[KUBECONFIG_DATA_ENV];
   if (data !== undefined && data !== '') {

@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
-import { eksToken } from '../../functions/lambda/eks-token.js';
+import { eksToken, TOKEN_PREFIX } from '../../functions/lambda/eks-token.js';
+import { kubeConfigProvider } from '../../functions/lambda/kube-credentials.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { createPool, installMetalLB, POOL, readPool } from '../harness/metallb-fixture.js';
 import { startTestCluster, type TestCluster } from '../harness/test-cluster.js';
@@ -201,6 +202,35 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
         /^EKS DescribeCluster no-such-cluster in eu-central-1 failed: No cluster found/,
       ),
     });
+  });
+
+  it('caches the cluster and its token, and renews the token a minute before it expires', async () => {
+    const env = {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET_KEY,
+      AWS_ENDPOINT_URL_EKS: eks.url,
+      METALLB_DYN6_EKS_CLUSTER: CLUSTER,
+    };
+    // The SDK reads its endpoint and credentials from the environment, as in Lambda.
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      let clock = Date.now();
+      const provider = kubeConfigProvider(env, () => clock);
+      const describes = eks.requests.length;
+      const first = await provider();
+      clock += 13 * 60_000;
+      expect(await provider()).toBe(first);
+      clock += 60_000 + 1;
+      const renewed = await provider();
+      expect(renewed).not.toBe(first);
+      expect(renewed.getCurrentUser()?.token).toMatch(new RegExp(`^${TOKEN_PREFIX.replace('.', '\\.')}`));
+      expect(renewed.getCurrentUser()?.token).not.toBe(first.getCurrentUser()?.token);
+      expect(eks.requests.length - describes).toBe(1);
+    } finally {
+      process.env = saved;
+    }
   });
 
   describe('the EKS token, as the real apiserver judges it', () => {

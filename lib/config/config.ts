@@ -1,6 +1,7 @@
 // Turns raw settings into a checked configuration, collecting every problem before anything runs.
 import { parseHostRanges, type HostRange } from '../prefix/host-range.js';
 import { parseSubnetOverride, type PrefixPolicy } from '../prefix/subnet.js';
+import { parseCidr, withinSource } from '../source/combinators.js';
 import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
 import { OPTION_SPECS, type OptionName, type RawSettings } from './options.js';
@@ -12,6 +13,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface Config {
   source: PrefixSource;
   sourceSpec: string;
+  detectDeadlineMs: number;
   hosts: HostRange[];
   pool: { namespace: string; name: string };
   labelSelector: string;
@@ -167,13 +169,28 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     'debug, info, warn or error',
   );
 
+  const detectDeadlineMs = checked(
+    'detectDeadline',
+    (v) => {
+      const ms = parseSeconds(v);
+      return ms !== undefined && ms > 0 ? ms : undefined;
+    },
+    'a positive duration',
+  );
   const sourceSpec = value('source') ?? '';
-  const source = parseSource(sourceSpec, {
+  let source = parseSource(sourceSpec, {
     myIpUrl: value('myIpUrl') ?? '',
     timeoutMs: sourceTimeoutMs ?? 10_000,
     retries: retries ?? 2,
+    delegatedLength: policy.delegatedLength,
   });
   if (!source.ok) errors.push(`${describe('source')}: ${source.error}`);
+  if (raw.expectedPrefix !== undefined) {
+    const range = parseCidr(raw.expectedPrefix);
+    if (range === undefined)
+      errors.push(`${describe('expectedPrefix')}: "${raw.expectedPrefix}" is not an IPv6 CIDR`);
+    else if (source.ok) source = { ok: true, value: withinSource(range, source.value) };
+  }
 
   if (errors.length > 0 || !source.ok) return { ok: false, errors };
   return {
@@ -181,6 +198,7 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     config: {
       source: source.value,
       sourceSpec,
+      detectDeadlineMs: detectDeadlineMs ?? 30_000,
       hosts,
       pool: { namespace, name: poolName },
       labelSelector,

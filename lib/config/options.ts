@@ -15,7 +15,7 @@ export const OPTIONS = {
     flag: 'source',
     env: ['METALLB_DYN6_SOURCE'],
     default: 'my-ip',
-    help: 'Where the current prefix comes from: my-ip | url:<URL>[#json.field] | static:<address or prefix>',
+    help: 'Where the current prefix comes from: my-ip | url:<URL>[#json.field] | static:<prefix> | cloudflare-trace[:<URL>] | dns:<name>[@server] | doh:<name>[@<URL>] | interface[:<name>] | kubernetes-nodes[:<selector>] | first(a, b, ...) | quorum(k; a, b, ...) | within(<CIDR>; a)',
   },
   hostRange: {
     flag: 'host-range',
@@ -54,6 +54,17 @@ export const OPTIONS = {
     env: ['METALLB_DYN6_DELEGATED_PREFIX_LENGTH'],
     default: '64',
     help: "Length of the prefix in the source's answer that belongs to you (48, 56, 64...)",
+  },
+  expectedPrefix: {
+    flag: 'expected-prefix',
+    env: ['METALLB_DYN6_EXPECTED_PREFIX'],
+    help: "Refuse any answer outside this prefix, e.g. your ISP's allocation 2a02:8070::/29",
+  },
+  detectDeadline: {
+    flag: 'detect-deadline',
+    env: ['METALLB_DYN6_DETECT_DEADLINE'],
+    default: '30',
+    help: 'Seconds the whole prefix detection may take, all sources and retries included',
   },
   interval: {
     flag: 'interval',

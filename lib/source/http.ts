@@ -6,6 +6,8 @@ export interface HttpSettings {
   retries: number;
 }
 
+const DEFAULT_ACCEPT = 'application/json, text/plain;q=0.9, */*;q=0.1';
+
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
@@ -17,12 +19,13 @@ export async function getText(
   url: string,
   http: HttpSettings,
   signal?: AbortSignal,
+  accept = DEFAULT_ACCEPT,
 ): Promise<string> {
   try {
     const response = await ky.get(url, {
       timeout: http.timeoutMs,
       retry: { limit: http.retries, methods: ['get'], backoffLimit: 2000 },
-      headers: { accept: 'application/json, text/plain;q=0.9, */*;q=0.1', 'user-agent': 'metallb-dyn6' },
+      headers: { accept, 'user-agent': 'metallb-dyn6' },
       ...(signal === undefined ? {} : { signal }),
     });
     const text = await response.text();

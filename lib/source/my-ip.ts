@@ -7,7 +7,7 @@ export function myIpSource(url: string, http: HttpSettings): PrefixSource {
   const name = 'my-ip';
   return {
     name,
-    async detect(signal) {
+    async detect({ signal }) {
       const body = parseJson(name, await getText(name, url, http, signal));
       if (typeof body !== 'object' || body === null)
         throw new SourceError(name, 'answer is not a JSON object');

@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { IPv6 } from '../prefix/ipv6.js';
 
 /** A validated answer: a global unicast IPv6 address, maybe with the prefix length the source gave. */
@@ -7,12 +8,27 @@ export interface SourceAnswer {
   prefixLength?: number;
   /** The answer as the source gave it, for the result document. */
   raw: string;
+  /** What each source consulted said, when several were (first, quorum). */
+  evidence?: Evidence[];
+}
+
+export interface Evidence {
+  source: string;
+  answer?: string;
+  error?: string;
+}
+
+export interface DetectContext {
+  /** Aborted when the whole detection's deadline passes. */
+  signal?: AbortSignal;
+  /** The cluster, for sources that ask it (kubernetes-nodes). */
+  kubeConfig?: KubeConfig;
 }
 
 /** Where the current prefix comes from (cloudflare-ddns's provider). Detecting never writes anything. */
 export interface PrefixSource {
   readonly name: string;
-  detect(signal?: AbortSignal): Promise<SourceAnswer>;
+  detect(context: DetectContext): Promise<SourceAnswer>;
 }
 
 /** A source that did not give a usable answer; the message names the source and the reason. */

@@ -13,7 +13,7 @@ export function urlSource(spec: string, http: HttpSettings): PrefixSource {
   const name = `url:${url}`;
   return {
     name,
-    async detect(signal) {
+    async detect({ signal }) {
       const text = await getText(name, url, http, signal);
       if (field === undefined) return parseAnswer(name, text);
       let value: unknown = parseJson(name, text);

@@ -1,4 +1,5 @@
 // The result document of one sync: what the CLI prints and every function returns.
+import type { Evidence } from '../source/source.js';
 
 export type SyncStatus = 'unchanged' | 'updated' | 'dry-run' | 'rolled-back' | 'failed';
 
@@ -17,6 +18,8 @@ export interface SyncResult {
   trigger?: string;
   source?: string;
   answer?: string;
+  /** What each consulted source said, when several were. */
+  sources?: Evidence[];
   prefix?: string;
   before?: string[];
   after?: string[];

@@ -13,7 +13,8 @@ import {
 } from '../plan/registry.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
-import type { PrefixSource, SourceAnswer } from '../source/source.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { SourceError, type PrefixSource, type SourceAnswer } from '../source/source.js';
 import { ConflictError, type Pool, type PoolClient } from '../cluster/pool-client.js';
 import type { MetalLBPods } from '../cluster/metallb-pods.js';
 import type { RequestCounter } from '../cluster/request-counter.js';
@@ -22,6 +23,8 @@ import type { SyncResult } from './result.js';
 
 export interface SyncSettings {
   hosts: readonly HostRange[];
+  /** The whole detection, every source and retry included, must finish within this. */
+  detectDeadlineMs: number;
   policy: PrefixPolicy;
   reload: ReloadStrategy;
   reloadTimeoutMs: number;
@@ -29,6 +32,7 @@ export interface SyncSettings {
 }
 
 export interface SyncTarget {
+  kubeConfig: KubeConfig;
   pool: PoolClient;
   metallb: MetalLBPods;
   counter: RequestCounter;
@@ -84,12 +88,17 @@ export async function syncOnce(
 
   let answer: SourceAnswer;
   try {
-    answer = request.answer ?? (await source.detect());
+    answer = request.answer ?? (await detectWithin(source, settings.detectDeadlineMs, target.kubeConfig));
   } catch (error) {
     return finish({ status: 'failed', source: source.name, error: message(error) });
   }
   const subnet = subnetFor(answer.address, answer.prefixLength, settings.policy);
-  const found = { source: answer.source, answer: answer.raw, prefix: `${subnet.toString()}/64` };
+  const found = {
+    source: answer.source,
+    answer: answer.raw,
+    ...(answer.evidence === undefined ? {} : { sources: answer.evidence }),
+    prefix: `${subnet.toString()}/64`,
+  };
   const desired = desiredEntries(subnet, settings.hosts);
   log.debug('prefix detected', { ...found, desired });
 
@@ -210,6 +219,32 @@ export async function syncOnce(
         ? ' and MetalLB restarted'
         : `; restarting MetalLB again failed: ${again.failure}`),
   });
+}
+
+/** Runs the detection against an overall deadline; sources are told to stop when it passes. */
+async function detectWithin(
+  source: PrefixSource,
+  deadlineMs: number,
+  kubeConfig: KubeConfig,
+): Promise<SourceAnswer> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new SourceError(
+          source.name,
+          `no usable answer within the ${String(deadlineMs / 1000)} s detection deadline`,
+        ),
+      );
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([source.detect({ signal: controller.signal, kubeConfig }), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

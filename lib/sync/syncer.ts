@@ -18,6 +18,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
     sync(request = {}) {
       const counter = new RequestCounter();
       const target = {
+        kubeConfig: kc,
         pool: new PoolClient(kc, config.pool, counter),
         metallb: new MetalLBPods(kc, podSet, counter),
         counter,

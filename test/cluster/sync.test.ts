@@ -158,6 +158,7 @@ describe('sync against the real control plane', () => {
     const result = await syncOnce(
       {
         hosts: hosts.value,
+        detectDeadlineMs: 10_000,
         policy: { delegatedLength: 64 },
         reload: 'auto',
         reloadTimeoutMs: 10_000,
@@ -165,6 +166,7 @@ describe('sync against the real control plane', () => {
       },
       staticSource(parseAnswer('static', `${SUBNET_NEW}::9`)),
       {
+        kubeConfig: kc,
         pool: new RacingPoolClient(kc, { namespace: home.namespace, name: home.pool }, counter),
         metallb: new MetalLBPods(kc, { namespace: home.namespace, labelSelector: METALLB_SELECTOR }, counter),
         counter,

@@ -60,6 +60,7 @@ export async function installPoolCrd(kc: KubeConfig): Promise<void> {
 
 export interface FixtureNode {
   name: string;
+  labels?: Record<string, string>;
   addresses: { type: string; address: string }[];
 }
 
@@ -83,7 +84,7 @@ export async function createNodes(kc: KubeConfig, nodes: FixtureNode[] = DEFAULT
         body: {
           metadata: {
             name: node.name,
-            labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux' },
+            labels: { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', ...node.labels },
           },
         },
       }),

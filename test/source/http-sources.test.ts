@@ -42,8 +42,8 @@ describe('HTTP sources against a real server on 127.0.0.1', () => {
     await stub.close();
   });
 
-  const myIp = (path: string) => myIpSource(`${stub.url}${path}`, FAST).detect();
-  const url = (spec: string) => urlSource(`${stub.url}${spec}`, FAST).detect();
+  const myIp = (path: string) => myIpSource(`${stub.url}${path}`, FAST).detect({});
+  const url = (spec: string) => urlSource(`${stub.url}${spec}`, FAST).detect({});
 
   it('reads the my-ip answer', async () => {
     const answer = await myIp('/ok.json');
@@ -76,7 +76,7 @@ describe('HTTP sources against a real server on 127.0.0.1', () => {
   it('says so when nothing listens', async () => {
     const port = await freePort();
     await expect(
-      myIpSource(`http://127.0.0.1:${String(port)}/ip.json`, { timeoutMs: 300, retries: 0 }).detect(),
+      myIpSource(`http://127.0.0.1:${String(port)}/ip.json`, { timeoutMs: 300, retries: 0 }).detect({}),
     ).rejects.toThrow(
       /source my-ip: request to http:\/\/127\.0\.0\.1:\d+\/ip\.json failed \(fetch failed: connect ECONNREFUSED/,
     );
@@ -100,7 +100,7 @@ describe('HTTP sources against a real server on 127.0.0.1', () => {
   });
 
   it('builds sources from specs without touching the network', () => {
-    const settings = { myIpUrl: `${stub.url}/ok.json`, ...FAST };
+    const settings = { myIpUrl: `${stub.url}/ok.json`, delegatedLength: 64, ...FAST };
     const before = [...stub.hits.values()].reduce((a, b) => a + b, 0);
     expect(parseSource('my-ip', settings).ok).toBe(true);
     expect(parseSource(`url:${stub.url}/plain`, settings).ok).toBe(true);

@@ -1,0 +1,101 @@
+// Sources made of sources: a fallback chain, an agreement of several, a containment check.
+import ipaddr from 'ipaddr.js';
+import { networkOf, type IPv6 } from '../prefix/ipv6.js';
+import { SourceError, type Evidence, type PrefixSource, type SourceAnswer } from './source.js';
+
+const reason = (error: unknown) =>
+  error instanceof SourceError ? error.reason : error instanceof Error ? error.message : String(error);
+const said = (a: SourceAnswer): Evidence => ({ source: a.source, answer: a.raw });
+
+/** first(a, b, c): the first source that answers validly, asked one after another. */
+export function firstSource(sources: readonly PrefixSource[]): PrefixSource {
+  const name = `first(${sources.map((s) => s.name).join(', ')})`;
+  return {
+    name,
+    async detect(context) {
+      const evidence: Evidence[] = [];
+      for (const source of sources) {
+        try {
+          const answer = await source.detect(context);
+          return { ...answer, evidence: [...evidence, ...(answer.evidence ?? [said(answer)])] };
+        } catch (error) {
+          if (context.signal?.aborted === true) throw error;
+          evidence.push({ source: source.name, error: reason(error) });
+        }
+      }
+      throw new SourceError(
+        name,
+        `no source answered: ${evidence.map((e) => `${e.source}: ${e.error ?? ''}`).join('; ')}`,
+      );
+    },
+  };
+}
+
+/** quorum(k; a, b, c): asks all at once; at least k must agree on the delegated prefix. */
+export function quorumSource(
+  k: number,
+  sources: readonly PrefixSource[],
+  delegatedLength: number,
+): PrefixSource {
+  const name = `quorum(${String(k)}; ${sources.map((s) => s.name).join(', ')})`;
+  return {
+    name,
+    async detect(context) {
+      const outcomes = await Promise.allSettled(sources.map((s) => s.detect(context)));
+      const evidence: Evidence[] = outcomes.map((o, i) =>
+        o.status === 'fulfilled'
+          ? said(o.value)
+          : { source: sources[i]?.name ?? '?', error: reason(o.reason) },
+      );
+      const groups = new Map<string, SourceAnswer[]>();
+      for (const o of outcomes) {
+        if (o.status !== 'fulfilled') continue;
+        const key = networkOf(
+          o.value.address,
+          Math.min(o.value.prefixLength ?? 128, delegatedLength),
+        ).toString();
+        groups.set(key, [...(groups.get(key) ?? []), o.value]);
+      }
+      // Listed order breaks ties, so the same answers always give the same result.
+      const best = [...groups.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+      const [winner] = best;
+      if (winner === undefined || best.length < k) {
+        const summary = evidence
+          .map(
+            (e) => `${e.source} ${e.error === undefined ? `said ${e.answer ?? ''}` : `failed: ${e.error}`}`,
+          )
+          .join('; ');
+        throw new SourceError(
+          name,
+          `only ${String(best.length)} of ${String(sources.length)} agree, ${String(k)} needed: ${summary}`,
+        );
+      }
+      return { ...winner, evidence };
+    },
+  };
+}
+
+/** within(2a02:8070::/29; source): refuses any answer outside the ISP's allocation. */
+export function withinSource(range: [IPv6, number], source: PrefixSource): PrefixSource {
+  const cidr = `${range[0].toString()}/${String(range[1])}`;
+  const name = `within(${cidr}; ${source.name})`;
+  return {
+    name,
+    async detect(context) {
+      const answer = await source.detect(context);
+      if (!answer.address.match(range)) {
+        throw new SourceError(name, `${answer.source} answered ${answer.raw}, outside the expected ${cidr}`);
+      }
+      return answer;
+    },
+  };
+}
+
+export function parseCidr(text: string): [IPv6, number] | undefined {
+  try {
+    const [address, length] = ipaddr.IPv6.parseCIDR(text.trim());
+    return [address, length];
+  } catch {
+    return undefined;
+  }
+}

@@ -26,11 +26,12 @@ export function dohSource(
       const url = new URL(endpoint);
       url.searchParams.set('name', name);
       url.searchParams.set('type', 'AAAA');
-      const body = parseJson(
+      const parsed = parseJson(
         label,
         await getText(label, url.toString(), http, signal, 'application/dns-json'),
-      ) as DnsJson;
-      if (typeof body !== 'object' || body === null || typeof body.Status !== 'number') {
+      );
+      const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as DnsJson;
+      if (typeof body.Status !== 'number') {
         throw new SourceError(label, 'answer is not a DNS JSON response');
       }
       if (body.Status !== 0)

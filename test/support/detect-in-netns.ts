@@ -1,0 +1,15 @@
+// Run inside a network namespace (ip netns exec): detects with the interface source there and
+// prints the outcome as JSON, so the test sees what the source sees on that "host".
+import { interfaceSource } from '../../lib/source/interface.js';
+
+const ifname = process.argv[2] === '' ? undefined : process.argv[2];
+interfaceSource(ifname, 64)
+  .detect({})
+  .then(
+    (a) => {
+      process.stdout.write(JSON.stringify({ address: a.address.toString(), raw: a.raw }));
+    },
+    (e: unknown) => {
+      process.stdout.write(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));
+    },
+  );

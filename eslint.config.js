@@ -21,6 +21,12 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
+    files: ['**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', URL: 'readonly', Buffer: 'readonly', performance: 'readonly' },
+    },
+  },
+  {
     // CommonJS stand-ins for platform runtimes (the OpenFaaS template) keep the runtime's own shape.
     files: ['**/*.cjs'],
     languageOptions: {

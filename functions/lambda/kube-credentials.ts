@@ -1,6 +1,5 @@
 // How the Lambda reaches the cluster: an EKS cluster by name (DescribeCluster + IAM token), or
 // stored credentials (a kubeconfig in an environment variable or a file).
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { eksToken, type EksToken } from './eks-token.js';
@@ -12,11 +11,15 @@ export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
 export type KubeConfigProvider = () => Promise<KubeConfig>;
 
 function eksProvider(clusterName: string, region: string, now: () => number): KubeConfigProvider {
-  const eks = new EKSClient({ region });
+  // Loaded on first use: stored-credential deployments never pay for the AWS SDK.
+  const sdk = import('@aws-sdk/client-eks');
+  let eks: import('@aws-sdk/client-eks').EKSClient | undefined;
   let cluster: { server: string; caData: string } | undefined;
   let current: { kc: KubeConfig; token: EksToken } | undefined;
   return async () => {
     if (current !== undefined && now() < current.token.renewAt) return current.kc;
+    const { DescribeClusterCommand, EKSClient } = await sdk;
+    eks ??= new EKSClient({ region });
     if (cluster === undefined) {
       const described = await eks
         .send(new DescribeClusterCommand({ name: clusterName }))

@@ -1,5 +1,6 @@
 // MetalLB's pods: listing them, and cycling them (delete, then wait for Ready replacements).
-import { CoreV1Api, Watch, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError } from './api-error.js';
 import type { RequestCounter } from './request-counter.js';
 
@@ -22,11 +23,11 @@ export class MetalLBPods {
   private readonly core: CoreV1Api;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly clients: ApiClients,
     private readonly pods: PodSet,
     private readonly counter: RequestCounter,
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.core = clients.get(CoreV1Api);
   }
 
   async list(): Promise<{ items: V1Pod[]; resourceVersion: string }> {
@@ -135,7 +136,7 @@ export class MetalLBPods {
       );
       this.counter
         .track(() =>
-          new Watch(this.kc).watch(
+          new Watch(this.clients.kubeConfig).watch(
             `/api/v1/namespaces/${this.pods.namespace}/pods`,
             { labelSelector: this.pods.labelSelector, resourceVersion, allowWatchBookmarks: true },
             (phase, pod: V1Pod) => {

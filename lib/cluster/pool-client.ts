@@ -1,5 +1,6 @@
 // Reads and writes the one IPAddressPool (cloudflare-ddns's setter: applies to one target).
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError, isUnknownResource, statusCode } from './api-error.js';
 import type { RequestCounter } from './request-counter.js';
 
@@ -33,11 +34,11 @@ export class PoolClient {
   private readonly api: CustomObjectsApi;
 
   constructor(
-    kc: KubeConfig,
+    clients: ApiClients,
     readonly ref: PoolRef,
     private readonly counter: RequestCounter,
   ) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = clients.get(CustomObjectsApi);
   }
 
   get label(): string {

@@ -1,6 +1,7 @@
 // Wires a checked configuration to the cluster once; each sync() is one independent run.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.js';
+import { ApiClients } from '../cluster/api-clients.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { RequestCounter } from '../cluster/request-counter.js';
@@ -14,13 +15,15 @@ export interface Syncer {
 
 export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
   const podSet = { namespace: config.pool.namespace, labelSelector: config.labelSelector };
+  // One connection pool for every sync of this process (warm functions, `run`).
+  const clients = new ApiClients(kc);
   return {
     sync(request = {}) {
       const counter = new RequestCounter();
       const target = {
         kubeConfig: kc,
-        pool: new PoolClient(kc, config.pool, counter),
-        metallb: new MetalLBPods(kc, podSet, counter),
+        pool: new PoolClient(clients, config.pool, counter),
+        metallb: new MetalLBPods(clients, podSet, counter),
         counter,
       };
       return syncOnce(config, config.source, target, log, request);

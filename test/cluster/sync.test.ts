@@ -6,6 +6,7 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { PoolClient, type Pool } from '../../lib/cluster/pool-client.js';
 import { RequestCounter } from '../../lib/cluster/request-counter.js';
@@ -167,8 +168,16 @@ describe('sync against the real control plane', () => {
       staticSource(parseAnswer('static', `${SUBNET_NEW}::9`)),
       {
         kubeConfig: kc,
-        pool: new RacingPoolClient(kc, { namespace: home.namespace, name: home.pool }, counter),
-        metallb: new MetalLBPods(kc, { namespace: home.namespace, labelSelector: METALLB_SELECTOR }, counter),
+        pool: new RacingPoolClient(
+          new ApiClients(kc),
+          { namespace: home.namespace, name: home.pool },
+          counter,
+        ),
+        metallb: new MetalLBPods(
+          new ApiClients(kc),
+          { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
+          counter,
+        ),
         counter,
       },
       jsonLogger('error'),

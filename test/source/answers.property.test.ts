@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
 import { RequestCounter } from '../../lib/cluster/request-counter.js';
@@ -80,9 +81,13 @@ describe('arbitrary source answers', () => {
             urlSource(`${live.url}/ip`, { timeoutMs: 1000, retries: 0 }),
             {
               kubeConfig: kc,
-              pool: new PoolClient(kc, { namespace: home.namespace, name: home.pool }, counter),
+              pool: new PoolClient(
+                new ApiClients(kc),
+                { namespace: home.namespace, name: home.pool },
+                counter,
+              ),
               metallb: new MetalLBPods(
-                kc,
+                new ApiClients(kc),
                 { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
                 counter,
               ),

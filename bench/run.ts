@@ -1,0 +1,283 @@
+// npm run bench [-- --quick]: measures metallb-dyn6 against the floors it cannot beat, side by side
+// in one run, on a local kube-apiserver and an echo server on 127.0.0.1. Prints medians and ratios.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { bundle } from '../scripts/bundle.js';
+import { REPO_ROOT } from '../test/harness/binaries.js';
+import { createPool } from '../test/harness/metallb-fixture.js';
+import { startTestCluster } from '../test/harness/test-cluster.js';
+// Plain JavaScript, so that the cold floor process runs it without any loader.
+import { rawFloor } from './raw-floor.mjs';
+
+const quick = process.argv.includes('--quick');
+const WARM_RUNS = quick ? 10 : 60;
+const COLD_RUNS = quick ? 3 : 15;
+const TOKEN = 'bench-token-0123456789abcdef';
+const PREFIXES = ['2a02:8071:1234:5678', '2a02:8071:4321:8765'];
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function timeEach(runs: number, once: () => Promise<unknown>): Promise<number[]> {
+  await once(); // warm-up: connections, JIT
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await once();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      if (code === 0) resolve(performance.now() - t);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${String(code)}: ${stderr}`));
+    });
+  });
+}
+
+async function coldEach(
+  runs: number,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await runProcess(command, args, env));
+  return times;
+}
+
+const rows: { what: string; ours: string; baseline: string; ratio: string; target: string }[] = [];
+function row(what: string, ours: number, baseline: number, target: number, unit = ms) {
+  const ratio = ours / baseline;
+  rows.push({
+    what,
+    ours: unit(ours),
+    baseline: unit(baseline),
+    ratio: `${ratio.toFixed(2)}x`,
+    target: `<= ${String(target)}x ${ratio <= target ? 'met' : 'MISSED'}`,
+  });
+}
+
+const work = path.join(REPO_ROOT, '.run', 'bench');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+process.stderr.write('bundling and packaging...\n');
+const cli = await bundle('cli');
+const knative = await bundle('knative');
+execFileSync(
+  process.execPath,
+  [
+    path.join(REPO_ROOT, 'node_modules/osls/bin/serverless.js'),
+    'package',
+    '--package',
+    path.join(work, 'lambda'),
+  ],
+  {
+    cwd: REPO_ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    stdio: 'ignore',
+  },
+);
+execFileSync('python3', [
+  '-m',
+  'zipfile',
+  '-e',
+  path.join(work, 'lambda', 'sync.zip'),
+  path.join(work, 'lambda', 'sync'),
+]);
+
+process.stderr.write('starting the control plane and the echo server...\n');
+const cluster = await startTestCluster({ metallbVersion: 'v0.14.9' });
+let flip = 0;
+const echo = http.createServer((req, res) => {
+  const prefix = req.url === '/flip' ? PREFIXES[flip++ % 2] : PREFIXES[0];
+  res.end(`${prefix ?? ''}::9\n`);
+});
+await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+const echoUrl = `http://127.0.0.1:${String((echo.address() as AddressInfo).port)}`;
+const owned = `${PREFIXES[0] ?? ''}::1000-${PREFIXES[0] ?? ''}::1999`;
+await createPool(
+  cluster.admin,
+  'metallb-system',
+  'noop',
+  { addresses: ['192.168.178.240/28', owned] },
+  { 'metallb-dyn6/owned-addresses': JSON.stringify([owned]) },
+);
+await createPool(
+  cluster.admin,
+  'metallb-system',
+  'change',
+  { addresses: ['192.168.178.240/28', owned] },
+  { 'metallb-dyn6/owned-addresses': JSON.stringify([owned]) },
+);
+const poolUrl = (name: string) =>
+  `${cluster.server}/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/${name}`;
+
+const baseEnv = {
+  PATH: process.env['PATH'] ?? '',
+  HOME: process.env['HOME'] ?? '/tmp',
+  KUBECONFIG: cluster.adminKubeconfig,
+  METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+  METALLB_DYN6_METALLB_NAMESPACE: 'metallb-system',
+  METALLB_DYN6_RELOAD: 'never',
+  METALLB_DYN6_LOG_LEVEL: 'warn',
+  METALLB_DYN6_HTTP_TOKEN: TOKEN,
+};
+
+try {
+  type Handle = (
+    context: unknown,
+    body: unknown,
+  ) => Promise<{ statusCode: number; body: { status: string; apiRequests: number } }>;
+  const loadHandler = async (pool: string, source: string): Promise<Handle> => {
+    Object.assign(process.env, baseEnv, { METALLB_DYN6_METALLB_POOL: pool, METALLB_DYN6_SOURCE: source });
+    // A module instance per configuration, as a function container would have.
+    return ((await import(`${knative}?${pool}`)) as { handle: Handle }).handle;
+  };
+  const post = { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } };
+  const caPem = readFileSync(path.join(cluster.runDir, 'ca.crt'));
+
+  process.stderr.write('warm no-op...\n');
+  const noop = await loadHandler('noop', `url:${echoUrl}/ip`);
+  const warmStatus = await noop(post, {});
+  const warmOurs = await timeEach(WARM_RUNS, () => noop(post, {}));
+  const warmRaw = await timeEach(
+    WARM_RUNS,
+    rawFloor({
+      echoUrl: `${echoUrl}/ip`,
+      poolUrl: poolUrl('noop'),
+      caPem,
+      token: cluster.adminToken,
+    }),
+  );
+  row(
+    `warm no-op sync, Knative handler (${warmStatus.body.status}, ${String(warmStatus.body.apiRequests)} API request) / raw 2 round trips`,
+    median(warmOurs),
+    median(warmRaw),
+    1.2,
+  );
+
+  process.stderr.write('warm prefix change...\n');
+  const change = await loadHandler('change', `url:${echoUrl}/flip`);
+  // The first run finds the pool right; from the second on, every run is a change.
+  await change(post, {});
+  const changeStatus = await change(post, {});
+  const changeOurs = await timeEach(WARM_RUNS, () => change(post, {}));
+  const changeRaw = await timeEach(
+    WARM_RUNS,
+    rawFloor({
+      echoUrl: `${echoUrl}/ip`,
+      poolUrl: poolUrl('change'),
+      caPem,
+      token: cluster.adminToken,
+      patch: true,
+    }),
+  );
+  row(
+    `prefix-change sync, reload never (${changeStatus.body.status}, ${String(changeStatus.body.apiRequests)} API requests) / raw 3 round trips`,
+    median(changeOurs),
+    median(changeRaw),
+    1.3,
+  );
+
+  process.stderr.write('cold processes...\n');
+  const cliEnv = { ...baseEnv, METALLB_DYN6_METALLB_POOL: 'noop', METALLB_DYN6_SOURCE: `url:${echoUrl}/ip` };
+  const rssFile = path.join(work, 'rss');
+  const coldOurs = await coldEach(
+    COLD_RUNS,
+    process.execPath,
+    ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
+    { ...cliEnv, BENCH_RSS_FILE: rssFile },
+  );
+  const rssKiB = Number(readFileSync(rssFile, 'utf8'));
+  const caFile = path.join(cluster.runDir, 'ca.crt');
+  const coldRaw = await coldEach(
+    COLD_RUNS,
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
+      `${echoUrl}/ip`,
+      poolUrl('noop'),
+      caFile,
+      cluster.adminToken,
+    ],
+    baseEnv,
+  );
+  const shell = `curl -sf ${echoUrl}/ip >/dev/null && curl -sf --cacert ${caFile} -H "Authorization: Bearer $T" ${poolUrl('noop')} >/dev/null`;
+  const coldShell = await coldEach(COLD_RUNS, 'sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken });
+  row('cold no-op `metallb-dyn6 sync` process / cold raw Node floor', median(coldOurs), median(coldRaw), 1.5);
+  row(
+    'cold no-op `metallb-dyn6 sync` process / shell CronJob (curl + curl)',
+    median(coldOurs),
+    median(coldShell),
+    1.5,
+  );
+  rows.push({
+    what: 'peak RSS of a cold no-op sync',
+    ours: `${(rssKiB / 1024).toFixed(1)} MB`,
+    baseline: '',
+    ratio: '',
+    target: `<= 64 MB ${rssKiB / 1024 <= 64 ? 'met' : 'MISSED'}`,
+  });
+
+  process.stderr.write('Lambda artifact...\n');
+  const zipBytes = statSync(path.join(work, 'lambda', 'sync.zip')).size;
+  const handler = path.join(work, 'lambda', 'sync', 'functions/lambda/handler.mjs');
+  const importScript = `const t = performance.now(); await import(${JSON.stringify(handler)}); process.stdout.write(String(performance.now() - t));`;
+  const importTimes: number[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', importScript], {
+      env: {
+        ...baseEnv,
+        METALLB_DYN6_METALLB_POOL: 'noop',
+        METALLB_DYN6_SOURCE: 'my-ip',
+        METALLB_DYN6_LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    importTimes.push(Number(out.toString()));
+  }
+  rows.push({
+    what: 'Lambda artifact (zipped)',
+    ours: `${(zipBytes / 1024).toFixed(0)} KB`,
+    baseline: '',
+    ratio: '',
+    target: `<= 300 KB ${zipBytes / 1024 <= 300 ? 'met' : 'MISSED'}`,
+  });
+  rows.push({
+    what: 'Lambda bundle import time (cold process)',
+    ours: ms(median(importTimes)),
+    baseline: '',
+    ratio: '',
+    target: '',
+  });
+} finally {
+  echo.close();
+  await cluster.stop();
+}
+
+const widths = (['what', 'ours', 'baseline', 'ratio', 'target'] as const).map((k) =>
+  Math.max(k.length, ...rows.map((r) => r[k].length)),
+);
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ');
+process.stdout.write(
+  `\nmetallb-dyn6 benchmark (${quick ? 'quick' : 'full'}: ${String(WARM_RUNS)} warm, ${String(COLD_RUNS)} cold runs; medians)\n`,
+);
+process.stdout.write(`${line(['what', 'ours', 'baseline', 'ratio', 'target'])}\n`);
+for (const r of rows) process.stdout.write(`${line([r.what, r.ours, r.baseline, r.ratio, r.target])}\n`);

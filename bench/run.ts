@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundle } from '../scripts/bundle.js';
+import { packageLambda } from '../scripts/package-lambda.js';
 import { REPO_ROOT } from '../test/harness/binaries.js';
 import { createPool } from '../test/harness/metallb-fixture.js';
 import { startTestCluster } from '../test/harness/test-cluster.js';
@@ -80,27 +81,7 @@ mkdirSync(work, { recursive: true });
 process.stderr.write('bundling and packaging...\n');
 const cli = await bundle('cli');
 const knative = await bundle('knative');
-execFileSync(
-  process.execPath,
-  [
-    path.join(REPO_ROOT, 'node_modules/osls/bin/serverless.js'),
-    'package',
-    '--package',
-    path.join(work, 'lambda'),
-  ],
-  {
-    cwd: REPO_ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'ignore',
-  },
-);
-execFileSync('python3', [
-  '-m',
-  'zipfile',
-  '-e',
-  path.join(work, 'lambda', 'sync.zip'),
-  path.join(work, 'lambda', 'sync'),
-]);
+packageLambda(path.join(work, 'lambda'));
 
 process.stderr.write('starting the control plane and the echo server...\n');
 const cluster = await startTestCluster({ metallbVersion: 'v0.14.9' });

@@ -67,6 +67,11 @@ export function parseSeconds(text: string): number | undefined {
   return Math.round(Number(m[1]) * factor * 1000);
 }
 
+function positiveDuration(text: string): number | undefined {
+  const ms = parseSeconds(text);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
 export function parseBoolean(text: string): boolean | undefined {
   const t = text.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(t)) return true;
@@ -149,14 +154,7 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     'auto, always or never',
   );
   const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
-  const sourceTimeoutMs = checked(
-    'sourceTimeout',
-    (v) => {
-      const ms = parseSeconds(v);
-      return ms !== undefined && ms > 0 ? ms : undefined;
-    },
-    'a positive duration',
-  );
+  const sourceTimeoutMs = checked('sourceTimeout', positiveDuration, 'a positive duration');
   const retries = checked(
     'sourceRetries',
     (v) => (/^\d$/.test(v) && Number(v) <= 5 ? Number(v) : undefined),
@@ -169,14 +167,7 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     'debug, info, warn or error',
   );
 
-  const detectDeadlineMs = checked(
-    'detectDeadline',
-    (v) => {
-      const ms = parseSeconds(v);
-      return ms !== undefined && ms > 0 ? ms : undefined;
-    },
-    'a positive duration',
-  );
+  const detectDeadlineMs = checked('detectDeadline', positiveDuration, 'a positive duration');
   const sourceSpec = value('source') ?? '';
   let source = parseSource(sourceSpec, {
     myIpUrl: value('myIpUrl') ?? '',

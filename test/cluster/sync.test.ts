@@ -6,13 +6,9 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { ApiClients } from '../../lib/cluster/api-clients.js';
-import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { PoolClient, type Pool } from '../../lib/cluster/pool-client.js';
-import { RequestCounter } from '../../lib/cluster/request-counter.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
-import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { staticSource } from '../../lib/source/static.js';
 import { syncOnce } from '../../lib/sync/sync.js';
@@ -21,7 +17,14 @@ import { kubeConfigFor } from '../harness/kubeconfig.js';
 import { adminKubeConfig, auditTrail, sharedCluster } from '../harness/shared-cluster.js';
 import { runCli } from '../support/cli.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
+import {
+  homeCluster,
+  range,
+  SUBNET_NEW,
+  SUBNET_OLD,
+  syncSettings,
+  syncTargetFor,
+} from '../support/sync-fixture.js';
 
 const admin = adminKubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
@@ -133,8 +136,6 @@ describe('sync against the real control plane', () => {
 
   it('keeps an edit someone made between our read and our write', async () => {
     const home = await homeCluster('sync-race');
-    const counter = new RequestCounter();
-    const kc = kubeConfigFor(sharedCluster(), 'sa', home.token);
     class RacingPoolClient extends PoolClient {
       private raced = false;
       override async read(): Promise<Pool> {
@@ -154,32 +155,10 @@ describe('sync against the real control plane', () => {
         return pool;
       }
     }
-    const hosts = parseHostRanges('::1000-::1999');
-    if (!hosts.ok) throw new Error(hosts.error);
     const result = await syncOnce(
-      {
-        hosts: hosts.value,
-        detectDeadlineMs: 10_000,
-        policy: { delegatedLength: 64 },
-        reload: 'auto',
-        reloadTimeoutMs: 10_000,
-        dryRun: false,
-      },
+      syncSettings(),
       staticSource(parseAnswer('static', `${SUBNET_NEW}::9`)),
-      {
-        kubeConfig: kc,
-        pool: new RacingPoolClient(
-          new ApiClients(kc),
-          { namespace: home.namespace, name: home.pool },
-          counter,
-        ),
-        metallb: new MetalLBPods(
-          new ApiClients(kc),
-          { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
-          counter,
-        ),
-        counter,
-      },
+      syncTargetFor(home, RacingPoolClient),
       jsonLogger('error'),
     );
     expect(result.status).toBe('updated');

@@ -1,10 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
 import { eksToken, TOKEN_PREFIX } from '../../functions/lambda/eks-token.js';
 import { kubeConfigProvider } from '../../functions/lambda/kube-credentials.js';
+import { packageLambda } from '../../scripts/package-lambda.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { createPool, installMetalLB, POOL, readPool } from '../harness/metallb-fixture.js';
 import { startTestCluster, type TestCluster } from '../harness/test-cluster.js';
@@ -74,29 +75,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     work = path.join(REPO_ROOT, '.run', `lambda-${String(process.pid)}`);
     mkdirSync(work, { recursive: true });
     // The real packaging command, offline: the artifact is what AWS would run.
-    execFileSync(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'node_modules/osls/bin/serverless.js'),
-        'package',
-        '--package',
-        path.join(work, 'package'),
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
-        stdio: 'pipe',
-      },
-    );
-    for (const fn of ['sync', 'http']) {
-      execFileSync('python3', [
-        '-m',
-        'zipfile',
-        '-e',
-        path.join(work, 'package', `${fn}.zip`),
-        path.join(work, fn),
-      ]);
-    }
+    packageLambda(work);
 
     authenticator = await startEksAuthenticator(CLUSTER, ['metallb-dyn6']);
     const webhookConfig = path.join(work, 'webhook.kubeconfig');

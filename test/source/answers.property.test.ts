@@ -1,21 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ApiClients } from '../../lib/cluster/api-clients.js';
-import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
-import { PoolClient } from '../../lib/cluster/pool-client.js';
-import { RequestCounter } from '../../lib/cluster/request-counter.js';
 import { jsonLogger } from '../../lib/log/logger.js';
-import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { notGlobalUnicast } from '../../lib/prefix/ipv6.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { SourceError } from '../../lib/source/source.js';
 import { urlSource } from '../../lib/source/url.js';
 import { syncOnce } from '../../lib/sync/sync.js';
-import { kubeConfigFor } from '../harness/kubeconfig.js';
-import { METALLB_SELECTOR } from '../harness/metallb-fixture.js';
-import { auditTrail, sharedCluster } from '../harness/shared-cluster.js';
+import { auditTrail } from '../harness/shared-cluster.js';
 import { startHttpStub } from '../support/http-stub.js';
-import { homeCluster } from '../support/sync-fixture.js';
+import { homeCluster, syncSettings, syncTargetFor } from '../support/sync-fixture.js';
 
 const hex = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
 /** Things sources really send back, and worse. */
@@ -60,39 +53,15 @@ describe('arbitrary source answers', () => {
     const routes = { '/ip': { body: '' } };
     const live = await startHttpStub(routes);
     let validRuns = 0;
-    const hosts = parseHostRanges('::1000-::1999');
-    if (!hosts.ok) throw new Error(hosts.error);
-    const kc = kubeConfigFor(sharedCluster(), 'sa', home.token);
     try {
       await fc.assert(
         fc.asyncProperty(answerArb, async (text) => {
           routes['/ip'].body = text;
           const before = (await home.readPool()).metadata.resourceVersion;
-          const counter = new RequestCounter();
           const result = await syncOnce(
-            {
-              hosts: hosts.value,
-              detectDeadlineMs: 5000,
-              policy: { delegatedLength: 64 },
-              reload: 'never',
-              reloadTimeoutMs: 1000,
-              dryRun: false,
-            },
+            syncSettings({ detectDeadlineMs: 5000, reload: 'never' }),
             urlSource(`${live.url}/ip`, { timeoutMs: 1000, retries: 0 }),
-            {
-              kubeConfig: kc,
-              pool: new PoolClient(
-                new ApiClients(kc),
-                { namespace: home.namespace, name: home.pool },
-                counter,
-              ),
-              metallb: new MetalLBPods(
-                new ApiClients(kc),
-                { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
-                counter,
-              ),
-              counter,
-            },
+            syncTargetFor(home),
             jsonLogger('error', () => undefined),
           );
           let valid = true;

@@ -3,9 +3,21 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
+import { ApiClients } from '../../lib/cluster/api-clients.js';
+import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
+import { PoolClient } from '../../lib/cluster/pool-client.js';
+import { RequestCounter } from '../../lib/cluster/request-counter.js';
+import type { SyncSettings, SyncTarget } from '../../lib/sync/sync.js';
+import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { REPO_ROOT } from '../harness/binaries.js';
-import { kubeconfigYaml } from '../harness/kubeconfig.js';
-import { createPool, installMetalLB, readPool, type PoolObject } from '../harness/metallb-fixture.js';
+import { kubeConfigFor, kubeconfigYaml } from '../harness/kubeconfig.js';
+import {
+  createPool,
+  installMetalLB,
+  METALLB_SELECTOR,
+  readPool,
+  type PoolObject,
+} from '../harness/metallb-fixture.js';
 import {
   adminKubeConfig,
   createTestNamespace,
@@ -79,5 +91,37 @@ export async function homeCluster(prefix: string, options: HomeClusterOptions = 
       METALLB_DYN6_SOURCE_RETRIES: '0',
       ...extra,
     }),
+  };
+}
+
+/** What syncOnce talks to, acting as the home's service account (optionally through a PoolClient subclass). */
+export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = PoolClient): SyncTarget {
+  const kubeConfig = kubeConfigFor(sharedCluster(), 'sa', home.token);
+  const clients = new ApiClients(kubeConfig);
+  const counter = new RequestCounter();
+  return {
+    kubeConfig,
+    pool: new poolType(clients, { namespace: home.namespace, name: home.pool }, counter),
+    metallb: new MetalLBPods(
+      clients,
+      { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
+      counter,
+    ),
+    counter,
+  };
+}
+
+/** Settings for calling syncOnce directly: the host range every test uses, reload as given. */
+export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSettings {
+  const hosts = parseHostRanges('::1000-::1999');
+  if (!hosts.ok) throw new Error(hosts.error);
+  return {
+    hosts: hosts.value,
+    detectDeadlineMs: 10_000,
+    policy: { delegatedLength: 64 },
+    reload: 'auto',
+    reloadTimeoutMs: 10_000,
+    dryRun: false,
+    ...overrides,
   };
 }

@@ -44,6 +44,8 @@ export function formatText(r: SyncResult): string {
   if (r.after !== undefined) lines.push(`  pool:    ${r.after.join(', ')}`);
   if (r.reload !== undefined) lines.push(`  reload:  ${r.reload.action} (${r.reload.reason})`);
   if (r.error !== undefined) lines.push(`  error:   ${r.error}`);
-  lines.push(`  ${String(r.apiRequests)} API requests in ${String(r.durationMs)} ms`);
+  lines.push(
+    `  ${String(r.apiRequests)} API request${r.apiRequests === 1 ? '' : 's'} in ${String(r.durationMs)} ms`,
+  );
   return lines.join('\n');
 }

@@ -14,6 +14,7 @@ export interface Pool {
     name: string;
     namespace: string;
     resourceVersion: string;
+    uid?: string;
     annotations?: Record<string, string>;
   };
   spec: { addresses: string[] } & Record<string, unknown>;

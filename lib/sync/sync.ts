@@ -17,6 +17,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { SourceError, type PrefixSource, type SourceAnswer } from '../source/source.js';
 import { ConflictError, type Pool, type PoolClient } from '../cluster/pool-client.js';
 import type { MetalLBPods } from '../cluster/metallb-pods.js';
+import type { PoolEvents } from '../cluster/pool-events.js';
 import type { RequestCounter } from '../cluster/request-counter.js';
 import { reloadMetalLB } from './reload.js';
 import type { SyncResult } from './result.js';
@@ -34,6 +35,7 @@ export interface SyncSettings {
 export interface SyncTarget {
   kubeConfig: KubeConfig;
   pool: PoolClient;
+  events: PoolEvents;
   metallb: MetalLBPods;
   counter: RequestCounter;
 }
@@ -188,9 +190,19 @@ export async function syncOnce(
       },
     });
   }
+  const event = async (type: 'Normal' | 'Warning', reason: string, message: string) => {
+    const problem = await target.events.record(written.after, type, reason, message);
+    if (problem !== undefined) log.warn('could not record an Event', { pool: base.pool, error: problem });
+  };
   const reload = await reloadMetalLB(target.metallb, settings, force);
-  if (reload.failure === undefined)
+  if (reload.failure === undefined) {
+    await event(
+      'Normal',
+      'AddressesUpdated',
+      `prefix ${found.prefix} (from ${found.source}): added ${plan.added.join(', ') || 'nothing'}; removed ${plan.removed.join(', ') || 'nothing'}; MetalLB reload ${reload.report.action} (${reload.report.reason})`,
+    );
     return finish({ status: 'updated', ...found, ...diff, reload: reload.report });
+  }
 
   log.error('MetalLB did not take the new addresses; rolling the pool back', {
     pool: base.pool,
@@ -198,6 +210,11 @@ export async function syncOnce(
   });
   const rollbackError = await rollBack(target, written, settings.hosts);
   if (rollbackError !== undefined) {
+    await event(
+      'Warning',
+      'RollbackFailed',
+      `${reload.failure}; restoring ${before.spec.addresses.join(', ')} failed: ${rollbackError}`,
+    );
     return finish({
       status: 'failed',
       ...found,
@@ -207,6 +224,7 @@ export async function syncOnce(
     });
   }
   const again = await reloadMetalLB(target.metallb, settings, true);
+  await event('Warning', 'RolledBack', `${reload.failure}; restored ${before.spec.addresses.join(', ')}`);
   return finish({
     status: 'rolled-back',
     ...found,

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { ApiClients } from '../cluster/api-clients.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { PoolClient } from '../cluster/pool-client.js';
+import { PoolEvents } from '../cluster/pool-events.js';
 import { RequestCounter } from '../cluster/request-counter.js';
 import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest } from './sync.js';
@@ -24,6 +25,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
         kubeConfig: kc,
         pool: new PoolClient(clients, config.pool, counter),
         metallb: new MetalLBPods(clients, podSet, counter),
+        events: new PoolEvents(clients, counter),
         counter,
       };
       return syncOnce(config, config.source, target, log, request);

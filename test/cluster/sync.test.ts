@@ -33,6 +33,13 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 async function metallbPods(namespace: string): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
 }
+/** The Events metallb-dyn6 recorded on pools in a namespace. */
+async function poolEvents(namespace: string) {
+  const events = (await core.listNamespacedEvent({ namespace })).items.filter(
+    (e) => e.involvedObject.kind === 'IPAddressPool',
+  );
+  return events.map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
+}
 const names = (pods: V1Pod[]) => pods.map((p) => p.metadata?.name ?? '').sort();
 const ready = (p: V1Pod) =>
   p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
@@ -87,6 +94,15 @@ describe('sync against the real control plane', () => {
       'deletecollection pods 200',
     ]);
     expect(trail.filter((t) => t.startsWith('patch'))).toHaveLength(1);
+    expect(await poolEvents(home.namespace)).toEqual([
+      {
+        type: 'Normal',
+        reason: 'AddressesUpdated',
+        message: expect.stringContaining(
+          `added ${range(SUBNET_NEW)}; removed ${range(SUBNET_OLD)}; MetalLB reload cycled`,
+        ),
+      },
+    ]);
     expect({ trail, n: run.result?.apiRequests }).toEqual({ trail, n: trail.length });
   });
 
@@ -104,6 +120,7 @@ describe('sync against the real control plane', () => {
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
       'list pods 200',
+      'create events 201',
     ]);
   });
 
@@ -173,6 +190,7 @@ describe('sync against the real control plane', () => {
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
       'list pods 200',
+      'create events 201',
     ]);
   });
 
@@ -198,6 +216,13 @@ describe('sync against the real control plane', () => {
     expect(trail.filter((t) => t.startsWith('patch'))).toEqual([
       'patch ipaddresspools 200',
       'patch ipaddresspools 200',
+    ]);
+    expect(await poolEvents(home.namespace)).toEqual([
+      {
+        type: 'Warning',
+        reason: 'RolledBack',
+        message: expect.stringMatching(/MetalLB did not come back.*restored 192\.168\.178\.240\/28, /),
+      },
     ]);
     expect(JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}')).toMatchObject({
       level: 'error',

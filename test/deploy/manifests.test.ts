@@ -170,6 +170,8 @@ describe('deployment manifests', () => {
       ['list', 'pods', 'metallb-system', true],
       ['watch', 'pods', 'metallb-system', true],
       ['deletecollection', 'pods', 'metallb-system', true],
+      ['create', 'events', 'metallb-system', true],
+      ['delete', 'events', 'metallb-system', false],
       ['update', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', false],
       ['delete', 'ipaddresspools.metallb.io/ipv6-pool', 'metallb-system', false],
       ['get', 'ipaddresspools.metallb.io/other-pool', 'metallb-system', false],

@@ -6,6 +6,7 @@ import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-nod
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
+import { PoolEvents } from '../../lib/cluster/pool-events.js';
 import { RequestCounter } from '../../lib/cluster/request-counter.js';
 import type { SyncSettings, SyncTarget } from '../../lib/sync/sync.js';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
@@ -107,6 +108,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
       { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
       counter,
     ),
+    events: new PoolEvents(clients, counter),
     counter,
   };
 }

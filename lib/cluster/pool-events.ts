@@ -1,0 +1,61 @@
+// Kubernetes Events on the pool, so `kubectl describe ipaddresspool` and `kubectl get events` show
+// what metallb-dyn6 did and why. Best effort: a sync never fails because an Event could not be written.
+import { hostname } from 'node:os';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { ApiClients } from './api-clients.js';
+import { describeApiError } from './api-error.js';
+import type { Pool } from './pool-client.js';
+import type { RequestCounter } from './request-counter.js';
+
+export const COMPONENT = 'metallb-dyn6';
+
+export class PoolEvents {
+  private readonly core: CoreV1Api;
+
+  constructor(
+    clients: ApiClients,
+    private readonly counter: RequestCounter,
+  ) {
+    this.core = clients.get(CoreV1Api);
+  }
+
+  /** Records an Event on the pool; returns why it could not, if it could not. */
+  async record(
+    pool: Pool,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<string | undefined> {
+    const { name, namespace, uid } = pool.metadata;
+    const now = new Date();
+    try {
+      await this.counter.track(() =>
+        this.core.createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: { generateName: `${name}.`, namespace },
+            involvedObject: {
+              apiVersion: 'metallb.io/v1beta1',
+              kind: 'IPAddressPool',
+              name,
+              namespace,
+              ...(uid === undefined ? {} : { uid }),
+            },
+            type,
+            reason,
+            message: message.slice(0, 1024),
+            source: { component: COMPONENT },
+            reportingComponent: COMPONENT,
+            reportingInstance: hostname(),
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      return describeApiError(`recording an Event on IPAddressPool ${namespace}/${name}`, error).message;
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, CustomObjectsApi } from '@kubernetes/client-node';
@@ -100,6 +100,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     await cluster.stop();
     await authenticator.close();
     await eks.close();
+    rmSync(work, { recursive: true, force: true });
   });
 
   /**

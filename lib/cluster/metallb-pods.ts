@@ -14,7 +14,7 @@ export interface CycleResult {
   replacements: string[];
 }
 
-const isReady = (pod: V1Pod) =>
+export const podReady = (pod: V1Pod) =>
   pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const live = (pod: V1Pod) => pod.metadata?.deletionTimestamp === undefined;
 const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
@@ -65,13 +65,13 @@ export class MetalLBPods {
       const done =
         pods.every((p) => !oldUids.has(p.metadata?.uid)) &&
         replacements.length >= old.length &&
-        replacements.every(isReady);
+        replacements.every(podReady);
       return { done, replacements };
     };
     const final = await this.waitUntil(settled, timeoutMs);
     if (!final.done) {
       const left = final.pods.filter((p) => oldUids.has(p.metadata?.uid)).map(podName);
-      const notReady = final.replacements.filter((p) => !isReady(p)).map(podName);
+      const notReady = final.replacements.filter((p) => !podReady(p)).map(podName);
       const ready = final.replacements.length - notReady.length;
       throw new ClusterError(
         `MetalLB did not come back within ${String(timeoutMs / 1000)} s: ${String(ready)} of ${String(old.length)} replacement pods Ready` +
@@ -97,7 +97,8 @@ export class MetalLBPods {
       const list = await this.list();
       pods.clear();
       for (const p of list.items) pods.set(p.metadata?.uid ?? podName(p), p);
-      if (snapshot().done) return snapshot();
+      const listed = snapshot();
+      if (listed.done) return listed;
       const finished = await this.follow(
         list.resourceVersion,
         pods,

@@ -21,15 +21,11 @@ const DNS_ERRORS: Record<string, string> = {
 
 /** "192.0.2.53", "[2001:db8::53]:5353", "127.0.0.1:5353" → what Resolver.setServers takes. */
 export function parseDnsServer(text: string): string | undefined {
-  const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text);
-  const plain = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text);
-  const bareV6 = /^[0-9a-fA-F:]+$/.test(text) && text.includes(':') ? text : undefined;
-  const m = bracketed ?? plain;
-  if (m !== null)
-    return m[2] === undefined
-      ? (m[1] ?? '')
-      : `${bracketed !== null ? `[${m[1] ?? ''}]` : (m[1] ?? '')}:${m[2]}`;
-  return bareV6;
+  // Resolver.setServers takes these forms as they are; only "[v6]" without a port loses its brackets.
+  const unportedV6 = /^\[([0-9a-fA-F:.]+)\]$/.exec(text)?.[1];
+  if (unportedV6 !== undefined) return unportedV6;
+  const valid = /^\[[0-9a-fA-F:.]+\]:\d{1,5}$|^[0-9.]+(:\d{1,5})?$|^[0-9a-fA-F]*:[0-9a-fA-F:]*$/.test(text);
+  return valid ? text : undefined;
 }
 
 export function dnsSource(name: string, server: string | undefined, settings: DnsSettings): PrefixSource {

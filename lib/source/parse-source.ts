@@ -12,7 +12,8 @@ import { interfaceSource } from './interface.js';
 import { kubernetesNodesSource } from './kubernetes-nodes.js';
 import { myIpSource } from './my-ip.js';
 import { SourceError, type PrefixSource } from './source.js';
-import { parseStatic, staticSource } from './static.js';
+import { parseAnswer } from './answer.js';
+import { staticSource } from './static.js';
 import { urlSource, validUrl } from './url.js';
 
 export interface SourceSettings extends HttpSettings {
@@ -99,7 +100,8 @@ export function parseSource(spec: string, settings: SourceSettings): Parsed<Pref
       return { ok: true, value: urlSource(arg, settings) };
     case 'static':
       try {
-        return { ok: true, value: staticSource(parseStatic('static', arg ?? '')) };
+        // Validated now, so a bad static prefix is a configuration error, not a failed run.
+        return { ok: true, value: staticSource(parseAnswer('static', arg ?? '')) };
       } catch (error) {
         return { ok: false, error: error instanceof SourceError ? error.message : String(error) };
       }

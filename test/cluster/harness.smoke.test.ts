@@ -15,6 +15,7 @@ import {
   readPool,
   waitForMetalLBReady,
 } from '../harness/metallb-fixture.js';
+import { apiOutcome } from '../support/api-outcome.js';
 import {
   adminKubeConfig,
   auditEvents,
@@ -23,19 +24,6 @@ import {
 } from '../harness/shared-cluster.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? Number(error.code) : undefined;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return statusOf(error);
-  }
-  return undefined;
-}
 
 describe('test control plane', () => {
   const admin = adminKubeConfig();
@@ -64,7 +52,7 @@ describe('test control plane', () => {
       namespace: ns,
       body: { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'bad' }, spec: {} },
     });
-    expect(await rejection(missingAddresses)).toBe(422);
+    expect(await apiOutcome(missingAddresses)).toBe(422);
 
     await custom.patchNamespacedCustomObject(
       {
@@ -106,7 +94,7 @@ describe('test control plane', () => {
       },
       mergePatch,
     );
-    expect(await rejection(conflicting)).toBe(409);
+    expect(await apiOutcome(conflicting)).toBe(409);
     expect((await readPool(admin, ns, 'pool')).spec.addresses).toEqual(['2a02:8071:1234:5601::/120']);
   });
 
@@ -150,16 +138,16 @@ describe('test control plane', () => {
     await expect(
       api.getNamespacedCustomObject({ ...POOL, namespace: ns, name: 'allowed' }),
     ).resolves.toBeDefined();
-    expect(await rejection(api.getNamespacedCustomObject({ ...POOL, namespace: ns, name: 'other' }))).toBe(
+    expect(await apiOutcome(api.getNamespacedCustomObject({ ...POOL, namespace: ns, name: 'other' }))).toBe(
       403,
     );
     const patch = api.patchNamespacedCustomObject(
       { ...POOL, namespace: ns, name: 'allowed', body: { spec: { addresses: [] } } },
       mergePatch,
     );
-    expect(await rejection(patch)).toBe(403);
+    expect(await apiOutcome(patch)).toBe(403);
     expect(
-      await rejection(narrow.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns })),
+      await apiOutcome(narrow.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns })),
     ).toBe(403);
 
     const seen = auditEvents(narrow.username).map(

@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { PoolClient, type Pool } from '../../lib/cluster/pool-client.js';
 import { jsonLogger } from '../../lib/log/logger.js';
+import { podReady } from '../../lib/cluster/metallb-pods.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { staticSource } from '../../lib/source/static.js';
@@ -15,6 +16,7 @@ import { syncOnce } from '../../lib/sync/sync.js';
 import { METALLB_SELECTOR, POOL, setPodsNeverReady } from '../harness/metallb-fixture.js';
 import { kubeConfigFor } from '../harness/kubeconfig.js';
 import { adminKubeConfig, auditTrail, sharedCluster } from '../harness/shared-cluster.js';
+import { apiOutcome } from '../support/api-outcome.js';
 import { runCli } from '../support/cli.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import {
@@ -41,8 +43,6 @@ async function poolEvents(namespace: string) {
   return events.map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
 }
 const names = (pods: V1Pod[]) => pods.map((p) => p.metadata?.name ?? '').sort();
-const ready = (p: V1Pod) =>
-  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 describe('sync against the real control plane', () => {
   let stub: HttpStub;
@@ -84,7 +84,7 @@ describe('sync against the real control plane', () => {
     });
     const after = await metallbPods(home.namespace);
     expect(after).toHaveLength(before.length);
-    expect(after.every(ready)).toBe(true);
+    expect(after.every(podReady)).toBe(true);
     expect(names(after).filter((n) => names(before).includes(n))).toEqual([]);
     const trail = await auditTrail(home.username);
     expect(trail.slice(0, 4)).toEqual([
@@ -292,11 +292,6 @@ describe('the shipped Role', () => {
     const kc = kubeConfigFor(sharedCluster(), 'sa', home.token);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const pods = kc.makeApiClient(CoreV1Api);
-    const status = (p: Promise<unknown>) =>
-      p.then(
-        () => 200,
-        (e: unknown) => (typeof e === 'object' && e !== null && 'code' in e ? Number(e.code) : -1),
-      );
     await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       ...POOL,
       namespace: home.namespace,
@@ -309,20 +304,20 @@ describe('the shipped Role', () => {
     });
     const victim = (await metallbPods(home.namespace))[0]?.metadata?.name ?? '';
     expect({
-      getOwnPool: await status(
+      getOwnPool: await apiOutcome(
         custom.getNamespacedCustomObject({ ...POOL, namespace: home.namespace, name: home.pool }),
       ),
-      getOtherPool: await status(
+      getOtherPool: await apiOutcome(
         custom.getNamespacedCustomObject({ ...POOL, namespace: home.namespace, name: 'ipv4' }),
       ),
-      patchOtherPool: await status(
+      patchOtherPool: await apiOutcome(
         custom.patchNamespacedCustomObject(
           { ...POOL, namespace: home.namespace, name: 'ipv4', body: {} },
           mergePatch,
         ),
       ),
-      listPools: await status(custom.listNamespacedCustomObject({ ...POOL, namespace: home.namespace })),
-      createPool: await status(
+      listPools: await apiOutcome(custom.listNamespacedCustomObject({ ...POOL, namespace: home.namespace })),
+      createPool: await apiOutcome(
         custom.createNamespacedCustomObject({
           ...POOL,
           namespace: home.namespace,
@@ -334,14 +329,14 @@ describe('the shipped Role', () => {
           },
         }),
       ),
-      deleteOwnPool: await status(
+      deleteOwnPool: await apiOutcome(
         custom.deleteNamespacedCustomObject({ ...POOL, namespace: home.namespace, name: home.pool }),
       ),
-      listPods: await status(pods.listNamespacedPod({ namespace: home.namespace })),
-      deleteOnePod: await status(pods.deleteNamespacedPod({ namespace: home.namespace, name: victim })),
-      listSecrets: await status(pods.listNamespacedSecret({ namespace: home.namespace })),
-      listPodsElsewhere: await status(pods.listNamespacedPod({ namespace: 'default' })),
-      listNodes: await status(pods.listNode()),
+      listPods: await apiOutcome(pods.listNamespacedPod({ namespace: home.namespace })),
+      deleteOnePod: await apiOutcome(pods.deleteNamespacedPod({ namespace: home.namespace, name: victim })),
+      listSecrets: await apiOutcome(pods.listNamespacedSecret({ namespace: home.namespace })),
+      listPodsElsewhere: await apiOutcome(pods.listNamespacedPod({ namespace: 'default' })),
+      listNodes: await apiOutcome(pods.listNode()),
     }).toEqual({
       getOwnPool: 200,
       getOtherPool: 403,

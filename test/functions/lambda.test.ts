@@ -16,6 +16,7 @@ import {
   TEST_SECRET_KEY,
   webhookKubeconfig,
 } from '../support/aws-stubs.js';
+import { apiOutcome } from '../support/api-outcome.js';
 import { TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { kubectl } from '../support/kubectl.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
@@ -214,7 +215,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
   });
 
   describe('the EKS token, as the real apiserver judges it', () => {
-    async function getPool(token: string): Promise<number> {
+    async function getPool(token: string): Promise<number | undefined> {
       const kc = new KubeConfig();
       kc.loadFromOptions({
         clusters: [
@@ -224,13 +225,11 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
         contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
         currentContext: 'c',
       });
-      return kc
-        .makeApiClient(CustomObjectsApi)
-        .getNamespacedCustomObject({ ...POOL, namespace: 'metallb-system', name: 'ipv6-pool' })
-        .then(
-          () => 200,
-          (e: unknown) => (typeof e === 'object' && e !== null && 'code' in e ? Number(e.code) : -1),
-        );
+      return apiOutcome(
+        kc
+          .makeApiClient(CustomObjectsApi)
+          .getNamespacedCustomObject({ ...POOL, namespace: 'metallb-system', name: 'ipv6-pool' }),
+      );
     }
 
     it('accepts a fresh token for this cluster', async () => {

@@ -6,19 +6,13 @@ import {
   type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { statusCode } from '../../lib/cluster/api-error.js';
+import { podReady } from '../../lib/cluster/metallb-pods.js';
 
 /** Namespace annotation: pods started in it from now on never become Ready (a MetalLB that does not come back). */
 export const NEVER_READY_ANNOTATION = 'kubelet-sim.metallb-dyn6.test/never-ready';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function errorCode(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? Number(error.code) : undefined;
-}
-
-function isReady(pod: V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
 
 /** The node a DaemonSet pod is pinned to through its required node affinity, if any. */
 function pinnedNode(pod: V1Pod): string | undefined {
@@ -51,7 +45,7 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
   let counter = 0;
 
   const ignoreGone = (error: unknown) => {
-    const code = errorCode(error);
+    const code = statusCode(error);
     if (code !== 404 && code !== 409 && !state.stopped) console.warn(`kubelet-sim: ${String(error)}`);
   };
 
@@ -110,7 +104,7 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
       await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
     } else if (pod.spec?.nodeName === undefined || pod.spec.nodeName === '') {
       await bind(pod, name, namespace);
-    } else if (!isReady(pod) && pod.status?.phase !== 'Running') {
+    } else if (!podReady(pod) && pod.status?.phase !== 'Running') {
       await start(pod, name, namespace);
     }
   }

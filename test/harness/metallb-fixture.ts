@@ -12,6 +12,8 @@ import {
   type V1CustomResourceDefinition,
   type V1PodTemplateSpec,
 } from '@kubernetes/client-node';
+import { statusCode } from '../../lib/cluster/api-error.js';
+import { podReady } from '../../lib/cluster/metallb-pods.js';
 import { REPO_ROOT } from './binaries.js';
 import { NEVER_READY_ANNOTATION } from './kubelet-sim.js';
 
@@ -23,10 +25,6 @@ export const METALLB_SELECTOR = 'app.kubernetes.io/name=metallb,app.kubernetes.i
 export const POOL = { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools' } as const;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function errorCode(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? Number(error.code) : undefined;
-}
 
 async function poll(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -41,7 +39,7 @@ async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
   try {
     await create();
   } catch (error) {
-    if (errorCode(error) !== 409) throw error;
+    if (statusCode(error) !== 409) throw error;
   }
 }
 
@@ -201,11 +199,7 @@ export async function waitForMetalLBReady(
     `MetalLB pods in ${namespace} to be Ready`,
     async () => {
       const pods = (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
-      const ready = pods.filter(
-        (p) =>
-          p.metadata?.deletionTimestamp === undefined &&
-          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      );
+      const ready = pods.filter((p) => p.metadata?.deletionTimestamp === undefined && podReady(p));
       return ready.length === expected && pods.length === expected;
     },
     timeoutMs,

@@ -27,11 +27,12 @@ export default tseslint.config(
     },
   },
   {
-    // CommonJS stand-ins for platform runtimes (the OpenFaaS template) keep the runtime's own shape.
+    // CommonJS: stand-ins for platform runtimes (the OpenFaaS template) keep the runtime's own shape;
+    // build plugins are CommonJS because serverless-esbuild require()s them.
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', process: 'readonly', URL: 'readonly' },
+      globals: { require: 'readonly', process: 'readonly', URL: 'readonly', __dirname: 'readonly' },
     },
     rules: {
       '@typescript-eslint/no-require-imports': 'off',

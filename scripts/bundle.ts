@@ -4,6 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import esbuildPlugins from './esbuild-plugins.cjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +38,7 @@ export function buildOptions(target: Target): BuildOptions {
     sourcemap: 'linked',
     legalComments: 'linked',
     logLevel: 'warning',
+    plugins: esbuildPlugins(),
     ...(t.format === 'esm'
       ? { banner: { js: ESM_REQUIRE_BANNER } }
       : { footer: { js: 'module.exports = module.exports.default;' } }),

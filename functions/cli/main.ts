@@ -93,14 +93,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   return exitCodeOf(result);
 }
 
+// Exits as soon as the work is done: fetch's idle keep-alive connection would otherwise hold the
+// process another ~150 ms, a third of a cold run. Nothing is lost: writes to pipes, files and
+// terminals are synchronous on Linux.
 main(process.argv.slice(2), process.env).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
       `${PROGRAM}: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
     );
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

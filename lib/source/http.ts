@@ -1,4 +1,5 @@
 import ky, { HTTPError, TimeoutError } from 'ky';
+import { fetchOverNodeHttp } from './node-http-fetch.js';
 import { excerpt, SourceError } from './source.js';
 
 export interface HttpSettings {
@@ -26,6 +27,7 @@ export async function getText(
       timeout: http.timeoutMs,
       retry: { limit: http.retries, methods: ['get'], backoffLimit: 2000 },
       headers: { accept, 'user-agent': 'metallb-dyn6' },
+      fetch: fetchOverNodeHttp,
       ...(signal === undefined ? {} : { signal }),
     });
     const text = await response.text();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { TARGETS } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 
@@ -25,16 +26,15 @@ function lastResult(stdout: string): SyncResult | undefined {
   }
 }
 
-/** Starts the real CLI as its own process, as a user or a CronJob would, with only the given environment. */
+/**
+ * Starts the real CLI as its own process, as a user or a CronJob would, with only the given environment:
+ * the bundle the container image runs (jest's global setup builds it from the sources).
+ */
 export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): CliProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(REPO_ROOT, 'functions/cli/main.ts'), ...args],
-    {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-    },
-  );
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, TARGETS.cli.outfile), ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
+  });
   child.stdin.end();
   let stdout = '';
   let stderr = '';

@@ -1,0 +1,42 @@
+// The fetch ky calls: node-fetch, over Node's http and https modules, instead of Node's built-in
+// fetch (undici). undici parses HTTP in WebAssembly, and compiling that costs a cold sync ~200 ms and
+// ~30 MB, more than all the rest of the run; a small GET needs nothing it adds. ky still sees the
+// standard Request and Response classes.
+import { Readable } from 'node:stream';
+import nodeFetch, { FetchError, type RequestInit as NodeFetchInit } from 'node-fetch';
+
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetch>): Promise<Response> {
+  const request = new Request(input, init);
+  const response = await nodeFetch(request.url, {
+    method: request.method,
+    headers: [...request.headers],
+    ...(request.body === null ? {} : { body: Buffer.from(await request.arrayBuffer()) }),
+    redirect: request.redirect,
+    // The same AbortSignal; @types/node-fetch only describes it with an older DOM typing.
+    signal: request.signal as NonNullable<NodeFetchInit['signal']>,
+  }).catch((error: unknown) => {
+    throw standardFailure(request, error);
+  });
+  const headers = new Headers();
+  for (const [name, values] of Object.entries(response.headers.raw())) {
+    for (const value of values) headers.append(name, value);
+  }
+  const hasBody = request.method !== 'HEAD' && !NULL_BODY_STATUSES.has(response.status);
+  return new Response(
+    hasBody ? (Readable.toWeb(response.body as Readable) as ReadableStream<Uint8Array>) : null,
+    { status: response.status, statusText: response.statusText, headers },
+  );
+}
+
+/** What fetch itself rejects with: the abort reason, or TypeError("fetch failed") caused by the network error. */
+function standardFailure(request: Request, error: unknown): unknown {
+  if (request.signal.aborted) return request.signal.reason;
+  if (error instanceof FetchError && error.type === 'system') {
+    // node-fetch keeps the network error only in its message: "request to <url> failed, reason: <error>".
+    const reason = error.message.replace(/^request to .* failed, reason: /, '');
+    return new TypeError('fetch failed', { cause: Object.assign(new Error(reason), { code: error.code }) });
+  }
+  return error;
+}

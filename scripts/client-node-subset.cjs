@@ -1,0 +1,197 @@
+'use strict';
+// An esbuild plugin that bundles only the part of @kubernetes/client-node 1.x that our code calls.
+// Its entry point loads every API group, ~800 model classes and the dependencies of features we never
+// use (exec, cp, port-forward, SOCKS proxies): bundled as is, that cost a cold start ~300 ms and ~50 MB,
+// most of the run. client-node stays the client; the bundle just leaves out what is never reached:
+// - client-node's modules are side-effect free, so esbuild drops the modules nothing imports;
+// - the generated API classes keep only the methods whose names occur in our sources;
+// - the serializer's type map keeps only the models those methods read or write, and what they contain;
+// - node-fetch's whatwg-url fallback (a 300 KB Unicode table) is Node's own URL, which it prefers anyway;
+// - the SOCKS proxy agent loads when a kubeconfig names a socks proxy-url, not at start-up.
+// The generated code is regular: every method starts on a four-space indent and ends on "    }". Every
+// cut checks that it found what it expects, so a client-node release of another shape fails the build
+// instead of shipping a client with holes.
+// CommonJS, because serverless-esbuild require()s its plugins file.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const REPO_ROOT = path.resolve(__dirname, '..');
+const CLIENT_NODE = /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/;
+const GENERATED_API =
+  /[\\/]client-node[\\/]dist[\\/]gen[\\/](?:apis[\\/]\w+Api|types[\\/]ObservableAPI|types[\\/]ObjectParamAPI)\.js$/;
+// The serializer's type map, and the index that re-exports every model.
+const MODEL_LISTS = /[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/](?:ObjectSerializer|all)\.js$/;
+const KUBE_CONFIG = /[\\/]client-node[\\/]dist[\\/]config\.js$/;
+const METHOD_START = /^ {4}(?:async )?(\w+)\(.*\) \{$/;
+const METHOD_END = '    }';
+
+class ShapeError extends Error {
+  constructor(file, what) {
+    super(
+      `client-node-subset: ${path.basename(file)} ${what}; is this the client-node 1.x it was written for?`,
+    );
+  }
+}
+
+/** Every identifier in the TypeScript sources under `dirs`: the names our code may call. */
+function identifiersIn(dirs) {
+  const names = new Set();
+  const visit = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) visit(file);
+      else if (entry.name.endsWith('.ts')) {
+        for (const [name] of fs.readFileSync(file, 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) names.add(name);
+      }
+    }
+  };
+  for (const dir of dirs) visit(dir);
+  return names;
+}
+
+/** Drops the methods of generated API classes whose name (less "WithHttpInfo") is not in `used`. */
+function keepUsedMethods(file, source, used) {
+  const kept = [];
+  let skipping = false;
+  let cut = 0;
+  for (const line of source.split('\n')) {
+    if (skipping) {
+      if (line === METHOD_END) skipping = false;
+      continue;
+    }
+    const method = METHOD_START.exec(line)?.[1];
+    if (method !== undefined && method !== 'constructor' && !used.has(method.replace(/WithHttpInfo$/, ''))) {
+      skipping = true;
+      cut++;
+      continue;
+    }
+    kept.push(line);
+  }
+  if (skipping) throw new ShapeError(file, 'has a method that does not end on a four-space "}"');
+  if (cut === 0) throw new ShapeError(file, 'has no methods at four-space indent');
+  return kept.join('\n');
+}
+
+/** The models reachable from `roots` through their attribute types. */
+function modelClosure(modelsDir, known, roots) {
+  const keep = new Set();
+  const todo = [...roots].filter((name) => known.has(name));
+  while (todo.length > 0) {
+    const model = todo.pop();
+    if (keep.has(model)) continue;
+    keep.add(model);
+    const source = fs.readFileSync(path.join(modelsDir, `${model}.js`), 'utf8');
+    for (const [, type] of source.matchAll(/"type": "([^"]+)"/g)) {
+      // Attribute types read like "Array<V1Pod>" or "{ [key: string]: V1Volume; }".
+      for (const [name] of type.matchAll(/\w+/g)) if (known.has(name)) todo.push(name);
+    }
+  }
+  return keep;
+}
+
+const MODEL_LINES = [
+  /^export \* from '\.\.\/models\/(\w+)\.js';$/,
+  /^import \{ (\w+) \} from '\.\.\/models\/\1\.js';$/,
+  /^ {4}"(\w+)": \1,?$/,
+];
+
+/** Drops the lines of a model list (re-exports, imports, type map entries) that name other models. */
+function keepModels(file, source, keep) {
+  let dropped = 0;
+  const kept = source.split('\n').filter((line) => {
+    const model = MODEL_LINES.map((pattern) => pattern.exec(line)?.[1]).find((m) => m !== undefined);
+    if (model === undefined || keep.has(model)) return true;
+    dropped++;
+    return false;
+  });
+  if (dropped === 0) throw new ShapeError(file, 'lists no models');
+  return kept.join('\n');
+}
+
+function deferSocksProxyAgent(file, source) {
+  const eager = "import { SocksProxyAgent } from 'socks-proxy-agent';";
+  if (!source.includes(eager)) throw new ShapeError(file, 'no longer imports SocksProxyAgent as expected');
+  // A constructor that returns an object makes `new` yield that object.
+  const lazy =
+    'function SocksProxyAgent(...args) { return new (require("socks-proxy-agent").SocksProxyAgent)(...args); }';
+  return source.replace(eager, lazy);
+}
+
+/**
+ * @param {{ sources?: string[] }} [options] folders whose TypeScript sources call client-node
+ *   (default: lib/ and functions/)
+ */
+function clientNodeSubset(options = {}) {
+  const sources = options.sources ?? [path.join(REPO_ROOT, 'lib'), path.join(REPO_ROOT, 'functions')];
+  let used;
+  let models;
+  const trimmedApis = new Map();
+  const trimmedApi = (file) => {
+    let trimmed = trimmedApis.get(file);
+    if (trimmed === undefined) {
+      trimmed = keepUsedMethods(file, fs.readFileSync(file, 'utf8'), (used ??= identifiersIn(sources)));
+      trimmedApis.set(file, trimmed);
+    }
+    return trimmed;
+  };
+  // The models the kept methods of every API class name, whichever of them the bundle reaches, and
+  // the models those contain.
+  const usedModels = (modelsDir) => {
+    if (models !== undefined) return models;
+    const serializer = path.join(modelsDir, 'ObjectSerializer.js');
+    const known = new Set(
+      [...fs.readFileSync(serializer, 'utf8').matchAll(/^ {4}"(\w+)": \1,?$/gm)].map((m) => m[1]),
+    );
+    if (known.size < 100) throw new ShapeError(serializer, 'has no type map of models');
+    const apisDir = path.join(modelsDir, '..', 'apis');
+    const roots = new Set();
+    for (const name of fs.readdirSync(apisDir).filter((n) => /^\w+Api\.js$/.test(n))) {
+      for (const [, literal] of trimmedApi(path.join(apisDir, name)).matchAll(/"(\w+)"/g)) roots.add(literal);
+    }
+    models = modelClosure(modelsDir, known, roots);
+    return models;
+  };
+  return {
+    name: 'client-node-subset',
+    setup(build) {
+      // Relative imports (client-node's own) and the package itself; a catch-all filter costs seconds.
+      build.onResolve({ filter: /^(?:\.\.?\/|@kubernetes\/client-node)/ }, async (args) => {
+        if (args.pluginData === 'client-node-subset') return undefined;
+        if (!args.path.startsWith('@kubernetes/client-node') && !CLIENT_NODE.test(args.importer))
+          return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: 'client-node-subset',
+        });
+        if (resolved.errors.length > 0 || resolved.external || !CLIENT_NODE.test(resolved.path))
+          return resolved;
+        return { path: resolved.path, sideEffects: false };
+      });
+      build.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: 'whatwg-url', namespace: 'node-url' }));
+      build.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({
+        contents: "module.exports = { URL: require('node:url').URL };",
+        loader: 'js',
+      }));
+      build.onLoad({ filter: GENERATED_API }, (args) => ({
+        contents: trimmedApi(args.path),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: MODEL_LISTS }, (args) => ({
+        contents: keepModels(
+          args.path,
+          fs.readFileSync(args.path, 'utf8'),
+          usedModels(path.dirname(args.path)),
+        ),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: KUBE_CONFIG }, (args) => ({
+        contents: deferSocksProxyAgent(args.path, fs.readFileSync(args.path, 'utf8')),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+module.exports = { clientNodeSubset };

@@ -1,0 +1,4 @@
+import type { Plugin } from 'esbuild';
+
+declare function esbuildPlugins(): Plugin[];
+export = esbuildPlugins;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
 import { ObjectSerializer as FullSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { clientNodeSubset } from '../../scripts/client-node-subset.cjs';
 import { buildOptions } from '../../scripts/bundle.js';
@@ -119,7 +119,7 @@ describe('the client-node subset in our bundles', () => {
   it('leaves out of the CLI bundle every API, model and dependency it never reaches', async () => {
     const result = await build({ ...buildOptions('cli'), write: false, metafile: true });
     // Files esbuild read but whose code did not make it into the output do not count.
-    const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint);
+    const output = Object.values((result.metafile).outputs).find((o) => o.entryPoint);
     const inputs = Object.entries(output?.inputs ?? {})
       .filter(([, input]) => input.bytesInOutput > 0)
       .map(([file]) => file);

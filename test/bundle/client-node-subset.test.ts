@@ -119,7 +119,7 @@ describe('the client-node subset in our bundles', () => {
   it('leaves out of the CLI bundle every API, model and dependency it never reaches', async () => {
     const result = await build({ ...buildOptions('cli'), write: false, metafile: true });
     // Files esbuild read but whose code did not make it into the output do not count.
-    const output = Object.values((result.metafile).outputs).find((o) => o.entryPoint);
+    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
     const inputs = Object.entries(output?.inputs ?? {})
       .filter(([, input]) => input.bytesInOutput > 0)
       .map(([file]) => file);

@@ -67,7 +67,9 @@ describe('fetch over node:http, as ky calls it', () => {
   it('rejects with the abort reason when its signal fires', async () => {
     const controller = new AbortController();
     const reason = new Error('deadline passed');
-    setTimeout(() => { controller.abort(reason); }, 50);
+    setTimeout(() => {
+      controller.abort(reason);
+    }, 50);
     await expect(fetchOverNodeHttp(`${stub.url}/slow`, { signal: controller.signal })).rejects.toBe(reason);
   });
 

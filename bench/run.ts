@@ -216,6 +216,21 @@ try {
     ratio: '',
     target: `<= 64 MB ${rssKiB / 1024 <= 64 ? 'met' : 'MISSED'}`,
   });
+  // The same run with a source that needs no HTTP client: what ky and Node's web classes cost.
+  const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
+  const coldStatic = await coldEach(
+    COLD_RUNS,
+    process.execPath,
+    ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
+    { ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: rssFile },
+  );
+  rows.push({
+    what: 'cold no-op sync with a `static:` source (no HTTP client loaded), and its peak RSS',
+    ours: ms(median(coldStatic)),
+    baseline: '',
+    ratio: '',
+    target: `${(Number(readFileSync(rssFile, 'utf8')) / 1024).toFixed(1)} MB`,
+  });
 
   process.stderr.write('Lambda artifact...\n');
   const zipBytes = statSync(path.join(work, 'lambda', 'sync.zip')).size;

@@ -2,18 +2,26 @@
 // fetch (undici). undici parses HTTP in WebAssembly, and compiling that costs a cold sync ~200 ms and
 // ~30 MB, more than all the rest of the run; a small GET needs nothing it adds. ky still sees the
 // standard Request and Response classes.
-import { Readable } from 'node:stream';
+import http from 'node:http';
+import https from 'node:https';
 import nodeFetch, { FetchError, type RequestInit as NodeFetchInit } from 'node-fetch';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetch>): Promise<Response> {
-  const request = new Request(input, init);
+  // ky hands over a ready Request (and no further options); building another would cost as much again.
+  const request =
+    input instanceof Request && (init === undefined || Object.keys(init).length === 0)
+      ? input
+      : new Request(input, init);
   const response = await nodeFetch(request.url, {
     method: request.method,
     headers: [...request.headers],
     ...(request.body === null ? {} : { body: Buffer.from(await request.arrayBuffer()) }),
     redirect: request.redirect,
+    // Node's keep-alive agents, as fetch keeps connections: without an agent node-fetch sends
+    // "Connection: close", and every request would pay a new connection and its teardown.
+    agent: (url) => (url.protocol === 'https:' ? https.globalAgent : http.globalAgent),
     // The same AbortSignal; @types/node-fetch only describes it with an older DOM typing.
     signal: request.signal as NonNullable<NodeFetchInit['signal']>,
   }).catch((error: unknown) => {
@@ -24,10 +32,13 @@ export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetc
     for (const value of values) headers.append(name, value);
   }
   const hasBody = request.method !== 'HEAD' && !NULL_BODY_STATUSES.has(response.status);
-  return new Response(
-    hasBody ? (Readable.toWeb(response.body as Readable) as ReadableStream<Uint8Array>) : null,
-    { status: response.status, statusText: response.statusText, headers },
-  );
+  // Answers are small: reading the body here is cheaper than adapting Node's stream to a web stream.
+  const body = hasBody
+    ? await response.buffer().catch((error: unknown) => {
+        throw standardFailure(request, error);
+      })
+    : null;
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /** What fetch itself rejects with: the abort reason, or TypeError("fetch failed") caused by the network error. */

@@ -27,15 +27,26 @@ const median = (xs: number[]) => {
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
-async function timeEach(runs: number, once: () => Promise<unknown>): Promise<number[]> {
-  await once(); // warm-up: connections, JIT
-  const times: number[] = [];
+/**
+ * Takes turns: one run of each measurement per round, so that load on the machine drifting during the
+ * benchmark falls on ours and its baseline alike. Returns each measurement's durations.
+ */
+async function interleaved(runs: number, measures: (() => Promise<number>)[]): Promise<number[][]> {
+  const times = measures.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await once();
-    times.push(performance.now() - t);
+    for (const [j, measure] of measures.entries()) times[j]?.push(await measure());
   }
   return times;
+}
+
+/** A warm measurement: one call, after a first call that opens connections and warms the JIT. */
+async function warm(once: () => Promise<unknown>): Promise<() => Promise<number>> {
+  await once();
+  return async () => {
+    const t = performance.now();
+    await once();
+    return performance.now() - t;
+  };
 }
 
 function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -49,17 +60,6 @@ function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
       else reject(new Error(`${command} ${args.join(' ')} exited ${String(code)}: ${stderr}`));
     });
   });
-}
-
-async function coldEach(
-  runs: number,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await runProcess(command, args, env));
-  return times;
 }
 
 const rows: { what: string; ours: string; baseline: string; ratio: string; target: string }[] = [];
@@ -137,16 +137,12 @@ try {
   process.stderr.write('warm no-op...\n');
   const noop = await loadHandler('noop', `url:${echoUrl}/ip`);
   const warmStatus = await noop(post, {});
-  const warmOurs = await timeEach(WARM_RUNS, () => noop(post, {}));
-  const warmRaw = await timeEach(
-    WARM_RUNS,
-    rawFloor({
-      echoUrl: `${echoUrl}/ip`,
-      poolUrl: poolUrl('noop'),
-      caPem,
-      token: cluster.adminToken,
-    }),
-  );
+  const [warmOurs = [], warmRaw = []] = await interleaved(WARM_RUNS, [
+    await warm(() => noop(post, {})),
+    await warm(
+      rawFloor({ echoUrl: `${echoUrl}/ip`, poolUrl: poolUrl('noop'), caPem, token: cluster.adminToken }),
+    ),
+  ]);
   row(
     `warm no-op sync, Knative handler (${warmStatus.body.status}, ${String(warmStatus.body.apiRequests)} API request) / raw 2 round trips`,
     median(warmOurs),
@@ -159,17 +155,18 @@ try {
   // The first run finds the pool right; from the second on, every run is a change.
   await change(post, {});
   const changeStatus = await change(post, {});
-  const changeOurs = await timeEach(WARM_RUNS, () => change(post, {}));
-  const changeRaw = await timeEach(
-    WARM_RUNS,
-    rawFloor({
-      echoUrl: `${echoUrl}/ip`,
-      poolUrl: poolUrl('change'),
-      caPem,
-      token: cluster.adminToken,
-      patch: true,
-    }),
-  );
+  const [changeOurs = [], changeRaw = []] = await interleaved(WARM_RUNS, [
+    await warm(() => change(post, {})),
+    await warm(
+      rawFloor({
+        echoUrl: `${echoUrl}/ip`,
+        poolUrl: poolUrl('change'),
+        caPem,
+        token: cluster.adminToken,
+        patch: true,
+      }),
+    ),
+  ]);
   row(
     `prefix-change sync, reload never (${changeStatus.body.status}, ${String(changeStatus.body.apiRequests)} API requests) / raw 3 round trips`,
     median(changeOurs),
@@ -180,28 +177,35 @@ try {
   process.stderr.write('cold processes...\n');
   const cliEnv = { ...baseEnv, METALLB_DYN6_METALLB_POOL: 'noop', METALLB_DYN6_SOURCE: `url:${echoUrl}/ip` };
   const rssFile = path.join(work, 'rss');
-  const coldOurs = await coldEach(
-    COLD_RUNS,
-    process.execPath,
-    ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
-    { ...cliEnv, BENCH_RSS_FILE: rssFile },
-  );
-  const rssKiB = Number(readFileSync(rssFile, 'utf8'));
+  const staticRssFile = path.join(work, 'rss-static');
   const caFile = path.join(cluster.runDir, 'ca.crt');
-  const coldRaw = await coldEach(
-    COLD_RUNS,
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
-      `${echoUrl}/ip`,
-      poolUrl('noop'),
-      caFile,
-      cluster.adminToken,
-    ],
-    baseEnv,
-  );
   const shell = `curl -sf ${echoUrl}/ip >/dev/null && curl -sf --cacert ${caFile} -H "Authorization: Bearer $T" ${poolUrl('noop')} >/dev/null`;
-  const coldShell = await coldEach(COLD_RUNS, 'sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken });
+  const ourCli = (env: NodeJS.ProcessEnv) => () =>
+    runProcess(
+      process.execPath,
+      ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
+      env,
+    );
+  // The same sync with a source that needs no HTTP client: what ky and Node's web classes cost.
+  const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
+  const [coldOurs = [], coldRaw = [], coldShell = [], coldStatic = []] = await interleaved(COLD_RUNS, [
+    ourCli({ ...cliEnv, BENCH_RSS_FILE: rssFile }),
+    () =>
+      runProcess(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
+          `${echoUrl}/ip`,
+          poolUrl('noop'),
+          caFile,
+          cluster.adminToken,
+        ],
+        baseEnv,
+      ),
+    () => runProcess('sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken }),
+    ourCli({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: staticRssFile }),
+  ]);
+  const rssKiB = Number(readFileSync(rssFile, 'utf8'));
   row('cold no-op `metallb-dyn6 sync` process / cold raw Node floor', median(coldOurs), median(coldRaw), 1.5);
   row(
     'cold no-op `metallb-dyn6 sync` process / shell CronJob (curl + curl)',
@@ -216,20 +220,12 @@ try {
     ratio: '',
     target: `<= 64 MB ${rssKiB / 1024 <= 64 ? 'met' : 'MISSED'}`,
   });
-  // The same run with a source that needs no HTTP client: what ky and Node's web classes cost.
-  const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
-  const coldStatic = await coldEach(
-    COLD_RUNS,
-    process.execPath,
-    ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
-    { ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: rssFile },
-  );
   rows.push({
     what: 'cold no-op sync with a `static:` source (no HTTP client loaded), and its peak RSS',
     ours: ms(median(coldStatic)),
     baseline: '',
     ratio: '',
-    target: `${(Number(readFileSync(rssFile, 'utf8')) / 1024).toFixed(1)} MB`,
+    target: `${(Number(readFileSync(staticRssFile, 'utf8')) / 1024).toFixed(1)} MB`,
   });
 
   process.stderr.write('Lambda artifact...\n');

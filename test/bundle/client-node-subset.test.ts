@@ -8,6 +8,8 @@ import { ObjectSerializer as FullSerializer } from '@kubernetes/client-node/dist
 import { clientNodeSubset } from '../../scripts/client-node-subset.cjs';
 import { buildOptions } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../harness/binaries.js';
+import { freePort } from '../harness/ports.js';
+import { runCli } from '../support/cli.js';
 
 interface Serializer {
   deserialize(data: unknown, type: string, format: string): unknown;
@@ -114,6 +116,38 @@ describe('the client-node subset in our bundles', () => {
         plugins: [clientNodeSubset({ sources: [path.join(work, 'src')] })],
       }),
     ).rejects.toThrow(/client-node-subset: ThingApi\.js has a method that does not end on a four-space "}"/);
+  });
+
+  it('still loads the SOCKS proxy agent, on demand, for a kubeconfig that names a socks proxy-url', async () => {
+    const proxyPort = await freePort(); // nothing listens: the request must go there and be refused
+    const kubeconfig = path.join(work, 'socks.kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'c',
+            cluster: {
+              server: 'https://127.0.0.1:6443',
+              'proxy-url': `socks5://127.0.0.1:${String(proxyPort)}`,
+            },
+          },
+        ],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'c',
+        users: [{ name: 'u', user: { token: 'not-a-secret' } }],
+      }),
+    );
+    const run = await runCli(['sync'], {
+      KUBECONFIG: kubeconfig,
+      METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+      METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
+      METALLB_DYN6_SOURCE: 'static:2a02:8071:1234:5678::9',
+    });
+    expect(run.code).toBe(1);
+    expect(run.result?.error).toContain(`connect ECONNREFUSED 127.0.0.1:${String(proxyPort)}`);
   });
 
   it('leaves out of the CLI bundle every API, model and dependency it never reaches', async () => {

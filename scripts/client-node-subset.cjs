@@ -1,6 +1,6 @@
 'use strict';
 // An esbuild plugin that bundles only the part of @kubernetes/client-node 1.x that our code calls.
-// Its entry point loads every API group, ~800 model classes and the dependencies of features we never
+// Its entry point loads every API group, ~2,500 model classes and the dependencies of features we never
 // use (exec, cp, port-forward, SOCKS proxies): bundled as is, that cost a cold start ~300 ms and ~50 MB,
 // most of the run. client-node stays the client; the bundle just leaves out what is never reached:
 // - client-node's modules are side-effect free, so esbuild drops the modules nothing imports;
@@ -22,6 +22,7 @@ const GENERATED_API =
 // The serializer's type map, and the index that re-exports every model.
 const MODEL_LISTS = /[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/](?:ObjectSerializer|all)\.js$/;
 const KUBE_CONFIG = /[\\/]client-node[\\/]dist[\\/]config\.js$/;
+const NODE_FETCH = /[\\/]node_modules[\\/]node-fetch[\\/]/;
 const METHOD_START = /^ {4}(?:async )?(\w+)\(.*\) \{$/;
 const METHOD_END = '    }';
 
@@ -169,7 +170,9 @@ function clientNodeSubset(options = {}) {
           return resolved;
         return { path: resolved.path, sideEffects: false };
       });
-      build.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: 'whatwg-url', namespace: 'node-url' }));
+      build.onResolve({ filter: /^whatwg-url$/ }, (args) =>
+        NODE_FETCH.test(args.importer) ? { path: 'whatwg-url', namespace: 'node-url' } : undefined,
+      );
       build.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({
         contents: "module.exports = { URL: require('node:url').URL };",
         loader: 'js',

@@ -18,6 +18,7 @@ import {
 } from '../support/aws-stubs.js';
 import { apiOutcome } from '../support/api-outcome.js';
 import { TEST_HTTP_TOKEN } from '../support/http-client.js';
+import { json, startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { kubectl } from '../support/kubectl.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
 
@@ -70,6 +71,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
   let cluster: TestCluster;
   let authenticator: Awaited<ReturnType<typeof startEksAuthenticator>>;
   let eks: Awaited<ReturnType<typeof startDescribeClusterStub>>;
+  let myIp: HttpStub;
   let work: string;
 
   beforeAll(async () => {
@@ -96,11 +98,14 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
       kubeconfig: cluster.adminKubeconfig,
     });
     eks = await startDescribeClusterStub({ name: CLUSTER, server: cluster.server, caPem: cluster.caPem });
+    // serverless.yml's default source, my-ip, in its wire format: the bundle's HTTP client at work.
+    myIp = await startHttpStub({ '/ip.json': json({ success: true, ip: `${SUBNET_NEW}::9`, type: 'IPv6' }) });
   });
   afterAll(async () => {
     await cluster.stop();
     await authenticator.close();
     await eks.close();
+    await myIp.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -125,7 +130,8 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
         METALLB_DYN6_EKS_CLUSTER: CLUSTER,
         METALLB_DYN6_HOST_RANGE: '::1000-::1999',
         METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
-        METALLB_DYN6_SOURCE: `static:${SUBNET_NEW}::9`,
+        METALLB_DYN6_SOURCE: 'my-ip',
+        METALLB_DYN6_MY_IP_URL: `${myIp.url}/ip.json`,
         METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN,
         ...env,
       },
@@ -145,6 +151,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     expect(first).toMatchObject({
       status: 'updated',
       trigger: 'schedule',
+      source: 'my-ip',
       after: ['192.168.178.240/28', range(SUBNET_NEW)],
     });
     expect(second).toMatchObject({ status: 'unchanged', apiRequests: 1 });

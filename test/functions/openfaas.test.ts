@@ -7,11 +7,13 @@ import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { freePort } from '../harness/ports.js';
 import { auditTrail } from '../harness/shared-cluster.js';
 import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
+import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
 
 describe('OpenFaaS handler served the node20 template way', () => {
   let home: HomeCluster;
   let server: ChildProcess;
+  let echo: HttpStub;
   let url: string;
 
   beforeAll(async () => {
@@ -21,13 +23,21 @@ describe('OpenFaaS handler served the node20 template way', () => {
       addresses: ['2a02:8071:5555::/48', range(SUBNET_OLD)],
       annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
     });
+    // A plain-text IP echo service: the CommonJS bundle's HTTP client at work.
+    echo = await startHttpStub({ '/ip': { body: `${SUBNET_NEW}::9\n` } });
     const port = await freePort();
     url = `http://127.0.0.1:${String(port)}/function/metallb-dyn6`;
     server = spawn(
       process.execPath,
       [path.join(REPO_ROOT, 'test/support/openfaas-node20-template.cjs'), handler, String(port)],
       {
-        env: { PATH: process.env['PATH'] ?? '', ...home.env({ METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN }) },
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          ...home.env({
+            METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN,
+            METALLB_DYN6_SOURCE: `url:${echo.url}/ip`,
+          }),
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
@@ -40,8 +50,9 @@ describe('OpenFaaS handler served the node20 template way', () => {
       });
     });
   });
-  afterAll(() => {
+  afterAll(async () => {
     server.kill('SIGTERM');
+    await echo.close();
   });
 
   it("runs the schedule's sync when the cron-connector calls", async () => {
@@ -52,6 +63,7 @@ describe('OpenFaaS handler served the node20 template way', () => {
     expect(tick.json).toMatchObject({
       status: 'updated',
       trigger: 'schedule',
+      source: `url:${echo.url}/ip`,
       after: ['2a02:8071:5555::/48', range(SUBNET_NEW)],
     });
   });

@@ -93,15 +93,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   return exitCodeOf(result);
 }
 
-// Exits as soon as the work is done: fetch's idle keep-alive connection would otherwise hold the
-// process another ~150 ms, a third of a cold run. Nothing is lost: writes to pipes, files and
-// terminals are synchronous on Linux.
 main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     process.stderr.write(
       `${PROGRAM}: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
     );
-    process.exit(1);
+    process.exitCode = 1;
   },
 );

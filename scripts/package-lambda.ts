@@ -13,13 +13,22 @@ export function packageLambda(dir: string): void {
   // serverless-esbuild leaves a copy of every function it zips in the temp folder; keep those here.
   const tmp = path.join(dir, '.tmp');
   mkdirSync(tmp, { recursive: true });
+  // The framework keeps its settings and compiled validators under $HOME: keep them in the repository.
+  const home = path.join(ROOT, '.run', 'serverless-home');
+  mkdirSync(home, { recursive: true });
   try {
     execFileSync(
       process.execPath,
       [path.join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--package', dir],
       {
         cwd: ROOT,
-        env: { ...process.env, TMPDIR: tmp, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        env: {
+          ...process.env,
+          HOME: home,
+          TMPDIR: tmp,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+        },
         stdio: 'pipe',
       },
     );

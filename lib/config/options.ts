@@ -112,7 +112,7 @@ export const OPTIONS = {
   kubeconfig: {
     flag: 'kubeconfig',
     env: [],
-    help: 'Kubeconfig file; default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config',
+    help: 'Kubeconfig file; default: $KUBECONFIG, else ~/.kube/config, else the in-cluster service account',
   },
   output: {
     flag: 'output',

@@ -28,10 +28,17 @@ function lastResult(stdout: string): SyncResult | undefined {
 
 /**
  * Starts the real CLI as its own process, as a user or a CronJob would, with only the given environment:
- * the bundle the container image runs (jest's global setup builds it from the sources).
+ * the bundle the container image runs (jest's global setup builds it from the sources). `launcher`
+ * runs it through another command (e.g. into a namespace) that ends by running its arguments.
  */
-export function startCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): CliProcess {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, TARGETS.cli.outfile), ...args], {
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+  launcher: string[] = [],
+): CliProcess {
+  const command = [...launcher, process.execPath, path.join(REPO_ROOT, TARGETS.cli.outfile), ...args];
+  const child = spawn(command[0] ?? process.execPath, command.slice(1), {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
   });
@@ -56,6 +63,7 @@ export function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 60_000,
+  launcher: string[] = [],
 ): Promise<CliRun> {
-  return startCli(args, env, timeoutMs).done;
+  return startCli(args, env, timeoutMs, launcher).done;
 }

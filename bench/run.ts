@@ -49,18 +49,29 @@ async function warm(once: () => Promise<unknown>): Promise<() => Promise<number>
   };
 }
 
-function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs a process to its end (asynchronously: servers it talks to may live in this process). */
+function runProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ durationMs: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => {
-      if (code === 0) resolve(performance.now() - t);
+      if (code === 0) resolve({ durationMs: performance.now() - t, stdout });
       else reject(new Error(`${command} ${args.join(' ')} exited ${String(code)}: ${stderr}`));
     });
   });
 }
+
+/** A cold measurement: the wall time of one process. */
+const cold = (command: string, args: string[], env: NodeJS.ProcessEnv) => async () =>
+  (await runProcess(command, args, env)).durationMs;
 
 const rows: { what: string; ours: string; baseline: string; ratio: string; target: string }[] = [];
 function row(what: string, ours: number, baseline: number, target: number, unit = ms) {
@@ -180,21 +191,13 @@ try {
   const staticRssFile = path.join(work, 'rss-static');
   const caFile = path.join(cluster.runDir, 'ca.crt');
   const shell = `curl -sf ${echoUrl}/ip >/dev/null && curl -sf --cacert ${caFile} -H "Authorization: Bearer $T" ${poolUrl('noop')} >/dev/null`;
-  const ourCli = (env: NodeJS.ProcessEnv) => () =>
-    runProcess(
-      process.execPath,
-      ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'],
-      env,
-    );
+  const ourCli = (env: NodeJS.ProcessEnv) =>
+    cold(process.execPath, ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'], env);
   // The same sync with a source that needs no HTTP client: what ky and Node's web classes cost.
   const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
   // One untimed run each for what it did: its status and API requests, from its result document.
-  // Asynchronously: the echo server answering it lives in this process.
   const outcome = async (env: NodeJS.ProcessEnv) => {
-    const child = spawn(process.execPath, [cli, 'sync'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    await new Promise((resolve) => child.on('close', resolve));
+    const { stdout } = await runProcess(process.execPath, [cli, 'sync'], env);
     const result = JSON.parse(stdout) as { status: string; apiRequests: number };
     return `${result.status}, ${String(result.apiRequests)} API request${result.apiRequests === 1 ? '' : 's'}`;
   };
@@ -202,19 +205,18 @@ try {
   const staticOutcome = await outcome({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource });
   const [coldOurs = [], coldRaw = [], coldShell = [], coldStatic = []] = await interleaved(COLD_RUNS, [
     ourCli({ ...cliEnv, BENCH_RSS_FILE: rssFile }),
-    () =>
-      runProcess(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
-          `${echoUrl}/ip`,
-          poolUrl('noop'),
-          caFile,
-          cluster.adminToken,
-        ],
-        baseEnv,
-      ),
-    () => runProcess('sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken }),
+    cold(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
+        `${echoUrl}/ip`,
+        poolUrl('noop'),
+        caFile,
+        cluster.adminToken,
+      ],
+      baseEnv,
+    ),
+    cold('sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken }),
     ourCli({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: staticRssFile }),
   ]);
   const rssKiB = Number(readFileSync(rssFile, 'utf8'));

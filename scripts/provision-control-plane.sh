@@ -32,11 +32,19 @@ src_list=/etc/apt/sources.list.d/metallb-dyn6-deb-src.sources
 need_src_entry=false
 apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes' || need_src_entry=true
 if $need_src_entry; then
-  log "adding a deb-src entry for bookworm (needed by 'apt-get source kubernetes')"
-  as_root tee "$src_list" >/dev/null <<'SRC'
+  # Mirror the machine's own configured Debian archive (never a host of ours): the deb822 stanza or
+  # one-line entry that carries the running release's main suite, turned into its deb-src twin.
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:?}")
+  uri=$(awk -v suite="$codename" '
+    /^URIs:/ { uris = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) found = uris }
+    /^deb[ \t]/ { for (i = 3; i <= NF; i++) if ($i == suite) { found = $2 } }
+    END { print found }' $(ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null))
+  [[ -n $uri ]] || { log "no configured apt source carries suite $codename; add a deb-src entry for it"; exit 1; }
+  log "adding a deb-src entry for $codename from the configured source $uri"
+  as_root tee "$src_list" >/dev/null <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
+URIs: $uri
+Suites: $codename
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
@@ -59,6 +67,10 @@ src=$(find "$work" -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
 version=$(sed -n 's/^kubernetes (\(.*\)really\([0-9.]*\)-.*/\2/p' "$src/debian/changelog" | head -n1)
 version=${version:-1.20.2}
 
+# Kubernetes 1.20 builds in GOPATH mode with the Go Debian ships beside it (1.19); a newer Go found
+# first on PATH (e.g. /usr/local/go) drops GOPATH-mode details this tree relies on.
+export PATH="/usr/lib/go/bin:$PATH"
+[[ $(go version) == *go1.19* ]] || { log "expected Debian's Go 1.19 at /usr/lib/go/bin, found: $(go version)"; exit 1; }
 export GOPATH="$work/gopath" GOCACHE="$work/gocache" GO111MODULE=off GOFLAGS= CGO_ENABLED=0
 mkdir -p "$GOPATH/src/k8s.io"
 ln -s "$src" "$GOPATH/src/k8s.io/kubernetes"

@@ -15,7 +15,7 @@ import { staticSource } from '../../lib/source/static.js';
 import { syncOnce } from '../../lib/sync/sync.js';
 import { METALLB_SELECTOR, POOL, setPodsNeverReady } from '../harness/metallb-fixture.js';
 import { kubeConfigFor } from '../harness/kubeconfig.js';
-import { adminKubeConfig, auditTrail, sharedCluster } from '../harness/shared-cluster.js';
+import { adminKubeConfig, auditSettled, sharedCluster } from '../harness/shared-cluster.js';
 import { apiOutcome } from '../support/api-outcome.js';
 import { runCli } from '../support/cli.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
@@ -86,7 +86,7 @@ describe('sync against the real control plane', () => {
     expect(after).toHaveLength(before.length);
     expect(after.every(podReady)).toBe(true);
     expect(names(after).filter((n) => names(before).includes(n))).toEqual([]);
-    const trail = await auditTrail(home.username);
+    const trail = await auditSettled(home);
     expect(trail.slice(0, 4)).toEqual([
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
@@ -116,7 +116,7 @@ describe('sync against the real control plane', () => {
       reload: { action: 'skipped', reason: expect.stringMatching(/v0\.14\.9 reloads pools by itself/) },
     });
     expect(names(await metallbPods(home.namespace))).toEqual(names(before));
-    expect(await auditTrail(home.username)).toEqual([
+    expect(await auditSettled(home)).toEqual([
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
       'list pods 200',
@@ -135,7 +135,7 @@ describe('sync against the real control plane', () => {
     expect(run.code).toBe(0);
     expect(run.result).toMatchObject({ status: 'unchanged', apiRequests: 1 });
     expect((stub.hits.get('/ip') ?? 0) - hitsBefore).toBe(1);
-    expect(await auditTrail(home.username)).toEqual(['get ipaddresspools 200']);
+    expect(await auditSettled(home)).toEqual(['get ipaddresspools 200']);
     expect((await home.readPool()).metadata.resourceVersion).toBe(rv);
   });
 
@@ -148,7 +148,7 @@ describe('sync against the real control plane', () => {
     expect(run.stdout).toContain(`- ${range(SUBNET_OLD)}`);
     expect(run.stdout).toContain(`+ ${range(SUBNET_NEW)}`);
     expect(await home.readPool()).toEqual(before);
-    expect(await auditTrail(home.username)).toEqual(['get ipaddresspools 200']);
+    expect(await auditSettled(home)).toEqual(['get ipaddresspools 200']);
   });
 
   it('keeps an edit someone made between our read and our write', async () => {
@@ -184,7 +184,7 @@ describe('sync against the real control plane', () => {
       range(SUBNET_NEW),
       '10.10.0.0/24',
     ]);
-    expect(await auditTrail(home.username)).toEqual([
+    expect(await auditSettled(home)).toEqual([
       'get ipaddresspools 200',
       'patch ipaddresspools 409',
       'get ipaddresspools 200',
@@ -212,7 +212,7 @@ describe('sync against the real control plane', () => {
     const after = await home.readPool();
     expect(after.spec).toEqual(before.spec);
     expect(after.metadata.annotations).toEqual(before.metadata.annotations);
-    const trail = await auditTrail(home.username);
+    const trail = await auditSettled(home);
     expect(trail.filter((t) => t.startsWith('patch'))).toEqual([
       'patch ipaddresspools 200',
       'patch ipaddresspools 200',
@@ -253,6 +253,8 @@ describe('sync against the real control plane', () => {
     );
     expect(asAdmin.code).toBe(1);
     expect(asAdmin.result?.error).toMatch(/IPAddressPool no-such-namespace\/ipv6-pool not found/);
+    // The two runs as the service account read, were refused, and wrote nothing.
+    expect(await auditSettled(home)).toEqual(['get ipaddresspools 404', 'get ipaddresspools 403']);
   });
 
   it('writes nothing when the source answers garbage', async () => {
@@ -265,7 +267,7 @@ describe('sync against the real control plane', () => {
       error: expect.stringMatching(/^source url:.*\/html: answer "<html>.*is not an IPv6 address$/),
     });
     expect(await home.readPool()).toEqual(before);
-    expect(await auditTrail(home.username)).toEqual([]);
+    expect(await auditSettled(home)).toEqual([]);
   });
 
   it('checks the whole configuration before any network call: exit 2, one line per problem', async () => {
@@ -282,7 +284,7 @@ describe('sync against the real control plane', () => {
     ]);
     expect(run.stdout).toBe('');
     expect(stub.hits.get('/ip') ?? 0).toBe(hits);
-    expect(await auditTrail(home.username)).toEqual([]);
+    expect(await auditSettled(home)).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
@@ -8,7 +8,7 @@ import { Service as KnativeService } from '@kubernetes-models/knative/serving.kn
 import { PingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
-import { kubectl, render } from '../support/kubectl.js';
+import { canI, kubectl, render } from '../support/kubectl.js';
 
 const OVERLAYS = ['cronjob', 'knative', 'openfaas', 'eks'] as const;
 const APPLIED_FOR_REAL = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap']);
@@ -187,21 +187,40 @@ describe('deployment manifests', () => {
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
     ];
     it.each(Object.entries(identities))('%s', (_who, as) => {
-      const answers = matrix.map(([verb, resource, namespace]) => {
-        try {
-          return (
-            kubectl(
-              ['auth', 'can-i', verb, resource, ...(namespace === '' ? [] : ['-n', namespace]), ...as],
-              admin(),
-            ).trim() === 'yes'
-          );
-        } catch {
-          return false; // can-i exits 1 for "no"
-        }
-      });
+      // Cluster-scoped rows ask across all namespaces: asked in kubectl's default namespace, can-i
+      // warns that the resource is not namespaced, and a warning is not an answer.
+      const answers = matrix.map(([verb, resource, namespace]) =>
+        canI(
+          [verb, resource, ...(namespace === '' ? ['--all-namespaces'] : ['-n', namespace]), ...as],
+          admin(),
+        ),
+      );
       expect(matrix.map(([v, r, n], i) => `${v} ${r} ${n}: ${String(answers[i])}`)).toEqual(
         matrix.map(([v, r, n, want]) => `${v} ${r} ${n}: ${String(want)}`),
       );
+    });
+
+    it('takes only a clean yes or no as an answer: a kubectl failure is an error, not a "no"', () => {
+      // The controls: the same runner answers both ways (the admin may do anything, a user with no
+      // bindings nothing).
+      expect(canI(['get', 'pods', '-n', 'metallb-system'], admin())).toBe(true);
+      expect(canI(['get', 'pods', '-n', 'metallb-system', '--as=nobody'], admin())).toBe(false);
+      // A resource the server does not have: kubectl warns on stderr and exits 1 with "no".
+      expect(() =>
+        canI(['get', 'nosuchthings.metallb.io', '-n', 'metallb-system', '--as=nobody'], admin()),
+      ).toThrow(/answered neither yes nor no: .*stderr ".*nosuchthings/);
+      // A server that is not there: kubectl exits 1 with nothing on stdout.
+      const unreachable = path.join(sharedCluster().runDir, 'kubeconfig-unreachable.yaml');
+      writeFileSync(
+        unreachable,
+        readFileSync(sharedCluster().adminKubeconfig, 'utf8').replace(
+          sharedCluster().server,
+          'https://127.0.0.1:1',
+        ),
+      );
+      expect(() =>
+        canI(['get', 'pods', '-n', 'metallb-system', '--as=nobody'], { kubeconfig: unreachable }),
+      ).toThrow(/answered neither yes nor no: exit 1, stdout "", stderr ".*(refused|127\.0\.0\.1:1)/);
     });
   });
 });

@@ -1,13 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundle } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { freePort } from '../harness/ports.js';
-import { auditTrail, sharedCluster } from '../harness/shared-cluster.js';
+import { auditSettled, sharedCluster } from '../harness/shared-cluster.js';
 import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import {
+  homeCluster,
+  range,
+  SUBNET_NEW,
+  SUBNET_OLD,
+  type HomeCluster,
+  type HomeClusterOptions,
+} from '../support/sync-fixture.js';
 
 // A PingSource tick in binary content mode, as Knative Eventing delivers it.
 const ping = (body = '{}') => ({
@@ -22,18 +30,36 @@ const ping = (body = '{}') => ({
   },
 });
 
+/** A pool already on the configured prefix and owned by metallb-dyn6: a plain sync leaves it as it is. */
+const ALREADY_SYNCED: HomeClusterOptions = {
+  addresses: ['192.168.178.240/28', range(SUBNET_NEW)],
+  annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_NEW)]) },
+};
+
 describe('Knative function on the real faas-js-runtime', () => {
-  let home: HomeCluster;
-  let runtime: ChildProcess;
-  let url: string;
+  let entry: string;
+  const runtimes: ChildProcess[] = [];
 
   beforeAll(async () => {
-    const entry = await bundle('knative');
-    home = await homeCluster('knative', { metallbVersion: 'v0.13.12' });
+    entry = await bundle('knative');
+  });
+  afterEach(() => {
+    for (const runtime of runtimes.splice(0)) runtime.kill('SIGTERM');
+  });
+
+  /**
+   * The function for one test alone: its own namespace, MetalLB (0.13, so updates cycle it) and pool,
+   * served by a runtime of its own. No test sees another's pool or requests, so each runs alone and
+   * in any order.
+   */
+  async function knativeFunction(
+    options: HomeClusterOptions = {},
+  ): Promise<{ home: HomeCluster; url: string }> {
+    const home = await homeCluster('knative', { metallbVersion: 'v0.13.12', ...options });
     const port = await freePort();
-    url = `http://127.0.0.1:${String(port)}`;
+    const url = `http://127.0.0.1:${String(port)}`;
     const log = openSync(path.join(sharedCluster().runDir, `faas-js-runtime-${home.namespace}.log`), 'a');
-    runtime = spawn(
+    const runtime = spawn(
       process.execPath,
       [path.join(REPO_ROOT, 'node_modules/faas-js-runtime/bin/cli.js'), entry, '--port', String(port)],
       {
@@ -46,6 +72,7 @@ describe('Knative function on the real faas-js-runtime', () => {
         stdio: ['ignore', log, log],
       },
     );
+    runtimes.push(runtime);
     const deadline = Date.now() + 20_000;
     for (;;) {
       const ok = await fetch(`${url}/health/readiness`).then(
@@ -53,20 +80,21 @@ describe('Knative function on the real faas-js-runtime', () => {
         () => false,
       );
       if (ok) break;
+      if (runtime.exitCode !== null) throw new Error(`faas-js-runtime exited ${String(runtime.exitCode)}`);
       if (Date.now() > deadline) throw new Error('faas-js-runtime did not become ready');
       await new Promise((r) => setTimeout(r, 100));
     }
-  });
-  afterAll(() => {
-    runtime.kill('SIGTERM');
-  });
+    return { home, url };
+  }
 
   it("serves the runtime's health endpoints", async () => {
+    const { url } = await knativeFunction();
     expect((await fetch(`${url}/health/liveness`)).status).toBe(200);
     expect((await fetch(`${url}/health/readiness`)).status).toBe(200);
   });
 
   it('refuses calls without a valid bearer token before touching anything', async () => {
+    const { home, url } = await knativeFunction();
     const noToken = await call(url, {
       headers: { 'content-type': 'application/json' },
       body: '{"force":true}',
@@ -77,11 +105,12 @@ describe('Knative function on the real faas-js-runtime', () => {
     });
     expect([noToken.status, wrongToken.status, basic.status]).toEqual([401, 401, 401]);
     expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(await auditTrail(home.username)).toEqual([]);
+    expect(await auditSettled(home)).toEqual([]);
     expect((await home.readPool()).spec.addresses).toContain(range(SUBNET_OLD));
   });
 
   it('runs a ping and a POST at once without patching or cycling MetalLB twice', async () => {
+    const { home, url } = await knativeFunction();
     const [tick, post] = await Promise.all([
       call(url, ping()),
       call(url, { headers: { authorization: bearer().authorization } }),
@@ -90,12 +119,13 @@ describe('Knative function on the real faas-js-runtime', () => {
     expect([tick.json['status'], post.json['status']].sort()).toEqual(['unchanged', 'updated']);
     expect(tick.json['trigger']).toBe('schedule');
     expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
-    const trail = await auditTrail(home.username);
+    const trail = await auditSettled(home);
     expect(trail.filter((t) => t === 'patch ipaddresspools 200')).toHaveLength(1);
     expect(trail.filter((t) => t.startsWith('deletecollection pods'))).toHaveLength(1);
   });
 
   it("takes a prefix pushed by the router's DHCPv6-PD hook", async () => {
+    const { home, url } = await knativeFunction();
     const pushed = await call(url, {
       headers: bearer(),
       body: JSON.stringify({ prefix: '2a02:8071:abcd:ef00::/56' }),
@@ -114,13 +144,19 @@ describe('Knative function on the real faas-js-runtime', () => {
   });
 
   it('ignores anything a ping carries: a tick only runs the configured sync', async () => {
+    // Already on the configured prefix: a forged prefix would change the pool, a forged force
+    // would cycle MetalLB. The tick does neither: one read, nothing else.
+    const { home, url } = await knativeFunction(ALREADY_SYNCED);
+    const before = await home.readPool();
     const forged = await call(url, ping(JSON.stringify({ prefix: '2a02:8071:9999::/48', force: true })));
     expect(forged.status).toBe(200);
     expect(forged.json).toMatchObject({
-      status: 'updated',
+      status: 'unchanged',
       trigger: 'schedule',
       prefix: `${SUBNET_NEW}::/64`,
     });
+    expect(await home.readPool()).toEqual(before);
+    expect(await auditSettled(home)).toEqual(['get ipaddresspools 200']);
   });
 
   it.each([
@@ -129,15 +165,18 @@ describe('Knative function on the real faas-js-runtime', () => {
     ['a non-boolean flag', JSON.stringify({ dryRun: 'yes' }), /dryRun must be true or false/],
     ['text that is not JSON', 'prefix=2a02::/48', /body is not JSON/],
   ])('answers 400 for %s and writes nothing', async (_what, body, message) => {
+    const { home, url } = await knativeFunction();
     const before = await home.readPool();
     // Sent as text: with a JSON content type the runtime itself refuses malformed JSON (400 too).
     const response = await call(url, { headers: { ...bearer(), 'content-type': 'text/plain' }, body });
     expect(response.status).toBe(400);
     expect(String(response.json['error'])).toMatch(message);
     expect(await home.readPool()).toEqual(before);
+    expect(await auditSettled(home)).toEqual([]);
   });
 
   it('dry-runs on request, and forces a MetalLB reload on request', async () => {
+    const { home, url } = await knativeFunction(ALREADY_SYNCED);
     const before = await home.readPool();
     const dry = await call(url, {
       headers: bearer(),
@@ -149,6 +188,7 @@ describe('Knative function on the real faas-js-runtime', () => {
       added: ['2a02:8071:7777::1000-2a02:8071:7777::1999'],
     });
     expect(await home.readPool()).toEqual(before);
+    expect(await auditSettled(home)).toEqual(['get ipaddresspools 200']);
 
     const forced = await call(url, { headers: bearer(), body: JSON.stringify({ force: true }) });
     expect(forced.status).toBe(200);
@@ -156,5 +196,9 @@ describe('Knative function on the real faas-js-runtime', () => {
       status: 'unchanged',
       reload: { action: 'cycled', reason: 'reload forced' },
     });
+    // Its only write: deleting MetalLB's pods. The pool is not touched.
+    expect((await auditSettled(home)).filter((t) => !/^(get|list|watch) /.test(t))).toEqual([
+      'deletecollection pods 200',
+    ]);
   });
 });

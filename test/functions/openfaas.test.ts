@@ -5,7 +5,7 @@ import { bundle } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { freePort } from '../harness/ports.js';
-import { auditTrail } from '../harness/shared-cluster.js';
+import { auditSettled } from '../harness/shared-cluster.js';
 import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
@@ -87,7 +87,7 @@ describe('OpenFaaS handler served the node20 template way', () => {
       error: expect.stringMatching(/overlaps pool entry "2a02:8071:5555::\/48"/),
     });
     expect((await home.readPool()).spec.addresses).toEqual(['2a02:8071:5555::/48', range(SUBNET_NEW)]);
-    expect((await auditTrail(home.username)).filter((t) => t.startsWith('patch'))).toEqual([
+    expect((await auditSettled(home)).filter((t) => t.startsWith('patch'))).toEqual([
       'patch ipaddresspools 200',
     ]);
   });

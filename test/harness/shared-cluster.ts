@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import https from 'node:https';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { readAuditEvents, type AuditEvent } from './control-plane.js';
 import { kubeConfigFor, type ClusterAccess } from './kubeconfig.js';
@@ -34,9 +35,20 @@ export async function createTestNamespace(prefix: string): Promise<string> {
   return name;
 }
 
-/** Everything the apiserver recorded for one user, oldest first. */
+/** Everything the apiserver recorded for one user, oldest first; throws if there is no audit log. */
 export function auditEvents(username: string): AuditEvent[] {
   return readAuditEvents(sharedCluster().auditLog, username);
+}
+
+const MARKER_PREFIX = 'audit-marker-';
+const isMarker = (e: AuditEvent) =>
+  e.objectRef?.resource === 'configmaps' && (e.objectRef.name ?? '').startsWith(MARKER_PREFIX);
+
+/** "verb resource[/subresource] code" */
+function describeEvent(e: AuditEvent): string {
+  const ref = e.objectRef;
+  const what = `${ref?.resource ?? '?'}${ref?.subresource === undefined ? '' : `/${ref.subresource}`}`;
+  return `${e.verb} ${what} ${String(e.responseStatus?.code)}`;
 }
 
 /** "verb resource[/subresource] code" for each request of one user, once the log has caught up. */
@@ -49,11 +61,52 @@ export async function auditTrail(username: string): Promise<string[]> {
     await new Promise((r) => setTimeout(r, 150));
     events = auditEvents(username);
   }
-  return events.map((e) => {
-    const ref = e.objectRef;
-    const what = `${ref?.resource ?? '?'}${ref?.subresource === undefined ? '' : `/${ref.subresource}`}`;
-    return `${e.verb} ${what} ${String(e.responseStatus?.code)}`;
+  return events.filter((e) => !isMarker(e)).map(describeEvent);
+}
+
+/** One GET as the token's user; resolves with the status code, whatever it is. */
+function getAs(token: string, urlPath: string): Promise<number> {
+  const { server, caPem } = sharedCluster();
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      new URL(urlPath, server),
+      { ca: caPem, headers: { Authorization: `Bearer ${token}` }, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
   });
+}
+
+/**
+ * The user's request trail as auditTrail gives it, read only after a marker request made now with
+ * the user's own token (a GET of a ConfigMap no one has, named uniquely) has reached the audit log.
+ * That positive control makes "no writes" and exact trails meaningful: the log exists and is being
+ * written, it holds everything the user did before the marker, and the username filtered on is the
+ * token's real identity. Throws if the marker never shows up. Markers are left out of every trail.
+ */
+export async function auditSettled(user: { username: string; token: string }): Promise<string[]> {
+  const marker = `${MARKER_PREFIX}${randomBytes(6).toString('hex')}`;
+  const status = await getAs(user.token, `/api/v1/namespaces/default/configmaps/${marker}`);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const events = auditEvents(user.username);
+    if (events.some((e) => isMarker(e) && e.objectRef?.name === marker)) {
+      return events.filter((e) => !isMarker(e)).map(describeEvent);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the marker request ${marker} (answered ${String(status)}) never reached the audit log ` +
+          `${sharedCluster().auditLog} as user ${user.username}: the log is not being written, or the token is someone else's`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export interface ServiceAccountAccess {

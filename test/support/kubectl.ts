@@ -1,26 +1,52 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from '../harness/binaries.js';
 
 // kubectl caches API discovery per server; test servers come and go, so the cache stays in the repo.
 const CACHE_DIR = path.join(REPO_ROOT, '.run', 'kubectl-cache');
 
-/** Runs the real kubectl (kustomize, apply, auth can-i) and returns its output. */
-export function kubectl(args: string[], options: { kubeconfig?: string; input?: string } = {}): string {
-  return execFileSync(
-    'kubectl',
-    [
-      '--cache-dir',
-      CACHE_DIR,
-      ...(options.kubeconfig === undefined ? [] : ['--kubeconfig', options.kubeconfig]),
-      ...args,
-    ],
-    {
-      cwd: REPO_ROOT,
-      input: options.input ?? '',
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
+export interface KubectlOptions {
+  kubeconfig?: string;
+  input?: string;
+}
+
+const kubectlArgs = (args: string[], options: KubectlOptions) => [
+  '--cache-dir',
+  CACHE_DIR,
+  ...(options.kubeconfig === undefined ? [] : ['--kubeconfig', options.kubeconfig]),
+  ...args,
+];
+
+/** Runs the real kubectl (kustomize, apply) and returns its output; throws if it exits non-zero. */
+export function kubectl(args: string[], options: KubectlOptions = {}): string {
+  return execFileSync('kubectl', kubectlArgs(args, options), {
+    cwd: REPO_ROOT,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * `kubectl auth can-i`, answered: true for "yes" (exit 0), false for "no" (exit 1), each with nothing
+ * on stderr. Anything else throws — kubectl also exits 1 when it cannot reach the server or does not
+ * know the resource, and such a failure must not read as "no".
+ */
+export function canI(args: string[], options: KubectlOptions = {}): boolean {
+  const all = ['auth', 'can-i', ...args];
+  const run = spawnSync('kubectl', kubectlArgs(all, options), {
+    cwd: REPO_ROOT,
+    input: '',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const { status, stdout, stderr } = run;
+  if (status === 0 && stdout === 'yes\n' && stderr === '') return true;
+  if (status === 1 && stdout === 'no\n' && stderr === '') return false;
+  throw new Error(
+    `kubectl ${all.join(' ')} answered neither yes nor no: ` +
+      `exit ${String(status ?? run.signal ?? run.error?.message)}, ` +
+      `stdout ${JSON.stringify(stdout)}, stderr ${JSON.stringify(stderr)}`,
   );
 }
 

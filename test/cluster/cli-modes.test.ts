@@ -1,7 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
 import { startControlPlane } from '../harness/control-plane.js';
+import { METALLB_SELECTOR } from '../harness/metallb-fixture.js';
+import { adminKubeConfig, auditSettled } from '../harness/shared-cluster.js';
 import { runCli, startCli } from '../support/cli.js';
-import { homeCluster, range, SUBNET_NEW } from '../support/sync-fixture.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+
+const core = adminKubeConfig().makeApiClient(CoreV1Api);
+const podNames = async (namespace: string) =>
+  (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items
+    .map((p) => p.metadata?.name ?? '')
+    .sort();
+const logLevels = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => (JSON.parse(l) as { level: string }).level);
 
 describe('CLI modes and environments', () => {
   it('says MetalLB is missing when the cluster does not serve IPAddressPools', async () => {
@@ -51,5 +65,66 @@ describe('CLI modes and environments', () => {
     expect((await home.readPool()).spec.addresses).toContain(range(SUBNET_NEW));
     // No secret ever reaches the logs.
     expect(run.stderr).not.toContain(home.token);
+  });
+
+  it('--reload never leaves a MetalLB that needs cycling alone; the pool still moves', async () => {
+    const home = await homeCluster('reload-never', { metallbVersion: 'v0.13.12' });
+    const before = await podNames(home.namespace);
+    const run = await runCli(['sync', '--reload', 'never'], home.env());
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({
+      status: 'updated',
+      after: ['192.168.178.240/28', range(SUBNET_NEW)],
+      reload: { strategy: 'never', action: 'skipped', reason: 'reload strategy is never' },
+    });
+    expect(await podNames(home.namespace)).toEqual(before);
+    expect((await auditSettled(home)).filter((t) => t.includes('pods'))).toEqual([]);
+  });
+
+  it('--reload always (from the environment) cycles even a MetalLB that reloads by itself', async () => {
+    const home = await homeCluster('reload-always');
+    const before = await podNames(home.namespace);
+    const run = await runCli(['sync'], home.env({ METALLB_DYN6_RELOAD: 'always' }));
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({
+      status: 'updated',
+      reload: {
+        strategy: 'always',
+        action: 'cycled',
+        reason: 'reload strategy is always',
+        deletedPods: before,
+      },
+    });
+    const after = await podNames(home.namespace);
+    expect(after).toHaveLength(before.length);
+    expect(after.filter((n) => before.includes(n))).toEqual([]);
+  });
+
+  it('--kubeconfig names the credentials, over $KUBECONFIG', async () => {
+    const home = await homeCluster('kubeconfig-flag');
+    const { KUBECONFIG: path = '', ...rest } = home.env();
+    const run = await runCli(['sync', '--kubeconfig', path], rest);
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({ status: 'updated' });
+    const wrong = await runCli(['sync', '--kubeconfig', '/nonexistent/kubeconfig'], home.env());
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^metallb-dyn6: cannot read kubeconfig \/nonexistent\/kubeconfig: /);
+    expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
+  });
+
+  it('--log-level sets which log lines reach stderr', async () => {
+    const home = await homeCluster('log-level', {
+      addresses: ['192.168.178.240/28', range(SUBNET_OLD)],
+    });
+    const debug = await runCli(['sync', '--log-level', 'debug', '--dry-run'], home.env());
+    expect(logLevels(debug.stderr)).toEqual(['debug', 'info']);
+    const info = await runCli(['sync', '--dry-run'], home.env());
+    expect(logLevels(info.stderr)).toEqual(['info']);
+    const quiet = await runCli(['sync', '--dry-run'], home.env({ METALLB_DYN6_LOG_LEVEL: 'warn' }));
+    expect(quiet.code).toBe(0);
+    expect(logLevels(quiet.stderr)).toEqual([]);
+    const failing = await runCli(['sync', '--log-level', 'error', '--pool', 'missing'], home.env());
+    expect(failing.code).toBe(1);
+    expect(logLevels(failing.stderr)).toEqual(['error']);
   });
 });

@@ -1,0 +1,29 @@
+// Mutation testing of the pure core against the fast suites: `npm run mutate`.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  testRunnerNodeArgs: ['--experimental-vm-modules'],
+  jest: { configFile: 'jest.unit.config.js', enableFindRelatedTests: false },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'lib/prefix/**/*.ts',
+    'lib/plan/**/*.ts',
+    'lib/config/**/*.ts',
+    'lib/source/answer.ts',
+    'lib/source/agreement.ts',
+    'lib/source/combinators.ts',
+    'lib/source/parse-source.ts',
+    'functions/shared/http-contract.ts',
+  ],
+  concurrency: 2,
+  // Jest's ESM mode keeps every module graph it loaded: a fresh runner now and then stays fast.
+  maxTestRunnerReuse: 40,
+  timeoutMS: 10_000,
+  thresholds: { high: 90, low: 85, break: 85 },
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: '.run/mutation/report.html' },
+  jsonReporter: { fileName: '.run/mutation/report.json' },
+  tempDirName: '.run/stryker-tmp',
+  cleanTempDir: 'always',
+};

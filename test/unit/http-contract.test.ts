@@ -1,0 +1,257 @@
+// The HTTP contract shared by Knative, OpenFaaS and Lambda, as pure unit tests: the sync is the
+// function the adapter hands in, recording what it was asked and answering a chosen result.
+import { describe, expect, it } from '@jest/globals';
+import {
+  handleHttp,
+  handleTick,
+  parseSyncBody,
+  statusFor,
+  tokenMatches,
+  type HttpApp,
+  type HttpRequest,
+} from '../../functions/shared/http-contract.js';
+import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncResult, SyncStatus } from '../../lib/sync/result.js';
+
+const TOKEN = 'a-token-of-at-least-16-chars';
+
+function app(status: SyncStatus = 'updated', overrides: Partial<HttpApp> = {}) {
+  const calls: SyncRequest[] = [];
+  const result = (request: SyncRequest): SyncResult => ({
+    status,
+    pool: 'metallb-system/ipv6-pool',
+    ...(request.trigger === undefined ? {} : { trigger: request.trigger }),
+    apiRequests: 1,
+    durationMs: 3,
+  });
+  const value: HttpApp = {
+    token: TOKEN,
+    problems: [],
+    sync: (request) => {
+      calls.push(request);
+      return Promise.resolve(result(request));
+    },
+    ...overrides,
+  };
+  return { app: value, calls };
+}
+
+const post = (
+  body: unknown,
+  headers: HttpRequest['headers'] = { authorization: `Bearer ${TOKEN}` },
+): HttpRequest => ({
+  method: 'POST',
+  headers,
+  body,
+});
+
+describe('authentication comes first', () => {
+  it.each([
+    ['no header', {}],
+    ['an empty header', { authorization: '' }],
+    ['another scheme', { authorization: `Basic ${TOKEN}` }],
+    ['the scheme alone', { authorization: 'Bearer' }],
+    ['the scheme and blanks', { authorization: 'Bearer   ' }],
+    ['a wrong token', { authorization: 'Bearer not-the-token-at-all-x' }],
+    ['a longer token', { authorization: `Bearer ${TOKEN}x` }],
+    ['a shorter token', { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
+    ['two tokens', { authorization: `Bearer ${TOKEN} ${TOKEN}` }],
+    ['the token without a scheme', { authorization: TOKEN }],
+  ] as [string, HttpRequest['headers']][])(
+    'refuses %s with 401 and a challenge, before anything else',
+    async (_, headers) => {
+      const { app: a, calls } = app('updated', { problems: ['broken'] });
+      for (const method of ['POST', 'GET']) {
+        const response = await handleHttp({ method, headers, body: 'not json' }, a);
+        expect(response).toEqual({
+          statusCode: 401,
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'www-authenticate': 'Bearer realm="metallb-dyn6"',
+          },
+          body: { error: 'missing or invalid bearer token' },
+        });
+      }
+      expect(calls).toEqual([]);
+    },
+  );
+
+  it('refuses every call while no token is configured', async () => {
+    const { app: a, calls } = app('updated', { token: undefined });
+    expect((await handleHttp(post(undefined), a)).statusCode).toBe(401);
+    const empty = app('updated', { token: '' });
+    expect((await handleHttp(post(undefined, { authorization: 'Bearer ' }), empty.app)).statusCode).toBe(401);
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    ['the usual form', { authorization: `Bearer ${TOKEN}` }],
+    ['a lower-case scheme', { authorization: `bearer ${TOKEN}` }],
+    ['an upper-case scheme and extra blanks', { authorization: `BEARER  ${TOKEN}  ` }],
+    ['an upper-case header name', { Authorization: `Bearer ${TOKEN}` }],
+    ['a repeated header (the first counts)', { authorization: [`Bearer ${TOKEN}`, 'Bearer other'] }],
+  ] as [string, HttpRequest['headers']][])('accepts %s', async (_, headers) => {
+    const { app: a, calls } = app();
+    expect((await handleHttp(post(undefined, headers), a)).statusCode).toBe(200);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('compares tokens whole, and never matches an empty expected token', () => {
+    expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
+    expect(tokenMatches(`${TOKEN}x`, TOKEN)).toBe(false);
+    expect(tokenMatches('', '')).toBe(false);
+  });
+});
+
+describe('then the method, the body and the configuration', () => {
+  it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'])(
+    'answers %s with 405 and Allow: POST',
+    async (method) => {
+      const { app: a, calls } = app();
+      const response = await handleHttp({ ...post(undefined), method }, a);
+      expect(response).toEqual({
+        statusCode: 405,
+        headers: { 'content-type': 'application/json; charset=utf-8', allow: 'POST' },
+        body: { error: 'use POST to run a sync' },
+      });
+      expect(calls).toEqual([]);
+    },
+  );
+
+  it('takes the method in any case', async () => {
+    expect((await handleHttp({ ...post(undefined), method: 'post' }, app().app)).statusCode).toBe(200);
+  });
+
+  it.each([
+    ['not JSON', 'prefix=2a02::/48', 'body is not JSON'],
+    ['a JSON array', '[1]', 'body must be a JSON object'],
+    ['a JSON string', '"2a02::/48"', 'body must be a JSON object'],
+    ['a number', 42, 'body must be a JSON object'],
+    ['an array', [], 'body must be a JSON object'],
+    [
+      'unknown fields',
+      { prefix: '2a02:8071:1234::/48', dryrun: true, x: 1 },
+      'unknown field(s): dryrun, x (allowed: prefix, dryRun, force)',
+    ],
+    ['a non-boolean dryRun', { dryRun: 'yes' }, 'dryRun must be true or false'],
+    ['a non-boolean force', { force: 1 }, 'force must be true or false'],
+    ['a non-string prefix', { prefix: 48 }, 'prefix must be a string such as "2a02:8071:1234::/48"'],
+    [
+      'a ULA prefix',
+      { prefix: 'fd00:1::/48' },
+      'source push: answer "fd00:1::/48" is not a global unicast address: unique local (ULA, fc00::/7)',
+    ],
+    [
+      'a /0 prefix',
+      { prefix: '2a02:8071::1/0' },
+      'source push: answer "2a02:8071::1/0" has an invalid prefix length',
+    ],
+    [
+      'a /129 prefix',
+      { prefix: '2a02:8071::1/129' },
+      'source push: answer "2a02:8071::1/129" has an invalid prefix length',
+    ],
+    ['a JSON buffer of garbage', Buffer.from('{'), 'body is not JSON'],
+  ])('answers %s with 400 and the reason, running nothing', async (_, body, error) => {
+    const { app: a, calls } = app('updated', { problems: ['broken'] });
+    const response = await handleHttp(post(body), a);
+    expect(response).toEqual({
+      statusCode: 400,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { error },
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    ['no body', undefined],
+    ['null', null],
+    ['an empty string', ''],
+    ['blanks', ' \n'],
+    ['an empty buffer', Buffer.alloc(0)],
+    ['an empty object', {}],
+    ['an empty JSON object as text', '{}'],
+  ])('runs the plain sync for %s', async (_, body) => {
+    const { app: a, calls } = app();
+    expect((await handleHttp(post(body), a)).statusCode).toBe(200);
+    expect(calls).toEqual([{ trigger: 'http' }]);
+  });
+
+  it('passes dryRun, force and a pushed prefix on, as text, buffer or parsed JSON', async () => {
+    const body = { prefix: ' 2a02:8071:1234::/48 ', dryRun: true, force: false };
+    for (const form of [body, JSON.stringify(body), Buffer.from(JSON.stringify(body))]) {
+      const { app: a, calls } = app();
+      expect((await handleHttp(post(form), a)).statusCode).toBe(200);
+      expect(calls).toHaveLength(1);
+      const [call] = calls;
+      expect(call).toMatchObject({ trigger: 'http-push', dryRun: true, force: false });
+      expect(call?.answer).toMatchObject({ source: 'push', raw: '2a02:8071:1234::/48', prefixLength: 48 });
+    }
+  });
+
+  it('refuses to run while the configuration is invalid: 500 with every problem', async () => {
+    const { app: a, calls } = app('updated', {
+      problems: ['--pool is required', '--host-range is required'],
+    });
+    expect(await handleHttp(post(undefined), a)).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { status: 'failed', error: 'bad configuration: --pool is required; --host-range is required' },
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('the result decides the status code', () => {
+  it.each([
+    ['unchanged', 200],
+    ['updated', 200],
+    ['dry-run', 200],
+    ['failed', 502],
+    ['rolled-back', 502],
+  ] as [SyncStatus, number][])('%s is %d, with the result document as the body', async (status, code) => {
+    const { app: a } = app(status);
+    const response = await handleHttp(post(undefined), a);
+    expect(response).toEqual({
+      statusCode: code,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { status, pool: 'metallb-system/ipv6-pool', trigger: 'http', apiRequests: 1, durationMs: 3 },
+    });
+    expect(statusFor({ status, pool: 'p', apiRequests: 0, durationMs: 0 })).toBe(code);
+  });
+});
+
+describe('scheduler ticks', () => {
+  it.each([
+    ['updated', 200],
+    ['failed', 502],
+    ['rolled-back', 502],
+  ] as [SyncStatus, number][])(
+    'run only the plain sync, named by the trigger: %s is %d',
+    async (status, code) => {
+      const { app: a, calls } = app(status);
+      const response = await handleTick(a, 'ping');
+      expect(response.statusCode).toBe(code);
+      expect(response.body).toMatchObject({ status, trigger: 'ping' });
+      expect(calls).toEqual([{ trigger: 'ping' }]);
+    },
+  );
+
+  it('refuse to run while the configuration is invalid', async () => {
+    const { app: a, calls } = app('updated', { problems: ['x'] });
+    expect(await handleTick(a, 'ping')).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { status: 'failed', error: 'bad configuration: x' },
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('the body on its own', () => {
+  it('keeps only the fields that were given', () => {
+    expect(parseSyncBody({ force: true })).toEqual({ ok: true, request: { force: true } });
+    expect(parseSyncBody({ dryRun: false })).toEqual({ ok: true, request: { dryRun: false } });
+    expect(parseSyncBody({ dryRun: undefined })).toEqual({ ok: true, request: {} });
+  });
+});

@@ -2,7 +2,9 @@
 // mutation run (`npm run mutate`) use it; `npm test` runs these and every other suite.
 import base from './jest.config.js';
 
-const { globalSetup: _setup, globalTeardown: _teardown, ...rest } = base;
+const rest = { ...base };
+delete rest.globalSetup;
+delete rest.globalTeardown;
 
 /** @type {import('jest').Config} */
 export default {

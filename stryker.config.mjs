@@ -9,6 +9,7 @@ export default {
   mutate: [
     'lib/prefix/**/*.ts',
     'lib/plan/**/*.ts',
+    'lib/text/**/*.ts',
     'lib/config/**/*.ts',
     'lib/source/answer.ts',
     'lib/source/agreement.ts',
@@ -20,6 +21,13 @@ export default {
   // Jest's ESM mode keeps every module graph it loaded: a fresh runner now and then stays fast.
   maxTestRunnerReuse: 40,
   timeoutMS: 10_000,
+  // Mutants whose code and covering tests did not change since the recorded run keep their result;
+  // `npm run mutate -- --force` runs them all again.
+  incremental: true,
+  incrementalFile: 'test/mutation/stryker-incremental.json',
+  // Module-level constants (the option table, range names) are exercised by every test at once;
+  // re-running the whole suite for each would double the run for no new information.
+  ignoreStatic: true,
   thresholds: { high: 90, low: 85, break: 85 },
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: '.run/mutation/report.html' },

@@ -1,6 +1,7 @@
 // One entry of an IPAddressPool's spec.addresses, as MetalLB reads it: a CIDR or "start-end".
 import ipaddr from 'ipaddr.js';
 import { toBigInt } from '../prefix/ipv6.js';
+import { splitPair } from '../text/split-pair.js';
 
 export interface PoolEntry {
   text: string;
@@ -21,24 +22,25 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
 
 /** Parses an entry the way MetalLB does (CIDR, or two addresses of one family joined by "-"); undefined if MetalLB would refuse it. */
 export function parsePoolEntry(text: string): PoolEntry | undefined {
-  if (text.includes('/')) {
-    const [base = '', length = ''] = text.split('/');
+  const cidr = splitPair(text, '/');
+  if (cidr !== undefined) {
+    const [base, length] = cidr;
     const address = parseAddress(base);
-    if (address === undefined || text.split('/').length !== 2 || !/^\d+$/.test(length.trim()))
-      return undefined;
-    const bits = Number(length.trim());
+    if (address === undefined || !/^\d+$/.test(length.trim())) return undefined;
+    const bits = Number(length);
     if (bits > (address.kind() === 'ipv4' ? 32 : 128)) return undefined;
-    const cidr = `${address.toString()}/${String(bits)}`;
+    const block = `${address.toString()}/${String(bits)}`;
     const [first, last] =
       address.kind() === 'ipv4'
-        ? [ipaddr.IPv4.networkAddressFromCIDR(cidr), ipaddr.IPv4.broadcastAddressFromCIDR(cidr)]
-        : [ipaddr.IPv6.networkAddressFromCIDR(cidr), ipaddr.IPv6.broadcastAddressFromCIDR(cidr)];
+        ? [ipaddr.IPv4.networkAddressFromCIDR(block), ipaddr.IPv4.broadcastAddressFromCIDR(block)]
+        : [ipaddr.IPv6.networkAddressFromCIDR(block), ipaddr.IPv6.broadcastAddressFromCIDR(block)];
     return { text, family: address.kind(), form: 'cidr', first, last };
   }
-  const parts = text.split('-');
-  if (parts.length !== 2) return undefined;
-  const first = parseAddress(parts[0] ?? '');
-  const last = parseAddress(parts[1] ?? '');
+  if (text.includes('/')) return undefined;
+  const range = splitPair(text, '-');
+  if (range === undefined) return undefined;
+  const first = parseAddress(range[0]);
+  const last = parseAddress(range[1]);
   if (first === undefined || last === undefined || first.kind() !== last.kind()) return undefined;
   if (toBigInt(first) > toBigInt(last)) return undefined;
   return { text, family: first.kind(), form: 'range', first, last };

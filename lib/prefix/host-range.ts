@@ -1,4 +1,5 @@
 // The configured host part of the pool's IPv6 range(s): everything after the /64.
+import { splitPair } from '../text/split-pair.js';
 import { hostBitsOf, isZero, lastOf, networkOf, parseIPv6, toBigInt, type IPv6 } from './ipv6.js';
 
 export const SUBNET_LENGTH = 64;
@@ -25,7 +26,7 @@ function hostAddress(text: string, whole: string): Parsed<IPv6> {
 function parseOne(text: string): Parsed<HostRange> {
   if (text === '') return { ok: false, error: 'host range: empty entry' };
   if (text.includes('/')) {
-    const [base = '', lengthText = ''] = text.split('/', 2);
+    const [base, lengthText] = splitPair(text, '/') ?? [text, ''];
     const length = /^\d+$/.test(lengthText) ? Number(lengthText) : NaN;
     if (!(length >= SUBNET_LENGTH && length <= 128)) {
       return { ok: false, error: `host range "${text}": prefix length must be 64..128, got "${lengthText}"` };
@@ -40,21 +41,21 @@ function parseOne(text: string): Parsed<HostRange> {
     }
     return { ok: true, value: { kind: 'cidr', text, first: first.value, length } };
   }
-  const parts = text.split('-');
-  if (parts.length !== 2) {
+  const parts = splitPair(text, '-');
+  if (parts === undefined) {
     return {
       ok: false,
       error: `host range "${text}": expected "start-end" (e.g. ::1000-::1999) or a CIDR (e.g. ::1000/116)`,
     };
   }
-  const first = hostAddress(parts[0] ?? '', text);
+  const first = hostAddress(parts[0], text);
   if (!first.ok) return first;
-  const last = hostAddress(parts[1] ?? '', text);
+  const last = hostAddress(parts[1], text);
   if (!last.ok) return last;
   if (toBigInt(first.value) > toBigInt(last.value)) {
     return {
       ok: false,
-      error: `host range "${text}": reversed range, ${parts[0] ?? ''} comes after ${parts[1] ?? ''}`,
+      error: `host range "${text}": reversed range, ${parts[0].trim()} comes after ${parts[1].trim()}`,
     };
   }
   return { ok: true, value: { kind: 'range', text, first: first.value, last: last.value } };

@@ -1,4 +1,3 @@
-import { fetchOverNodeHttp } from './node-http-fetch.js';
 import { excerpt, SourceError } from './source.js';
 
 export interface HttpSettings {
@@ -21,9 +20,12 @@ export async function getText(
   signal?: AbortSignal,
   accept = DEFAULT_ACCEPT,
 ): Promise<string> {
-  // Loaded on first use: importing ky loads Node's web classes (Request, Response, streams), ~30 ms
-  // and ~7 MB that a run with a DNS, interface, node or static source never needs.
-  const { default: ky, HTTPError, TimeoutError } = await import('ky');
+  // Loaded on first use: ky loads Node's web classes (Request, Response, streams), ~30 ms and ~7 MB,
+  // and node-fetch ~25 ms more, that a run with a DNS, interface, node or static source never needs.
+  const [{ default: ky, HTTPError, TimeoutError }, { fetchOverNodeHttp }] = await Promise.all([
+    import('ky'),
+    import('./node-http-fetch.js'),
+  ]);
   try {
     const response = await ky.get(url, {
       timeout: http.timeoutMs,

@@ -1,7 +1,5 @@
 // kubernetes-nodes[:<label selector>]: the global IPv6 addresses nodes report. Nodes get SLAAC
 // addresses from the delegated prefix, so this works in-cluster and from Lambda through the API.
-import { CoreV1Api } from '@kubernetes/client-node';
-import { describeApiError } from '../cluster/api-error.js';
 import { notGlobalUnicast, parseIPv6 } from '../prefix/ipv6.js';
 import { agreeingAnswer } from './agreement.js';
 import { SourceError, type PrefixSource } from './source.js';
@@ -13,23 +11,20 @@ export function kubernetesNodesSource(
   const name = `kubernetes-nodes${labelSelector === undefined ? '' : `:${labelSelector}`}`;
   return {
     name,
-    async detect({ kubeConfig }) {
-      if (kubeConfig === undefined) throw new SourceError(name, 'no cluster connection');
+    async detect({ nodes: directory }) {
+      if (directory === undefined) throw new SourceError(name, 'no cluster connection');
       let nodes;
       try {
-        nodes = await kubeConfig
-          .makeApiClient(CoreV1Api)
-          .listNode(labelSelector === undefined ? {} : { labelSelector });
+        nodes = await directory.addresses(labelSelector);
       } catch (error) {
-        throw new SourceError(name, describeApiError('listing nodes', error).message);
+        throw new SourceError(name, error instanceof Error ? error.message : String(error));
       }
-      if (nodes.items.length === 0)
+      if (nodes.nodes === 0)
         throw new SourceError(
           name,
           `no nodes${labelSelector === undefined ? '' : ` match ${labelSelector}`}`,
         );
-      const global = nodes.items
-        .flatMap((n) => n.status?.addresses ?? [])
+      const global = nodes.addresses
         .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
         .map((a) => a.address)
         .filter((a) => {
@@ -41,7 +36,7 @@ export function kubernetesNodesSource(
       const answer = agreeingAnswer(name, global, delegatedLength);
       return {
         ...answer,
-        raw: `${answer.raw} (${String(global.length)} addresses on ${String(nodes.items.length)} nodes)`,
+        raw: `${answer.raw} (${String(global.length)} addresses on ${String(nodes.nodes)} nodes)`,
       };
     },
   };

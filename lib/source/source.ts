@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { IPv6 } from '../prefix/ipv6.js';
 
 /** A validated answer: a global unicast IPv6 address, maybe with the prefix length the source gave. */
@@ -21,8 +20,20 @@ export interface Evidence {
 export interface DetectContext {
   /** Aborted when the whole detection's deadline passes. */
   signal?: AbortSignal;
-  /** The cluster, for sources that ask it (kubernetes-nodes). */
-  kubeConfig?: KubeConfig;
+  /** The cluster's Nodes, for the kubernetes-nodes source. */
+  nodes?: NodeDirectory;
+}
+
+export interface NodeAddresses {
+  /** How many nodes matched. */
+  nodes: number;
+  /** Every address the matching nodes report, as in Node.status.addresses. */
+  addresses: { type: string; address: string }[];
+}
+
+/** Where the kubernetes-nodes source reads node addresses (the cluster layer implements it). */
+export interface NodeDirectory {
+  addresses(labelSelector?: string): Promise<NodeAddresses>;
 }
 
 /** Where the current prefix comes from (cloudflare-ddns's provider). Detecting never writes anything. */

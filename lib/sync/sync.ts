@@ -13,8 +13,7 @@ import {
 } from '../plan/registry.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { SourceError, type PrefixSource, type SourceAnswer } from '../source/source.js';
+import { SourceError, type NodeDirectory, type PrefixSource, type SourceAnswer } from '../source/source.js';
 import { ConflictError, type Pool, type PoolClient } from '../cluster/pool-client.js';
 import type { MetalLBPods } from '../cluster/metallb-pods.js';
 import type { PoolEvents } from '../cluster/pool-events.js';
@@ -33,7 +32,7 @@ export interface SyncSettings {
 }
 
 export interface SyncTarget {
-  kubeConfig: KubeConfig;
+  nodes: NodeDirectory;
   pool: PoolClient;
   events: PoolEvents;
   metallb: MetalLBPods;
@@ -90,7 +89,7 @@ export async function syncOnce(
 
   let answer: SourceAnswer;
   try {
-    answer = request.answer ?? (await detectWithin(source, settings.detectDeadlineMs, target.kubeConfig));
+    answer = request.answer ?? (await detectWithin(source, settings.detectDeadlineMs, target.nodes));
   } catch (error) {
     return finish({ status: 'failed', source: source.name, error: message(error) });
   }
@@ -243,7 +242,7 @@ export async function syncOnce(
 async function detectWithin(
   source: PrefixSource,
   deadlineMs: number,
-  kubeConfig: KubeConfig,
+  nodes: NodeDirectory,
 ): Promise<SourceAnswer> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -259,7 +258,7 @@ async function detectWithin(
     }, deadlineMs);
   });
   try {
-    return await Promise.race([source.detect({ signal: controller.signal, kubeConfig }), deadline]);
+    return await Promise.race([source.detect({ signal: controller.signal, nodes }), deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -2,6 +2,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.js';
 import { ApiClients } from '../cluster/api-clients.js';
+import { ClusterNodes } from '../cluster/cluster-nodes.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { PoolEvents } from '../cluster/pool-events.js';
@@ -22,7 +23,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
     sync(request = {}) {
       const counter = new RequestCounter();
       const target = {
-        kubeConfig: kc,
+        nodes: new ClusterNodes(clients, counter),
         pool: new PoolClient(clients, config.pool, counter),
         metallb: new MetalLBPods(clients, podSet, counter),
         events: new PoolEvents(clients, counter),

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiClients } from '../../lib/cluster/api-clients.js';
+import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
+import { RequestCounter } from '../../lib/cluster/request-counter.js';
 import { kubernetesNodesSource } from '../../lib/source/kubernetes-nodes.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
@@ -40,7 +43,9 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
   });
 
   const detect = (selector: string | undefined, kc: KubeConfig = admin) =>
-    kubernetesNodesSource(selector, 64).detect({ kubeConfig: kc });
+    kubernetesNodesSource(selector, 64).detect({
+      nodes: new ClusterNodes(new ApiClients(kc), new RequestCounter()),
+    });
 
   it("reads the nodes' global IPv6 addresses, skipping IPv4 and ULA", async () => {
     const answer = await detect('role=worker');

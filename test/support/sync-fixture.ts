@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
+import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
 import { PoolEvents } from '../../lib/cluster/pool-events.js';
@@ -101,7 +102,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
   const clients = new ApiClients(kubeConfig);
   const counter = new RequestCounter();
   return {
-    kubeConfig,
+    nodes: new ClusterNodes(clients, counter),
     pool: new poolType(clients, { namespace: home.namespace, name: home.pool }, counter),
     metallb: new MetalLBPods(
       clients,

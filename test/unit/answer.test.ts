@@ -115,11 +115,11 @@ describe('answer validation, by property (oracle from the RFCs)', () => {
         expect(answer.address.parts).toEqual(c.groups);
         expect(answer.prefixLength).toBe(c.prefixLength);
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
     // Both sides of the oracle were exercised, so neither "refuse all" nor "accept all" passes.
-    expect(accepted).toBeGreaterThan(100);
-    expect(refused).toBeGreaterThan(300);
+    expect(accepted).toBeGreaterThan(30);
+    expect(refused).toBeGreaterThan(100);
   });
 
   it('accepts every global unicast address in both notations', () => {
@@ -128,7 +128,7 @@ describe('answer validation, by property (oracle from the RFCs)', () => {
         expect(isGlobalUnicast(groups)).toBe(true);
         expect(parseAnswer('fuzz', formatGroups(groups, compressed)).address.parts).toEqual(groups);
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 });

@@ -103,12 +103,42 @@ describe('configuration', () => {
     ]);
   });
 
-  it('documents every option and its environment name in --help', () => {
+  it('--help says what the README table says: every flag, its environment name and its default', () => {
     const help = helpText('metallb-dyn6');
-    for (const spec of Object.values(OPTION_SPECS)) {
-      expect(help).toContain(`--${spec.flag}`);
-      for (const env of spec.env) expect(help).toContain(env);
-    }
+    // Parsed from the options section of --help: flag, then "(env A; default D)" two lines down.
+    const inHelp = new Map(
+      [
+        ...help.matchAll(
+          /^ {2}--([a-z-]+)(?: <value>)?\n.*\n {6}\((?:env ([A-Z_0-9, ]+)|flag only)(?:; default (.*))?\)$/gm,
+        ),
+      ].map((m) => [m[1], { env: m[2] ?? '', def: m[3] ?? '' }]),
+    );
+    // The README's table is written by hand: an independent statement of the same facts.
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `--([a-z-]+)` +\| (.*?) +\| (.*?) +\|/gm)].map((m) => ({
+      flag: m[1] ?? '',
+      env: /^`(METALLB_DYN6_[A-Z_0-9]+)`$/.exec(m[2] ?? '')?.[1] ?? '',
+      def: /^`([^`]*)`$/.exec(m[3] ?? '')?.[1] ?? '',
+    }));
+    expect(rows.length).toBeGreaterThan(15);
+    expect([...inHelp.keys()].sort()).toEqual(rows.map((r) => r.flag).sort());
+    for (const row of rows) expect({ flag: row.flag, ...inHelp.get(row.flag) }).toEqual(row);
+  });
+
+  it('--help reads as documented for a required, a defaulted, a boolean and a flag-only option', () => {
+    const help = helpText('metallb-dyn6');
+    expect(help).toMatch(/^Usage: metallb-dyn6 \[sync\|run\] \[options\]$/m);
+    expect(help).toContain('  --host-range <value>\n');
+    expect(help).toContain('      (env METALLB_DYN6_HOST_RANGE)\n');
+    expect(help).toContain('      (env METALLB_DYN6_METALLB_NAMESPACE; default metallb-system)\n');
+    expect(help).toContain(
+      '  --dry-run\n      Print what would change and write nothing\n      (env METALLB_DYN6_DRY_RUN; default false)',
+    );
+    expect(help).toContain('  --kubeconfig <value>\n');
+    expect(help).toMatch(/ {6}\(flag only\)\n {2}--output/);
+    expect(
+      help.endsWith('The result of each run is a JSON document on stdout; logs are JSON lines on stderr.'),
+    ).toBe(true);
   });
 
   it('keeps the README option table in step with the options', () => {

@@ -45,6 +45,12 @@ describe('every option reaches its effect, from the flag and from the environmen
     ['source', ' my-ip ', (c) => c.source.name, 'my-ip'],
     ['hostRange', '::1000/116', (c) => c.hosts.map((h) => [h.kind, h.text]), [['cidr', '::1000/116']]],
     ['hostRange', ' ::1-::2 , ::10-::20 ', (c) => c.hosts.map((h) => h.text), ['::1-::2', '::10-::20']],
+    ['hostRange', '::/64', (c) => c.hosts.map((h) => [h.kind, h.text]), [['cidr', '::/64']]],
+    ['hostRange', '::1000/128', (c) => c.hosts.map((h) => [h.kind, h.text]), [['cidr', '::1000/128']]],
+    ['hostRange', '::5-::5', (c) => c.hosts.map((h) => h.text), ['::5-::5']],
+    ['hostRange', '::1 - ::2', (c) => c.hosts.map((h) => h.text), ['::1 - ::2']],
+    ['hostRange', '::1-::3,::4-::6', (c) => c.hosts.length, 2],
+    ['hostRange', '::10-::20,::1-::5,::30/124', (c) => c.hosts.length, 3],
     ['pool', 'ipv6.pool-1', (c) => c.pool, { namespace: 'metallb-system', name: 'ipv6.pool-1' }],
     ['pool', ` ${'a'.repeat(253)} `, (c) => c.pool.name.length, 253],
     ['namespace', 'lb', (c) => c.pool, { namespace: 'lb', name: 'ipv6-pool' }],
@@ -64,6 +70,13 @@ describe('every option reaches its effect, from the flag and from the environmen
       'metallb.io/role notin (x),app.kubernetes.io/name=metal_lb.v1',
     ],
     ['labelSelector', 'app=', (c) => c.labelSelector, 'app='],
+    [
+      'labelSelector',
+      'app = metallb, component=controller',
+      (c) => c.labelSelector,
+      'app = metallb, component=controller',
+    ],
+    ['labelSelector', 'app  in  (a, b)', (c) => c.labelSelector, 'app  in  (a, b)'],
     ['delegatedLength', '56', (c) => c.policy, { delegatedLength: 56 }],
     ['delegatedLength', '1', (c) => c.policy.delegatedLength, 1],
     ['delegatedLength', '64', (c) => c.policy.delegatedLength, 64],
@@ -111,6 +124,11 @@ describe('every option reaches its effect, from the flag and from the environmen
     expect(parseBoolean(value)).toBe(expected);
   });
 
+  it('reads an empty value as false, and nothing else unknown as a boolean', () => {
+    expect(parseBoolean('')).toBe(false);
+    for (const text of ['y', 'n', 'tru', 'truee', '2', 'enabled']) expect(parseBoolean(text)).toBeUndefined();
+  });
+
   it('takes a bare --dry-run flag as true, and an explicit false flag over a true environment', () => {
     const flag = loadConfig(settingsFrom({}, { ...REQUIRED, 'dry-run': true }));
     expect(flag.ok && flag.config.dryRun).toBe(true);
@@ -140,8 +158,9 @@ describe('every option reaches its effect, from the flag and from the environmen
     const r = fromFlags({});
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const { source, hosts: _hosts, ...rest } = r.config;
+    const { source, hosts, ...rest } = r.config;
     expect(source.name).toBe('my-ip');
+    expect(hosts.map((h) => h.text)).toEqual(['::1000-::1999']);
     expect(rest).toEqual({
       sourceSpec: 'my-ip',
       detectDeadlineMs: 30_000,
@@ -184,6 +203,9 @@ describe('every bad value is one line naming the option and the value', () => {
     ],
     ['hostRange', '::1-0:0:0:1::2', /"0:0:0:1::2" has prefix bits set/],
     ['hostRange', '::1999-::1000', /reversed range, ::1999 comes after ::1000/],
+    ['hostRange', '::1000/116/1', /host range "::1000\/116\/1": prefix length must be 64\.\.128, got ""/],
+    ['hostRange', '::1-::5,::10-::20,::3-::4', /"::1-::5" and "::3-::4" overlap/],
+    ['hostRange', ' 2a02::1 -::2', /host range "2a02::1 -::2": "2a02::1" has prefix bits set/],
     ['hostRange', '::1000/63', /host range "::1000\/63": prefix length must be 64\.\.128, got "63"/],
     ['hostRange', '::1000/129', /prefix length must be 64\.\.128, got "129"/],
     ['hostRange', '::1000/x', /prefix length must be 64\.\.128, got "x"/],
@@ -207,6 +229,11 @@ describe('every bad value is one line naming the option and the value', () => {
     ['labelSelector', 'app in (x,-y)', /bad term "app in \(x,-y\)"/],
     ['labelSelector', 'bad key=x', /bad term "bad key=x"/],
     ['labelSelector', 'Bad.Domain/app=x', /bad term "Bad\.Domain\/app=x"/],
+    ['labelSelector', 'a b in (x)', /bad term "a b in \(x\)"/],
+    ['labelSelector', 'app in (x)y', /bad term "app in \(x\)y"/],
+    ['labelSelector', 'app=a=b', /bad term "app=a=b"/],
+    ['labelSelector', '!app=x', /bad term "!app=x"/],
+    ['labelSelector', 'app)', /bad term "app\)"/],
     ['delegatedLength', '0', /DELEGATED_PREFIX_LENGTH: "0" is not a prefix length from 1 to 64$/],
     ['delegatedLength', '65', /"65" is not a prefix length from 1 to 64/],
     ['delegatedLength', '48.5', /"48\.5" is not a prefix length from 1 to 64/],
@@ -305,8 +332,9 @@ describe('source settings reach the source that runs', () => {
   let stub: HttpStub;
   beforeAll(async () => {
     stub = await startHttpStub({
-      '/slow': { delayMs: 2000, body: '2a02:8071:1234:5678::9' },
-      '/busy': { status: 503, body: 'busy' },
+      '/slow': { delayMs: 1000, body: '2a02:8071:1234:5678::9' },
+      // Retry-After: 0 makes ky retry at once, so counting retries costs no backoff time.
+      '/busy': { status: 503, body: 'busy', headers: { 'retry-after': '0' } },
       '/ip.json': json({ success: true, ip: '2a02:8071:1234:5678::9', type: 'IPv6' }),
     });
   });
@@ -331,14 +359,14 @@ describe('source settings reach the source that runs', () => {
   it('--source-timeout bounds each request', async () => {
     const source = sourceOf({
       source: `url:${stub.url}/slow`,
-      'source-timeout': '0.2',
+      'source-timeout': '0.05',
       'source-retries': '0',
     });
-    expect(await failure(source.detect({}))).toBe(`no answer from ${stub.url}/slow within 200 ms`);
+    expect(await failure(source.detect({}))).toBe(`no answer from ${stub.url}/slow within 50 ms`);
   });
 
   it('--source-retries is the number of retries after the first request', async () => {
-    for (const retries of [0, 1]) {
+    for (const retries of [0, 1, 5]) {
       stub.hits.clear();
       const source = sourceOf({ source: `url:${stub.url}/busy`, 'source-retries': String(retries) });
       expect(await failure(source.detect({}))).toMatch(/answered HTTP 503/);

@@ -59,15 +59,12 @@ export function planPool(input: PlanInput): PlanResult {
     }
   }
 
+  // Everything before the first of ours is someone else's, so its index is where ours go.
   const firstOwned = entries.findIndex((e) => ownedNow.includes(e));
-  const insertAt =
-    firstOwned === -1
-      ? others.length
-      : entries.slice(0, firstOwned).filter((e) => !ownedNow.includes(e)).length;
+  const insertAt = firstOwned === -1 ? others.length : firstOwned;
   const rest = others.map((e) => e.text);
   const addresses = [...rest.slice(0, insertAt), ...input.desired, ...rest.slice(insertAt)];
   const ownedTexts = ownedNow.map((e) => e.text);
-  const recorded = input.ownership.kind === 'recorded' ? input.ownership.entries : undefined;
 
   return {
     ok: true,
@@ -78,7 +75,7 @@ export function planPool(input: PlanInput): PlanResult {
       removed: ownedTexts.filter((t) => !input.desired.includes(t)),
       added: input.desired.filter((t) => !ownedTexts.includes(t)),
       addressesChanged: !sameList(addresses, input.current),
-      recordChanged: recorded === undefined || !sameList(recorded, input.desired),
+      recordChanged: input.ownership.kind !== 'recorded' || !sameList(input.ownership.entries, input.desired),
     },
   };
 }

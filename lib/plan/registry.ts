@@ -2,7 +2,7 @@
 // tool keeps no state anywhere else (external-dns's TXT registry, as an annotation).
 import type { HostRange } from '../prefix/host-range.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
-import { equal, hostBitsOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
+import { equal, hostBitsOf, lastOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
 import type { PoolEntry } from './pool-entry.js';
 
 export const ANNOTATION_PREFIX = 'metallb-dyn6';
@@ -22,6 +22,7 @@ export function readOwnership(
   let value: unknown;
   try {
     value = JSON.parse(raw);
+    // Stryker disable next-line BlockStatement: value is still undefined when JSON.parse throws
   } catch {
     value = undefined;
   }
@@ -49,8 +50,11 @@ export function looksOwned(entry: PoolEntry, hosts: readonly HostRange[]): boole
   if (!equal(networkOf(first, SUBNET_LENGTH), networkOf(last, SUBNET_LENGTH))) return false;
   return hosts.some((h) => {
     if (h.kind === 'cidr') {
-      const length = Number(entry.text.split('/')[1]);
-      return entry.form === 'cidr' && length === h.length && equal(hostBitsOf(first, SUBNET_LENGTH), h.first);
+      return (
+        entry.form === 'cidr' &&
+        equal(hostBitsOf(first, SUBNET_LENGTH), h.first) &&
+        equal(hostBitsOf(last, SUBNET_LENGTH), lastOf(h.first, h.length))
+      );
     }
     return (
       entry.form === 'range' &&

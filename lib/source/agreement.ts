@@ -11,7 +11,6 @@ export function agreeingAnswer(
   addresses: readonly string[],
   delegatedLength: number,
 ): SourceAnswer {
-  if (addresses.length === 0) throw new SourceError(source, 'no address');
   const answers = addresses.map((a) => parseAnswer(source, a));
   const prefixes = new Set(answers.map((a) => networkOf(a.address, delegatedLength).toString()));
   if (prefixes.size > 1) {

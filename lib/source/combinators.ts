@@ -13,19 +13,19 @@ export function firstSource(sources: readonly PrefixSource[]): PrefixSource {
   return {
     name,
     async detect(context) {
-      const evidence: Evidence[] = [];
+      const failures: { source: string; error: string }[] = [];
       for (const source of sources) {
         try {
           const answer = await source.detect(context);
-          return { ...answer, evidence: [...evidence, ...(answer.evidence ?? [said(answer)])] };
+          return { ...answer, evidence: [...failures, ...(answer.evidence ?? [said(answer)])] };
         } catch (error) {
           if (context.signal?.aborted === true) throw error;
-          evidence.push({ source: source.name, error: reason(error) });
+          failures.push({ source: source.name, error: reason(error) });
         }
       }
       throw new SourceError(
         name,
-        `no source answered: ${evidence.map((e) => `${e.source}: ${e.error ?? ''}`).join('; ')}`,
+        `no source answered: ${failures.map((e) => `${e.source}: ${e.error}`).join('; ')}`,
       );
     },
   };
@@ -41,28 +41,32 @@ export function quorumSource(
   return {
     name,
     async detect(context) {
-      const outcomes = await Promise.allSettled(sources.map((s) => s.detect(context)));
-      const evidence: Evidence[] = outcomes.map((o, i) =>
-        o.status === 'fulfilled'
-          ? said(o.value)
-          : { source: sources[i]?.name ?? '?', error: reason(o.reason) },
+      const outcomes = await Promise.all(
+        sources.map((s) =>
+          s.detect(context).then(
+            (answer) => ({ answer, evidence: said(answer) }),
+            (error: unknown) => ({ answer: undefined, evidence: { source: s.name, error: reason(error) } }),
+          ),
+        ),
       );
+      const evidence: Evidence[] = outcomes.map((o) => o.evidence);
       const groups = new Map<string, SourceAnswer[]>();
-      for (const o of outcomes) {
-        if (o.status !== 'fulfilled') continue;
+      for (const { answer } of outcomes) {
+        if (answer === undefined) continue;
         const key = networkOf(
-          o.value.address,
-          Math.min(o.value.prefixLength ?? 128, delegatedLength),
+          answer.address,
+          Math.min(answer.prefixLength ?? 128, delegatedLength),
         ).toString();
-        groups.set(key, [...(groups.get(key) ?? []), o.value]);
+        groups.set(key, [...(groups.get(key) ?? []), answer]);
       }
       // Listed order breaks ties, so the same answers always give the same result.
       const best = [...groups.values()].sort((a, b) => b.length - a.length)[0] ?? [];
       const [winner] = best;
+      // Stryker disable next-line ConditionalExpression: k >= 1, so an empty group already fails the count
       if (winner === undefined || best.length < k) {
         const summary = evidence
           .map(
-            (e) => `${e.source} ${e.error === undefined ? `said ${e.answer ?? ''}` : `failed: ${e.error}`}`,
+            (e) => `${e.source} ${e.error === undefined ? `said ${String(e.answer)}` : `failed: ${e.error}`}`,
           )
           .join('; ');
         throw new SourceError(
@@ -95,6 +99,7 @@ export function parseCidr(text: string): [IPv6, number] | undefined {
   try {
     const [address, length] = ipaddr.IPv6.parseCIDR(text.trim());
     return [address, length];
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well
   } catch {
     return undefined;
   }

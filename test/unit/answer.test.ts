@@ -39,6 +39,7 @@ describe('answer validation, by table', () => {
     expect(answer.raw).toBe(text.trim());
     expect(answer.source).toBe('test');
     expect(answer.prefixLength).toBe(length);
+    expect('prefixLength' in answer).toBe(length !== undefined);
     expect(answer.address.toString()).toBe(text.trim().split('/')[0]);
   });
 

@@ -57,6 +57,8 @@ describe('authentication comes first', () => {
     ['a shorter token', { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
     ['two tokens', { authorization: `Bearer ${TOKEN} ${TOKEN}` }],
     ['the token without a scheme', { authorization: TOKEN }],
+    ['text before the scheme', { authorization: `xBearer ${TOKEN}` }],
+    ['the token in another header', { 'x-authorization': `Bearer ${TOKEN}` }],
   ] as [string, HttpRequest['headers']][])(
     'refuses %s with 401 and a challenge, before anything else',
     async (_, headers) => {
@@ -90,6 +92,7 @@ describe('authentication comes first', () => {
     ['an upper-case scheme and extra blanks', { authorization: `BEARER  ${TOKEN}  ` }],
     ['an upper-case header name', { Authorization: `Bearer ${TOKEN}` }],
     ['a repeated header (the first counts)', { authorization: [`Bearer ${TOKEN}`, 'Bearer other'] }],
+    ['other headers first', { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }],
   ] as [string, HttpRequest['headers']][])('accepts %s', async (_, headers) => {
     const { app: a, calls } = app();
     expect((await handleHttp(post(undefined, headers), a)).statusCode).toBe(200);

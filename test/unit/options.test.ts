@@ -147,6 +147,18 @@ describe('every option reaches its effect, from the flag and from the environmen
     }
   });
 
+  it.each([
+    [' 0:0:0:cd:: ', ' 56 ', 56, '0:0:0:cd::'],
+    ['4000::', '1', 1, '4000::'],
+    ['0:0:0:1::', '63', 63, '0:0:0:1::'],
+  ])('takes the override %j at %j', (bits, keep, keepN, bitsText) => {
+    const r = fromFlags({ 'subnet-override': bits, 'prefix-length': keep });
+    expect(r.ok && [r.config.policy.override?.keep, r.config.policy.override?.bits.toString()]).toEqual([
+      keepN,
+      bitsText,
+    ]);
+  });
+
   it('takes the kubeconfig as a flag only', () => {
     const flag = fromFlags({ kubeconfig: '/etc/k.yaml' });
     expect(flag.ok && flag.config.kubeconfig).toBe('/etc/k.yaml');
@@ -174,6 +186,20 @@ describe('every option reaches its effect, from the flag and from the environmen
       output: 'json',
       logLevel: 'info',
     });
+  });
+
+  it('collects exactly the options that were given, flags over environment', () => {
+    expect(
+      settingsFrom(
+        {
+          METALLB_DYN6_METALLB_POOL: 'p',
+          METALLB_DYN6_OUTPUT: '',
+          METALLB_DYN6_RELOAD: undefined,
+          OTHER: 'x',
+        },
+        { namespace: 'n', pool: 'q' },
+      ),
+    ).toStrictEqual({ pool: 'q', namespace: 'n' });
   });
 
   it('lets a flag win over the environment, and ignores an empty environment variable', () => {
@@ -288,6 +314,8 @@ describe('every bad value is one line naming the option and the value', () => {
     ],
     [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': 'x' }, /prefix length "x"/],
     [{ 'subnet-override': 'zz', 'prefix-length': '56' }, /subnet override "zz": not an IPv6 address/],
+    [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': '56x' }, /prefix length "56x"/],
+    [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': 'x56' }, /prefix length "x56"/],
     [
       { 'subnet-override': '0:0:1::', 'prefix-length': '48' },
       /subnet override "0:0:1::": may only set bits 49 to 64/,

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { parseHostRanges, type HostRange } from '../../lib/prefix/host-range.js';
 import { planPool, type PlanInput } from '../../lib/plan/plan.js';
 import { parsePoolEntry } from '../../lib/plan/pool-entry.js';
-import { OWNED_ANNOTATION, readOwnership, type OwnershipRecord } from '../../lib/plan/registry.js';
+import {
+  OWNED_ANNOTATION,
+  ownershipAnnotation,
+  readOwnership,
+  type OwnershipRecord,
+} from '../../lib/plan/registry.js';
 
 const HOSTS = (() => {
   const parsed = parseHostRanges('::1000-::1999');
@@ -69,9 +74,19 @@ describe('planning', () => {
 
   it('reads the ownership record strictly', () => {
     expect(readOwnership({ [OWNED_ANNOTATION]: '["a"]' })).toEqual(recorded('a'));
+    expect(readOwnership({ [OWNED_ANNOTATION]: ownershipAnnotation([OLD, NEW]) })).toEqual(
+      recorded(OLD, NEW),
+    );
+    expect(ownershipAnnotation([OLD])).toBe(`["${OLD}"]`);
     expect(readOwnership({})).toEqual({ kind: 'none' });
-    expect(readOwnership({ [OWNED_ANNOTATION]: 'a,b' })).toBeInstanceOf(Error);
-    expect(readOwnership({ [OWNED_ANNOTATION]: '[1]' })).toBeInstanceOf(Error);
+    expect(readOwnership(undefined)).toEqual({ kind: 'none' });
+    for (const bad of ['a,b', '[1]', '["a",1]', '{"a":1}', '"a"', '']) {
+      const result = readOwnership({ [OWNED_ANNOTATION]: bad });
+      expect(result).toBeInstanceOf(Error);
+      expect((result as Error).message).toBe(
+        `annotation metallb-dyn6/owned-addresses must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(bad)}; fix or remove it`,
+      );
+    }
   });
 });
 
@@ -110,6 +125,7 @@ describe('first-run adoption: what counts as ours without a record', () => {
     ['a CIDR with another start', `${OLD_NET}::2000/116`, '::1000/116', false],
     ['a range where the host range is a CIDR', `${OLD_NET}::1000-${OLD_NET}::1fff`, '::1000/116', false],
     ['a CIDR where the host range is a range', `${OLD_NET}::1000/116`, '::1000-::1fff', false],
+    ['an entry MetalLB cannot parse', 'not-an-address', '::1000-::1999', false],
   ])('%s: %s under %s is adopted: %s', (_, entry, hostText, adopted) => {
     const hosts = hostsOf(hostText);
     const desired = hosts.map((h) =>

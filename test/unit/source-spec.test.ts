@@ -78,6 +78,9 @@ describe('the spec of each kind', () => {
     ['static:2a02:8071:1234::/48', 'static'],
     [' static:2a02:8071:1234::9 ', 'static'],
     ['dns:router.example.net', 'dns:router.example.net'],
+    ['dns:r', 'dns:r'],
+    ['dns:a.b', 'dns:a.b'],
+    ['dns:a-1.b-2', 'dns:a-1.b-2'],
     ['dns:router.example.net.', 'dns:router.example.net.'],
     ['dns:router@127.0.0.1:5353', 'dns:router@127.0.0.1:5353'],
     ['dns:router@[::1]:53', 'dns:router@[::1]:53'],
@@ -94,6 +97,14 @@ describe('the spec of each kind', () => {
   ])('%j is a source named %s', (spec, name) => {
     expect(source(spec).name).toBe(name);
   });
+
+  it('dns passes the request timeout and retries on to the resolver', async () => {
+    // Nothing answers on 127.0.0.1:9; with the resolver's own defaults this would take 20 s.
+    const started = Date.now();
+    const s = source('dns:router.example@127.0.0.1:9', { ...SETTINGS, timeoutMs: 50, retries: 0 });
+    expect(await reason(s.detect({}))).toMatch(/router\.example/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 8000);
 
   it('static answers its value without asking anyone', async () => {
     await expect(source('static:2a02:8071:1234::/48').detect({})).resolves.toMatchObject({
@@ -152,6 +163,11 @@ describe('combinators in the spec', () => {
     [`quorum(1; ${A})`, 'quorum(1; static)'],
     [`within(2a02:8071::/32; ${A})`, 'within(2a02:8071::/32; static)'],
     [`within( 2a02:8071::/32 ; ${A} )`, 'within(2a02:8071::/32; static)'],
+    [`quorum( 2 ; ${A}, ${B})`, 'quorum(2; static, static)'],
+    [
+      `quorum(10; ${Array<string>(10).fill(A).join(', ')})`,
+      `quorum(10; ${Array<string>(10).fill('static').join(', ')})`,
+    ],
     [
       `first(quorum(2; ${A}, within(2a02::/16; ${B})), dns:router, within(2a02::/16; first(my-ip, ${C})))`,
       'first(quorum(2; static, within(2a02::/16; static)), dns:router, within(2a02::/16; first(my-ip, static)))',
@@ -181,6 +197,10 @@ describe('combinators in the spec', () => {
     [`within(10.0.0.0/8; ${A})`, '"10.0.0.0/8" is not an IPv6 CIDR'],
     ['within(2a02::/16; static:fd00::1)', 'source static: answer "fd00::1" is not a global unicast address'],
     [`first(${A}, ${B}`, 'unknown kind "first(static"'],
+    [`quorum(1x; ${A}, ${B})`, 'k must be from 1 to 2, got "1x"'],
+    [`quorum(x1; ${A}, ${B})`, 'k must be from 1 to 2, got "x1"'],
+    [`xfirst(${A}, ${B})`, 'unknown kind "xfirst(static"'],
+    [`first(${A}, ${B})x`, 'unknown kind "first(static"'],
   ])('%s is refused: %s', (spec, message) => {
     expect(specError(spec)).toContain(message);
   });

@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 export function parseAnswer(source: string, text: string): SourceAnswer {
   const trimmed = text.trim();
   if (trimmed === '') throw new SourceError(source, 'empty answer');
+  // Stryker disable next-line StringLiteral: a split has at least one part
   const [addressText = '', lengthText, ...extra] = trimmed.split('/');
   const address = parseIPv6(addressText);
   if (address === undefined) {

@@ -2,7 +2,8 @@
 // way it refuses. test/source/kubernetes-nodes.test.ts runs it against a real apiserver.
 import { describe, expect, it } from '@jest/globals';
 import { kubernetesNodesSource } from '../../lib/source/kubernetes-nodes.js';
-import { SourceError, type NodeAddresses, type NodeDirectory } from '../../lib/source/source.js';
+import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
+import { sourceFailure } from '../support/source-error.js';
 
 function directory(
   byLabel: Record<string, NodeAddresses>,
@@ -21,15 +22,7 @@ function directory(
 }
 const ip = (type: string, address: string) => ({ type, address });
 
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SourceError);
-    return (error as SourceError).message;
-  }
-  throw new Error('the source answered');
-}
+const reason = async (detection: Promise<unknown>) => (await sourceFailure(detection)).message;
 
 describe('kubernetes-nodes source', () => {
   it('takes the lowest global IPv6 Internal/External address, ignoring every other kind', async () => {

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig, parseBoolean, parseSeconds, type Config } from '../../lib/config/config.js';
 import { OPTION_SPECS, settingsFrom, type OptionName } from '../../lib/config/options.js';
-import { SourceError } from '../../lib/source/source.js';
 import { json, startHttpStub, type HttpStub } from '../support/http-stub.js';
+import { sourceFailure } from '../support/source-error.js';
 
 const REQUIRED = { 'host-range': '::1000-::1999', pool: 'ipv6-pool' };
 
@@ -373,16 +373,7 @@ describe('source settings reach the source that runs', () => {
     if (!r.ok) throw new Error(r.errors.join('; '));
     return r.config.source;
   }
-  const failure = (p: Promise<unknown>) =>
-    p.then(
-      () => {
-        throw new Error('expected the source to fail');
-      },
-      (error: unknown) => {
-        expect(error).toBeInstanceOf(SourceError);
-        return (error as SourceError).reason;
-      },
-    );
+  const failure = async (detection: Promise<unknown>) => (await sourceFailure(detection)).reason;
 
   it('--source-timeout bounds each request', async () => {
     const source = sourceOf({

@@ -7,6 +7,7 @@ import { firstSource, quorumSource, withinSource, parseCidr } from '../../lib/so
 import { parseSource, type SourceSettings } from '../../lib/source/parse-source.js';
 import { SourceError, type PrefixSource } from '../../lib/source/source.js';
 import { staticSource } from '../../lib/source/static.js';
+import { sourceFailure } from '../support/source-error.js';
 
 const SETTINGS: SourceSettings = {
   myIpUrl: 'https://api6.my-ip.io/ip.json',
@@ -25,15 +26,7 @@ function specError(spec: string): string {
   if (parsed.ok) throw new Error(`"${spec}" was accepted`);
   return parsed.error;
 }
-async function reason(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SourceError);
-    return (error as SourceError).reason;
-  }
-  throw new Error('the source answered');
-}
+const reason = async (detection: Promise<unknown>) => (await sourceFailure(detection)).reason;
 /** Where an HTTP source would send its request, read from its failure on an aborted signal. */
 async function requestedUrl(s: PrefixSource): Promise<string> {
   const why = await reason(s.detect({ signal: AbortSignal.abort() }));

@@ -8,8 +8,9 @@ export function helpText(program: string): string {
     const def = spec.default === undefined ? '' : `; default ${spec.default}`;
     return `${flag}\n      ${spec.help}\n      (${env}${def})`;
   });
+  const usage = `Usage: ${program} [sync|run] [options]`;
   return [
-    `Usage: ${program} [sync|run] [options]`,
+    usage,
     '',
     'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
     '  sync   one run (default): exit 0 unchanged/updated/dry-run, 1 failed or rolled back, 2 bad configuration',

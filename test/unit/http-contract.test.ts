@@ -241,11 +241,11 @@ describe('scheduler ticks', () => {
   );
 
   it('refuse to run while the configuration is invalid', async () => {
-    const { app: a, calls } = app('updated', { problems: ['x'] });
+    const { app: a, calls } = app('updated', { problems: ['x', 'y'] });
     expect(await handleTick(a, 'ping')).toEqual({
       statusCode: 500,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { status: 'failed', error: 'bad configuration: x' },
+      body: { status: 'failed', error: 'bad configuration: x; y' },
     });
     expect(calls).toEqual([]);
   });

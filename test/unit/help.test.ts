@@ -1,0 +1,30 @@
+// The words around the option list in --help, as a user reads them.
+import { describe, expect, it } from '@jest/globals';
+import { helpText } from '../../lib/config/help.js';
+
+// Called inside each test: the mutation run attributes what a test executes to that test only.
+const lines = () => helpText('metallb-dyn6').split('\n');
+
+describe('--help', () => {
+  it('starts with the usage, the commands and their exit codes', () => {
+    expect(lines().slice(0, 8)).toEqual([
+      'Usage: metallb-dyn6 [sync|run] [options]',
+      '',
+      'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
+      '  sync   one run (default): exit 0 unchanged/updated/dry-run, 1 failed or rolled back, 2 bad configuration',
+      "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
+      '',
+      'Options (flags win over environment variables):',
+      '  --source <value>',
+    ]);
+  });
+
+  it('ends with --help itself and where the output goes', () => {
+    expect(lines().slice(-4)).toEqual([
+      '  --help',
+      '      Show this help',
+      '',
+      'The result of each run is a JSON document on stdout; logs are JSON lines on stderr.',
+    ]);
+  });
+});

@@ -11,6 +11,7 @@ const rows = Object.entries(report.files).map(([file, { mutants }]) => {
   return { file, score: valid === 0 ? 100 : (100 * detected) / valid, valid };
 });
 const low = rows.filter((r) => r.score < FLOOR);
-for (const r of low) console.error(`mutation score of ${r.file} is ${r.score.toFixed(1)} %, below ${FLOOR} %`);
-console.log(`${rows.length - low.length} of ${rows.length} mutated files at or above ${FLOOR} %`);
+for (const r of low)
+  process.stderr.write(`mutation score of ${r.file} is ${r.score.toFixed(1)} %, below ${FLOOR} %\n`);
+process.stdout.write(`${rows.length - low.length} of ${rows.length} mutated files at or above ${FLOOR} %\n`);
 process.exit(low.length === 0 ? 0 : 1);

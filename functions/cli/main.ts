@@ -8,6 +8,7 @@ import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { exitCodeOf, formatText, type SyncResult } from '../../lib/sync/result.js';
 import { createSyncer, type Syncer } from '../../lib/sync/syncer.js';
+import { errorText } from '../../lib/errors/error-text.js';
 
 const PROGRAM = 'metallb-dyn6';
 
@@ -59,9 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       },
     });
   } catch (error) {
-    process.stderr.write(
-      `${PROGRAM}: ${error instanceof Error ? error.message : String(error)} (see --help)\n`,
-    );
+    process.stderr.write(`${PROGRAM}: ${errorText(error)} (see --help)\n`);
     return 2;
   }
   if (parsed.values['help'] === true) {
@@ -83,7 +82,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     kc = loadKubeConfig(config.kubeconfig);
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${PROGRAM}: ${errorText(error)}\n`);
     return 2;
   }
   const syncer = createSyncer(config, kc, jsonLogger(config.logLevel));
@@ -98,9 +97,7 @@ main(process.argv.slice(2), process.env).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(
-      `${PROGRAM}: internal error: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    process.stderr.write(`${PROGRAM}: internal error: ${errorText(error)}\n`);
     process.exitCode = 1;
   },
 );

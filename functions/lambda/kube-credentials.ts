@@ -3,6 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { eksToken, type EksToken } from './eks-token.js';
+import { errorText } from '../../lib/errors/error-text.js';
 
 export const EKS_CLUSTER_ENV = 'METALLB_DYN6_EKS_CLUSTER';
 export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
@@ -24,12 +25,9 @@ function eksProvider(clusterName: string, region: string, now: () => number): Ku
       const described = await eks
         .send(new DescribeClusterCommand({ name: clusterName }))
         .catch((error: unknown) => {
-          throw new Error(
-            `EKS DescribeCluster ${clusterName} in ${region} failed: ${error instanceof Error ? error.message : String(error)}`,
-            {
-              cause: error,
-            },
-          );
+          throw new Error(`EKS DescribeCluster ${clusterName} in ${region} failed: ${errorText(error)}`, {
+            cause: error,
+          });
         });
       const server = described.cluster?.endpoint;
       const caData = described.cluster?.certificateAuthority?.data;
@@ -74,11 +72,7 @@ export function kubeConfigProvider(env: NodeJS.ProcessEnv, now: () => number = D
       return inlineProvider(data);
     } catch (error) {
       return () =>
-        Promise.reject(
-          new Error(
-            `${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
+        Promise.reject(new Error(`${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${errorText(error)}`));
     }
   }
   let kc: KubeConfig | undefined;

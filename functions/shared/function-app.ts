@@ -8,6 +8,7 @@ import { jsonLogger, type Logger } from '../../lib/log/logger.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
 import { createSyncer } from '../../lib/sync/syncer.js';
 import type { SyncResult } from '../../lib/sync/result.js';
+import { errorText } from '../../lib/errors/error-text.js';
 
 export const TOKEN_ENV = 'METALLB_DYN6_HTTP_TOKEN';
 export const TOKEN_FILE_ENV = 'METALLB_DYN6_HTTP_TOKEN_FILE';
@@ -67,11 +68,7 @@ export function createFunctionApp(
       try {
         kc = await kubeConfig();
       } catch (error) {
-        return configFailure(
-          [error instanceof Error ? error.message : String(error)],
-          request.trigger,
-          config,
-        );
+        return configFailure([errorText(error)], request.trigger, config);
       }
       if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
       return cached.syncer.sync(request);

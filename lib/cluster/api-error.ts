@@ -1,4 +1,5 @@
 // Kubernetes API failures as one readable line each.
+import { errorText } from '../errors/error-text.js';
 
 export function statusCode(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
@@ -62,6 +63,6 @@ export function describeApiError(action: string, error: unknown): ClusterError {
       `${action}: HTTP ${String(code)}${detail === undefined ? '' : `: ${detail}`}`,
       code,
     );
-  const cause = error instanceof Error ? error.message : String(error);
+  const cause = errorText(error);
   return new ClusterError(`${action}: ${cause}`);
 }

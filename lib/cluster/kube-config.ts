@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { errorText } from '../errors/error-text.js';
 
 /**
  * Credentials: an explicit kubeconfig file, else client-node's default order ($KUBECONFIG,
@@ -11,10 +12,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
     try {
       kc.loadFromFile(path);
     } catch (error) {
-      throw new Error(
-        `cannot read kubeconfig ${path}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      throw new Error(`cannot read kubeconfig ${path}: ${errorText(error)}`, { cause: error });
     }
   }
   if (kc.getCurrentCluster() === null) {

@@ -2,9 +2,9 @@
 import ipaddr from 'ipaddr.js';
 import { networkOf, type IPv6 } from '../prefix/ipv6.js';
 import { SourceError, type Evidence, type PrefixSource, type SourceAnswer } from './source.js';
+import { errorText } from '../errors/error-text.js';
 
-const reason = (error: unknown) =>
-  error instanceof SourceError ? error.reason : error instanceof Error ? error.message : String(error);
+const reason = (error: unknown) => (error instanceof SourceError ? error.reason : errorText(error));
 const said = (a: SourceAnswer): Evidence => ({ source: a.source, answer: a.raw });
 
 /** first(a, b, c): the first source that answers validly, asked one after another. */

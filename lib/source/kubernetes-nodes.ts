@@ -3,6 +3,7 @@
 import { notGlobalUnicast, parseIPv6 } from '../prefix/ipv6.js';
 import { agreeingAnswer } from './agreement.js';
 import { SourceError, type PrefixSource } from './source.js';
+import { errorText } from '../errors/error-text.js';
 
 export function kubernetesNodesSource(
   labelSelector: string | undefined,
@@ -17,7 +18,7 @@ export function kubernetesNodesSource(
       try {
         nodes = await directory.addresses(labelSelector);
       } catch (error) {
-        throw new SourceError(name, error instanceof Error ? error.message : String(error));
+        throw new SourceError(name, errorText(error));
       }
       if (nodes.nodes === 0)
         throw new SourceError(

@@ -2,6 +2,7 @@ import type { ReloadStrategy } from '../config/config.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { decideReload, metallbImage } from '../cluster/metallb-version.js';
 import type { ReloadReport } from './result.js';
+import { errorText } from '../errors/error-text.js';
 
 export interface ReloadOutcome {
   report: ReloadReport;
@@ -38,11 +39,11 @@ export async function reloadMetalLB(
         },
       };
     } catch (error) {
-      const failure = error instanceof Error ? error.message : String(error);
+      const failure = errorText(error);
       return { report: { strategy, action: 'failed', reason: decision.reason, ...seen }, failure };
     }
   } catch (error) {
-    const failure = error instanceof Error ? error.message : String(error);
+    const failure = errorText(error);
     return { report: { strategy, action: 'failed', reason: failure }, failure };
   }
 }

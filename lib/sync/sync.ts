@@ -20,6 +20,7 @@ import type { PoolEvents } from '../cluster/pool-events.js';
 import type { RequestCounter } from '../cluster/request-counter.js';
 import { reloadMetalLB } from './reload.js';
 import type { SyncResult } from './result.js';
+import { errorText } from '../errors/error-text.js';
 
 export interface SyncSettings {
   hosts: readonly HostRange[];
@@ -50,8 +51,6 @@ export interface SyncRequest {
 }
 
 const MAX_CONFLICTS = 3;
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 interface Written {
   before: Pool;
@@ -91,7 +90,7 @@ export async function syncOnce(
   try {
     answer = request.answer ?? (await detectWithin(source, settings.detectDeadlineMs, target.nodes));
   } catch (error) {
-    return finish({ status: 'failed', source: source.name, error: message(error) });
+    return finish({ status: 'failed', source: source.name, error: errorText(error) });
   }
   const subnet = subnetFor(answer.address, answer.prefixLength, settings.policy);
   const found = {
@@ -109,7 +108,7 @@ export async function syncOnce(
     try {
       pool = await target.pool.read();
     } catch (error) {
-      return finish({ status: 'failed', ...found, error: message(error) });
+      return finish({ status: 'failed', ...found, error: errorText(error) });
     }
     const ownership = readOwnership(pool.metadata.annotations);
     if (ownership instanceof Error)
@@ -163,7 +162,7 @@ export async function syncOnce(
           error:
             error instanceof ConflictError
               ? `${error.message} ${String(conflicts)} times; giving up`
-              : message(error),
+              : errorText(error),
         });
       }
       log.warn('pool changed while we wrote it; re-reading', { pool: base.pool, conflicts });
@@ -297,11 +296,11 @@ async function rollBack(
       await target.pool.write(current.metadata.resourceVersion, addresses, annotations);
       return undefined;
     } catch (error) {
-      if (!(error instanceof ConflictError)) return message(error);
+      if (!(error instanceof ConflictError)) return errorText(error);
       try {
         current = await target.pool.read();
       } catch (readError) {
-        return message(readError);
+        return errorText(readError);
       }
     }
   }

@@ -232,6 +232,13 @@ describe('every bad value is one line naming the option and the value', () => {
     ['hostRange', '::1000/116/1', /host range "::1000\/116\/1": prefix length must be 64\.\.128, got ""/],
     ['hostRange', '::1-::5,::10-::20,::3-::4', /"::1-::5" and "::3-::4" overlap/],
     ['hostRange', ' 2a02::1 -::2', /host range "2a02::1 -::2": "2a02::1" has prefix bits set/],
+    ['hostRange', '::/+100', /host range "::\/\+100": prefix length must be 64\.\.128, got "\+100"/],
+    ['hostRange', '::/1e2', /prefix length must be 64\.\.128, got "1e2"/],
+    [
+      'hostRange',
+      '::1999 - ::1000',
+      /^[^:]+: host range "::1999 - ::1000": reversed range, ::1999 comes after ::1000$/,
+    ],
     ['hostRange', '::1000/63', /host range "::1000\/63": prefix length must be 64\.\.128, got "63"/],
     ['hostRange', '::1000/129', /prefix length must be 64\.\.128, got "129"/],
     ['hostRange', '::1000/x', /prefix length must be 64\.\.128, got "x"/],
@@ -315,6 +322,8 @@ describe('every bad value is one line naming the option and the value', () => {
     [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': 'x' }, /prefix length "x"/],
     [{ 'subnet-override': 'zz', 'prefix-length': '56' }, /subnet override "zz": not an IPv6 address/],
     [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': '56x' }, /prefix length "56x"/],
+    [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': '+56' }, /prefix length "\+56"/],
+    [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': '5e1' }, /prefix length "5e1"/],
     [{ 'subnet-override': '0:0:0:cd::', 'prefix-length': 'x56' }, /prefix length "x56"/],
     [
       { 'subnet-override': '0:0:1::', 'prefix-length': '48' },

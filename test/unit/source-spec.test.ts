@@ -192,6 +192,8 @@ describe('combinators in the spec', () => {
     [`first(${A}, ${B}`, 'unknown kind "first(static"'],
     [`quorum(1x; ${A}, ${B})`, 'k must be from 1 to 2, got "1x"'],
     [`quorum(x1; ${A}, ${B})`, 'k must be from 1 to 2, got "x1"'],
+    [`quorum(+1; ${A}, ${B})`, 'k must be from 1 to 2, got "+1"'],
+    [`quorum(1e0; ${A}, ${B})`, 'k must be from 1 to 2, got "1e0"'],
     [`xfirst(${A}, ${B})`, 'unknown kind "xfirst(static"'],
     [`first(${A}, ${B})x`, 'unknown kind "first(static"'],
   ])('%s is refused: %s', (spec, message) => {

@@ -1,6 +1,5 @@
 // npm run bench [-- --quick]: measures metallb-dyn6 against the floors it cannot beat, side by side
 // in one run, on a local kube-apiserver and an echo server on 127.0.0.1. Prints medians and ratios.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +10,7 @@ import { packageLambda } from '../scripts/package-lambda.js';
 import { REPO_ROOT } from '../test/harness/binaries.js';
 import { createPool } from '../test/harness/metallb-fixture.js';
 import { startTestCluster } from '../test/harness/test-cluster.js';
+import { runToSuccess } from '../test/support/run-process.js';
 // Plain JavaScript, so that the cold floor process runs it without any loader.
 import { rawFloor } from './raw-floor.mjs';
 
@@ -49,29 +49,9 @@ async function warm(once: () => Promise<unknown>): Promise<() => Promise<number>
   };
 }
 
-/** Runs a process to its end (asynchronously: servers it talks to may live in this process). */
-function runProcess(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ durationMs: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      if (code === 0) resolve({ durationMs: performance.now() - t, stdout });
-      else reject(new Error(`${command} ${args.join(' ')} exited ${String(code)}: ${stderr}`));
-    });
-  });
-}
-
 /** A cold measurement: the wall time of one process. */
 const cold = (command: string, args: string[], env: NodeJS.ProcessEnv) => async () =>
-  (await runProcess(command, args, env)).durationMs;
+  (await runToSuccess(command, args, { env })).durationMs;
 
 const rows: { what: string; ours: string; baseline: string; ratio: string; target: string }[] = [];
 
@@ -204,7 +184,7 @@ try {
   const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
   // One untimed run each for what it did: its status and API requests, from its result document.
   const outcome = async (env: NodeJS.ProcessEnv) => {
-    const { stdout } = await runProcess(process.execPath, [cli, 'sync'], env);
+    const { stdout } = await runToSuccess(process.execPath, [cli, 'sync'], { env });
     const result = JSON.parse(stdout) as { status: string; apiRequests: number };
     return `${result.status}, ${String(result.apiRequests)} API request${result.apiRequests === 1 ? '' : 's'}`;
   };
@@ -262,11 +242,9 @@ try {
   };
   const importTimes: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) {
-    const { stdout } = await runProcess(
-      process.execPath,
-      ['--input-type=module', '-e', importScript],
-      lambdaEnv,
-    );
+    const { stdout } = await runToSuccess(process.execPath, ['--input-type=module', '-e', importScript], {
+      env: lambdaEnv,
+    });
     importTimes.push(Number(stdout));
   }
   figure(

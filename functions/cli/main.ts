@@ -72,12 +72,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (command !== 'sync' && command !== 'run') problems.push(`unknown command "${command}" (sync or run)`);
   if (extra.length > 0) problems.push(`unexpected arguments: ${extra.join(' ')}`);
   const loaded = loadConfig(settingsFrom(env, parsed.values));
-  if (!loaded.ok) problems.push(...loaded.errors);
+  if (!loaded.ok) problems.push(...loaded.error);
   if (problems.length > 0 || !loaded.ok) {
     for (const p of problems) process.stderr.write(`${PROGRAM}: ${p}\n`);
     return 2;
   }
-  const config = loaded.config;
+  const config = loaded.value;
   let kc;
   try {
     kc = loadKubeConfig(config.kubeconfig);

@@ -1,7 +1,7 @@
 // Knative Functions adapter (faas-js-runtime): `handle(context, body)`. A PingSource CloudEvent is
 // the schedule's tick; every other request follows the HTTP contract.
-import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { createFunctionApp } from '../shared/function-app.js';
+import { defaultKubeConfig } from '../shared/kube-config-provider.js';
 import { handleHttp, handleTick, type HttpResponse } from '../shared/http-contract.js';
 
 export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
@@ -13,11 +13,7 @@ interface RuntimeContext {
   cloudevent?: { type?: string; source?: string };
 }
 
-let kubeConfig: ReturnType<typeof loadKubeConfig> | undefined;
-const app = createFunctionApp(process.env, () => {
-  kubeConfig ??= loadKubeConfig();
-  return Promise.resolve(kubeConfig);
-});
+const app = createFunctionApp(process.env, defaultKubeConfig());
 
 export async function handle(context: RuntimeContext, body: unknown): Promise<HttpResponse> {
   if (context.cloudevent?.type === PING_EVENT_TYPE) return handleTick(app, 'schedule');

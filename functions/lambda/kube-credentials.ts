@@ -1,15 +1,12 @@
 // How the Lambda reaches the cluster: an EKS cluster by name (DescribeCluster + IAM token), or
 // stored credentials (a kubeconfig in an environment variable or a file).
 import { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
+import { defaultKubeConfig, type KubeConfigProvider } from '../shared/kube-config-provider.js';
 import { eksToken, type EksToken } from './eks-token.js';
 import { errorText } from '../../lib/errors/error-text.js';
 
 export const EKS_CLUSTER_ENV = 'METALLB_DYN6_EKS_CLUSTER';
 export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
-
-/** Returns the current KubeConfig; the same object until its credentials need renewing. */
-export type KubeConfigProvider = () => Promise<KubeConfig>;
 
 function eksProvider(clusterName: string, region: string, now: () => number): KubeConfigProvider {
   // Loaded on first use: stored-credential deployments never pay for the AWS SDK.
@@ -75,9 +72,5 @@ export function kubeConfigProvider(env: NodeJS.ProcessEnv, now: () => number = D
         Promise.reject(new Error(`${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${errorText(error)}`));
     }
   }
-  let kc: KubeConfig | undefined;
-  return () => {
-    kc ??= loadKubeConfig();
-    return Promise.resolve(kc);
-  };
+  return defaultKubeConfig();
 }

@@ -1,7 +1,7 @@
 // OpenFaaS adapter for the node20 template: `module.exports = async (event, context)`. The cron
 // connector's call is the schedule's tick; every other request follows the HTTP contract.
-import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { createFunctionApp } from '../shared/function-app.js';
+import { defaultKubeConfig } from '../shared/kube-config-provider.js';
 import { handleHttp, handleTick } from '../shared/http-contract.js';
 
 /** The template's FunctionEvent and FunctionContext (the parts used here). */
@@ -17,11 +17,7 @@ interface FunctionContext {
   succeed(value: unknown): void;
 }
 
-let kubeConfig: ReturnType<typeof loadKubeConfig> | undefined;
-const app = createFunctionApp(process.env, () => {
-  kubeConfig ??= loadKubeConfig();
-  return Promise.resolve(kubeConfig);
-});
+const app = createFunctionApp(process.env, defaultKubeConfig());
 
 function isCronTick(event: FunctionEvent): boolean {
   const connector = Object.entries(event.headers).find(([k]) => k.toLowerCase() === 'x-connector')?.[1];

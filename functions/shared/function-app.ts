@@ -9,6 +9,7 @@ import type { SyncRequest } from '../../lib/sync/sync.js';
 import { createSyncer } from '../../lib/sync/syncer.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 import { errorText } from '../../lib/errors/error-text.js';
+import type { KubeConfigProvider } from './kube-config-provider.js';
 
 export const TOKEN_ENV = 'METALLB_DYN6_HTTP_TOKEN';
 export const TOKEN_FILE_ENV = 'METALLB_DYN6_HTTP_TOKEN_FILE';
@@ -46,15 +47,12 @@ export function readHttpToken(env: NodeJS.ProcessEnv): { token?: string; problem
  * Builds the app; `kubeConfig` is asked once per sync so platforms with expiring credentials (EKS)
  * can hand out a fresh one, and others return the same object every time.
  */
-export function createFunctionApp(
-  env: NodeJS.ProcessEnv,
-  kubeConfig: () => Promise<KubeConfig>,
-): FunctionApp {
+export function createFunctionApp(env: NodeJS.ProcessEnv, kubeConfig: KubeConfigProvider): FunctionApp {
   const loaded = loadConfig(settingsFrom(env, {}));
-  const log = jsonLogger(loaded.ok ? loaded.config.logLevel : 'info');
+  const log = jsonLogger(loaded.ok ? loaded.value.logLevel : 'info');
   const { token, problem } = readHttpToken(env);
   if (problem !== undefined) log.warn(problem);
-  const problems = loaded.ok ? [] : loaded.errors;
+  const problems = loaded.ok ? [] : loaded.error;
   for (const p of problems) log.error('bad configuration', { problem: p });
   let cached: { kc: KubeConfig; syncer: ReturnType<typeof createSyncer> } | undefined;
   return {
@@ -62,8 +60,8 @@ export function createFunctionApp(
     token,
     log,
     async sync(request) {
-      if (!loaded.ok) return configFailure(loaded.errors, request.trigger);
-      const config: Config = loaded.config;
+      if (!loaded.ok) return configFailure(loaded.error, request.trigger);
+      const config: Config = loaded.value;
       let kc: KubeConfig;
       try {
         kc = await kubeConfig();
@@ -81,6 +79,7 @@ function configFailure(errors: string[], trigger: string | undefined, config?: C
     status: 'failed',
     pool: config === undefined ? '?' : `${config.pool.namespace}/${config.pool.name}`,
     ...(trigger === undefined ? {} : { trigger }),
+    stage: 'config',
     error: errors.join('; '),
     apiRequests: 0,
     durationMs: 0,

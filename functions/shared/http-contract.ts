@@ -3,7 +3,8 @@
 // valid bearer token (checked before anything else).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parseAnswer } from '../../lib/source/answer.js';
-import { SourceError } from '../../lib/source/source.js';
+import { errorText } from '../../lib/errors/error-text.js';
+import { fail, ok, type Result } from '../../lib/errors/result.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 
@@ -51,43 +52,40 @@ function authorized(request: HttpRequest, token: string | undefined): boolean {
   return token !== undefined && match?.[1] !== undefined && tokenMatches(match[1], token);
 }
 
-type BodyResult = { ok: true; request: SyncRequest } | { ok: false; error: string };
-
 /** The optional body: {"prefix": "…"} pushed by the router, {"dryRun": true}, {"force": true}. */
-export function parseSyncBody(body: unknown): BodyResult {
+export function parseSyncBody(body: unknown): Result<SyncRequest> {
   let value = body;
   if (typeof value === 'string' || Buffer.isBuffer(value)) {
     const text = value.toString().trim();
-    if (text === '') return { ok: true, request: {} };
+    if (text === '') return ok({});
     try {
       value = JSON.parse(text);
     } catch {
-      return { ok: false, error: 'body is not JSON' };
+      return fail('body is not JSON');
     }
   }
-  if (value === undefined || value === null) return { ok: true, request: {} };
-  if (typeof value !== 'object' || Array.isArray(value))
-    return { ok: false, error: 'body must be a JSON object' };
+  if (value === undefined || value === null) return ok({});
+  if (typeof value !== 'object' || Array.isArray(value)) return fail('body must be a JSON object');
   const fields = value as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !['prefix', 'dryRun', 'force'].includes(k));
   if (unknown.length > 0)
-    return { ok: false, error: `unknown field(s): ${unknown.join(', ')} (allowed: prefix, dryRun, force)` };
+    return fail(`unknown field(s): ${unknown.join(', ')} (allowed: prefix, dryRun, force)`);
   const request: SyncRequest = {};
   for (const flag of ['dryRun', 'force'] as const) {
     if (fields[flag] === undefined) continue;
-    if (typeof fields[flag] !== 'boolean') return { ok: false, error: `${flag} must be true or false` };
+    if (typeof fields[flag] !== 'boolean') return fail(`${flag} must be true or false`);
     request[flag] = fields[flag];
   }
   if (fields['prefix'] !== undefined) {
     if (typeof fields['prefix'] !== 'string')
-      return { ok: false, error: 'prefix must be a string such as "2a02:8071:1234::/48"' };
+      return fail('prefix must be a string such as "2a02:8071:1234::/48"');
     try {
       request.answer = parseAnswer('push', fields['prefix']);
     } catch (error) {
-      return { ok: false, error: error instanceof SourceError ? error.message : String(error) };
+      return fail(errorText(error));
     }
   }
-  return { ok: true, request };
+  return ok(request);
 }
 
 export function statusFor(result: SyncResult): number {
@@ -100,6 +98,9 @@ export interface HttpApp {
   problems: readonly string[];
   sync: RunSync;
 }
+
+const badConfiguration = (app: HttpApp) =>
+  respond(500, { status: 'failed', stage: 'config', error: `bad configuration: ${app.problems.join('; ')}` });
 
 /** Handles one HTTP call; a sync runs only for an authenticated POST with a valid body. */
 export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<HttpResponse> {
@@ -114,11 +115,10 @@ export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<Ht
     return respond(405, { error: 'use POST to run a sync' }, { allow: 'POST' });
   const parsed = parseSyncBody(request.body);
   if (!parsed.ok) return respond(400, { error: parsed.error });
-  if (app.problems.length > 0)
-    return respond(500, { status: 'failed', error: `bad configuration: ${app.problems.join('; ')}` });
+  if (app.problems.length > 0) return badConfiguration(app);
   const result = await app.sync({
-    ...parsed.request,
-    trigger: parsed.request.answer === undefined ? 'http' : 'http-push',
+    ...parsed.value,
+    trigger: parsed.value.answer === undefined ? 'http' : 'http-push',
   });
   return respond(statusFor(result), { ...result });
 }
@@ -128,8 +128,7 @@ export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<Ht
  * so a tick can only run the plain sync the schedule runs anyway: any body it carries is ignored.
  */
 export async function handleTick(app: HttpApp, trigger: string): Promise<HttpResponse> {
-  if (app.problems.length > 0)
-    return respond(500, { status: 'failed', error: `bad configuration: ${app.problems.join('; ')}` });
+  if (app.problems.length > 0) return badConfiguration(app);
   const result = await app.sync({ trigger });
   return respond(statusFor(result), { ...result });
 }

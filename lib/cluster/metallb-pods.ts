@@ -14,12 +14,29 @@ export interface CycleResult {
   replacements: string[];
 }
 
+export interface PodList {
+  items: V1Pod[];
+  resourceVersion: string;
+}
+
+/** MetalLB as a sync sees it: its pods, and a way to have them replaced. */
+export interface MetalLBApi {
+  list(): Promise<PodList>;
+  /** Deletes `current` and waits until as many replacements are Ready; throws what was missing. */
+  cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult>;
+}
+
+/** Every container image the pods run. */
+export function podImages(pods: readonly V1Pod[]): string[] {
+  return pods.flatMap((p) => p.spec?.containers.map((c) => c.image ?? '') ?? []).filter((i) => i !== '');
+}
+
 export const podReady = (pod: V1Pod) =>
   pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const live = (pod: V1Pod) => pod.metadata?.deletionTimestamp === undefined;
 const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
 
-export class MetalLBPods {
+export class MetalLBPods implements MetalLBApi {
   private readonly core: CoreV1Api;
 
   constructor(
@@ -30,7 +47,7 @@ export class MetalLBPods {
     this.core = clients.get(CoreV1Api);
   }
 
-  async list(): Promise<{ items: V1Pod[]; resourceVersion: string }> {
+  async list(): Promise<PodList> {
     try {
       const list = await this.counter.track(() => this.core.listNamespacedPod(this.pods));
       return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
@@ -42,14 +59,7 @@ export class MetalLBPods {
     }
   }
 
-  static images(pods: readonly V1Pod[]): string[] {
-    return pods.flatMap((p) => p.spec?.containers.map((c) => c.image ?? '') ?? []).filter((i) => i !== '');
-  }
-
-  /**
-   * Deletes the given pods in one request, then waits until none of them is left and as many
-   * replacements run, all Ready. Throws a ClusterError naming what was still missing at the deadline.
-   */
+  /** Deletes the pods in one request, then follows a watch until the replacements are Ready. */
   async cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult> {
     const old = current.filter(live);
     if (old.length === 0)

@@ -1,4 +1,5 @@
 // Pure: which MetalLB runs, and whether it needs its pods restarted to take new pool addresses.
+import type { ReloadStrategy } from '../config/choices.js';
 
 export interface Version {
   major: number;
@@ -42,10 +43,7 @@ export function metallbImage(images: readonly string[]): string | undefined {
 
 export type ReloadDecision = { cycle: true; reason: string } | { cycle: false; reason: string };
 
-export function decideReload(
-  strategy: 'auto' | 'always' | 'never',
-  image: string | undefined,
-): ReloadDecision {
+export function decideReload(strategy: ReloadStrategy, image: string | undefined): ReloadDecision {
   if (strategy === 'never') return { cycle: false, reason: 'reload strategy is never' };
   if (strategy === 'always') return { cycle: true, reason: 'reload strategy is always' };
   if (image === undefined)

@@ -22,16 +22,31 @@ export interface Pool {
 
 /** The pool changed since we read it (HTTP 409); re-read and re-plan. */
 export class ConflictError extends ClusterError {
-  constructor(ref: PoolRef) {
-    super(`IPAddressPool ${ref.namespace}/${ref.name} was changed by someone else while we wrote it`, 409);
+  constructor(ref: PoolRef, suffix = '') {
+    super(
+      `IPAddressPool ${ref.namespace}/${ref.name} was changed by someone else while we wrote it${suffix}`,
+      409,
+    );
     this.name = 'ConflictError';
   }
+}
+
+/** The pool object as the API serves it: read it, or merge-patch it at the resourceVersion it had. */
+export interface PoolApi {
+  readonly ref: PoolRef;
+  read(): Promise<Pool>;
+  /** Throws ConflictError when the pool is no longer at `resourceVersion`. */
+  write(
+    resourceVersion: string,
+    addresses: string[],
+    annotations: Record<string, string | null>,
+  ): Promise<Pool>;
 }
 
 const GVR = { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools' } as const;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export class PoolClient {
+export class PoolClient implements PoolApi {
   private readonly api: CustomObjectsApi;
 
   constructor(

@@ -2,6 +2,7 @@
 // what metallb-dyn6 did and why. Best effort: a sync never fails because an Event could not be written.
 import { hostname } from 'node:os';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { fail, ok, type Result } from '../errors/result.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
 import type { Pool } from './pool-client.js';
@@ -9,7 +10,15 @@ import type { RequestCounter } from './request-counter.js';
 
 export const COMPONENT = 'metallb-dyn6';
 
-export class PoolEvents {
+export type EventType = 'Normal' | 'Warning';
+
+/** Where a sync tells people what it did to the pool. */
+export interface EventRecorder {
+  /** Best effort: a failure is returned, for the log, never thrown. */
+  record(pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>>;
+}
+
+export class PoolEvents implements EventRecorder {
   private readonly core: CoreV1Api;
 
   constructor(
@@ -19,13 +28,7 @@ export class PoolEvents {
     this.core = clients.get(CoreV1Api);
   }
 
-  /** Records an Event on the pool; returns why it could not, if it could not. */
-  async record(
-    pool: Pool,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<string | undefined> {
+  async record(pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>> {
     const { name, namespace, uid } = pool.metadata;
     const now = new Date();
     try {
@@ -53,9 +56,11 @@ export class PoolEvents {
           },
         }),
       );
-      return undefined;
+      return ok(undefined);
     } catch (error) {
-      return describeApiError(`recording an Event on IPAddressPool ${namespace}/${name}`, error).message;
+      return fail(
+        describeApiError(`recording an Event on IPAddressPool ${namespace}/${name}`, error).message,
+      );
     }
   }
 }

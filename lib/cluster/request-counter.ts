@@ -1,5 +1,9 @@
-/** Counts the requests this run sent to the Kubernetes API (reported in the result document). */
-export class RequestCounter {
+/** How many requests this run sent to the Kubernetes API (reported in the result document). */
+export interface RequestCount {
+  readonly count: number;
+}
+
+export class RequestCounter implements RequestCount {
   private n = 0;
 
   get count(): number {

@@ -4,11 +4,16 @@ import { parseSubnetOverride, type PrefixPolicy } from '../prefix/subnet.js';
 import { parseCidr, withinSource } from '../source/combinators.js';
 import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
-import { OPTION_SPECS, type OptionName, type RawSettings } from './options.js';
-
-export type ReloadStrategy = 'auto' | 'always' | 'never';
-export type OutputFormat = 'json' | 'text';
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import { fail, ok, type Result } from '../errors/result.js';
+import {
+  LOG_LEVELS,
+  OUTPUT_FORMATS,
+  RELOAD_STRATEGIES,
+  type LogLevel,
+  type OutputFormat,
+  type ReloadStrategy,
+} from './choices.js';
+import { optionLabel, OPTION_SPECS, type OptionName, type RawSettings } from './options.js';
 
 export interface Config {
   source: PrefixSource;
@@ -27,18 +32,11 @@ export interface Config {
   logLevel: LogLevel;
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-
-function describe(name: OptionName): string {
-  const spec = OPTION_SPECS[name];
-  return [`--${spec.flag}`, ...spec.env].join(' / ');
-}
 
 /** Checks a label selector's syntax: equality and set-based terms, as kubectl accepts them. */
 function selectorProblem(selector: string): string | undefined {
@@ -86,54 +84,60 @@ export function parseBoolean(text: string): boolean | undefined {
   return undefined;
 }
 
-function oneOf<T extends string>(value: string, allowed: readonly T[]): T | undefined {
-  return (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
+/** A parser for one of `words`, and how to name them in an error: "a, b or c". */
+function oneOf<T extends string>(words: readonly T[]): [(value: string) => T | undefined, string] {
+  const parse = (value: string) => ((words as readonly string[]).includes(value) ? (value as T) : undefined);
+  return [parse, `${words.slice(0, -1).join(', ')} or ${String(words.at(-1))}`];
 }
 
-export function loadConfig(raw: RawSettings): ConfigResult {
+export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   const errors: string[] = [];
   const value = (name: OptionName): string | undefined => raw[name] ?? OPTION_SPECS[name].default;
   const required = (name: OptionName): string => {
     const v = value(name);
-    if (v === undefined || v.trim() === '') errors.push(`${describe(name)} is required`);
+    if (v === undefined || v.trim() === '') errors.push(`${optionLabel(name)} is required`);
     return v?.trim() ?? '';
   };
-  function checked<T>(
-    name: OptionName,
-    parse: (v: string) => T | undefined,
-    expected: string,
-  ): T | undefined {
+  /**
+   * The option's value, parsed. A bad one is reported, and its default stands in so that the
+   * checks after it still run; the configuration is refused anyway.
+   */
+  function checked<T>(name: OptionName, parse: (v: string) => T | undefined, expected: string): T {
     // Stryker disable next-line StringLiteral: every option read here has a default
     const text = value(name) ?? '';
     const parsed = parse(text);
-    if (parsed === undefined) errors.push(`${describe(name)}: "${text}" is not ${expected}`);
-    return parsed;
+    if (parsed !== undefined) return parsed;
+    errors.push(`${optionLabel(name)}: "${text}" is not ${expected}`);
+    const fallback = parse(OPTION_SPECS[name].default ?? '');
+    // Stryker disable next-line ConditionalExpression,StringLiteral: unit tests parse every default
+    if (fallback === undefined) throw new Error(`internal: the default of ${name} is not valid`);
+    return fallback;
   }
 
   const hostText = required('hostRange');
   const parsedHosts = hostText === '' ? undefined : parseHostRanges(hostText);
-  if (parsedHosts?.ok === false) errors.push(`${describe('hostRange')}: ${parsedHosts.error}`);
+  if (parsedHosts?.ok === false) errors.push(`${optionLabel('hostRange')}: ${parsedHosts.error}`);
 
   const poolName = required('pool');
   if (poolName !== '' && (!DNS_SUBDOMAIN.test(poolName) || poolName.length > 253)) {
-    errors.push(`${describe('pool')}: "${poolName}" is not a valid Kubernetes object name`);
+    errors.push(`${optionLabel('pool')}: "${poolName}" is not a valid Kubernetes object name`);
   }
   const namespace = required('namespace');
   if (namespace !== '' && (!DNS_LABEL.test(namespace) || namespace.length > 63)) {
-    errors.push(`${describe('namespace')}: "${namespace}" is not a valid namespace name`);
+    errors.push(`${optionLabel('namespace')}: "${namespace}" is not a valid namespace name`);
   }
   // Stryker disable next-line StringLiteral: the option has a default
   const labelSelector = value('labelSelector') ?? '';
   const selectorError = selectorProblem(labelSelector);
   if (selectorError !== undefined)
-    errors.push(`${describe('labelSelector')}: ${selectorError} in "${labelSelector}"`);
+    errors.push(`${optionLabel('labelSelector')}: ${selectorError} in "${labelSelector}"`);
 
   const delegatedLength = checked(
     'delegatedLength',
     (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64 ? Number(v) : undefined),
     'a prefix length from 1 to 64',
   );
-  const policy: PrefixPolicy = { delegatedLength: delegatedLength ?? 64 };
+  const policy: PrefixPolicy = { delegatedLength };
   const overrideText = raw.subnetOverride;
   const keepText = raw.prefixLength;
   if (overrideText !== undefined && keepText !== undefined) {
@@ -141,16 +145,12 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     if (parsed.ok) policy.override = parsed.value;
     else errors.push(parsed.error);
   } else if (overrideText !== undefined || keepText !== undefined) {
-    errors.push(`${describe('subnetOverride')} and ${describe('prefixLength')} must be given together`);
+    errors.push(`${optionLabel('subnetOverride')} and ${optionLabel('prefixLength')} must be given together`);
   }
 
   const intervalMs = checked('interval', durationFrom(1000), 'a duration of at least 1 second');
   const dryRun = checked('dryRun', parseBoolean, 'true or false');
-  const reload = checked(
-    'reload',
-    (v) => oneOf(v, ['auto', 'always', 'never'] as const),
-    'auto, always or never',
-  );
+  const reload = checked('reload', ...oneOf(RELOAD_STRATEGIES));
   const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
   const sourceTimeoutMs = checked('sourceTimeout', durationFrom(1), 'a positive duration');
   const retries = checked(
@@ -158,12 +158,8 @@ export function loadConfig(raw: RawSettings): ConfigResult {
     (v) => (/^\d$/.test(v) && Number(v) <= 5 ? Number(v) : undefined),
     'a whole number from 0 to 5',
   );
-  const output = checked('output', (v) => oneOf(v, ['json', 'text'] as const), 'json or text');
-  const logLevel = checked(
-    'logLevel',
-    (v) => oneOf(v, ['debug', 'info', 'warn', 'error'] as const),
-    'debug, info, warn or error',
-  );
+  const output = checked('output', ...oneOf(OUTPUT_FORMATS));
+  const logLevel = checked('logLevel', ...oneOf(LOG_LEVELS));
 
   const detectDeadlineMs = checked('detectDeadline', durationFrom(1), 'a positive duration');
   // Stryker disable next-line StringLiteral: the option has a default
@@ -171,41 +167,36 @@ export function loadConfig(raw: RawSettings): ConfigResult {
   let source = parseSource(sourceSpec, {
     // Stryker disable next-line StringLiteral: the option has a default
     myIpUrl: value('myIpUrl') ?? '',
-    timeoutMs: sourceTimeoutMs ?? 10_000,
-    retries: retries ?? 2,
+    timeoutMs: sourceTimeoutMs,
+    retries,
     delegatedLength: policy.delegatedLength,
   });
-  if (!source.ok) errors.push(`${describe('source')}: ${source.error}`);
+  if (!source.ok) errors.push(`${optionLabel('source')}: ${source.error}`);
   if (raw.expectedPrefix !== undefined) {
     const range = parseCidr(raw.expectedPrefix);
     if (range === undefined)
-      errors.push(`${describe('expectedPrefix')}: "${raw.expectedPrefix}" is not an IPv6 CIDR`);
+      errors.push(`${optionLabel('expectedPrefix')}: "${raw.expectedPrefix}" is not an IPv6 CIDR`);
     // Stryker disable next-line ConditionalExpression: a bad source already failed the configuration
-    else if (source.ok) source = { ok: true, value: withinSource(range, source.value) };
+    else if (source.ok) source = ok(withinSource(range, source.value));
   }
 
   // Every failed parse above left a line in errors; the other two tests are for the compiler.
   // Stryker disable next-line ConditionalExpression,OptionalChaining: see above
-  if (errors.length > 0 || !source.ok || parsedHosts?.ok !== true) return { ok: false, errors };
-  return {
-    ok: true,
-    config: {
-      source: source.value,
-      sourceSpec,
-      detectDeadlineMs: detectDeadlineMs ?? 30_000,
-      hosts: parsedHosts.value,
-      pool: { namespace, name: poolName },
-      labelSelector,
-      policy,
-      intervalMs: intervalMs ?? 60_000,
-      // Stryker disable BooleanLiteral,StringLiteral: no check above failed, so none of these fallbacks is used
-      dryRun: dryRun ?? false,
-      reload: reload ?? 'auto',
-      reloadTimeoutMs: reloadTimeoutMs ?? 120_000,
-      ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),
-      output: output ?? 'json',
-      logLevel: logLevel ?? 'info',
-      // Stryker restore BooleanLiteral,StringLiteral
-    },
-  };
+  if (errors.length > 0 || !source.ok || parsedHosts?.ok !== true) return fail(errors);
+  return ok({
+    source: source.value,
+    sourceSpec,
+    detectDeadlineMs,
+    hosts: parsedHosts.value,
+    pool: { namespace, name: poolName },
+    labelSelector,
+    policy,
+    intervalMs,
+    dryRun,
+    reload,
+    reloadTimeoutMs,
+    ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),
+    output,
+    logLevel,
+  });
 }

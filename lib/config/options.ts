@@ -131,6 +131,12 @@ export const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 export const OPTION_SPECS: Readonly<Record<OptionName, OptionSpec>> = OPTIONS;
 
+/** How a message names an option: its flag and its environment variables. */
+export function optionLabel(name: OptionName): string {
+  const spec = OPTION_SPECS[name];
+  return [`--${spec.flag}`, ...spec.env].join(' / ');
+}
+
 /** Raw text of each option that was given, flags winning over the environment. */
 export type RawSettings = Partial<Record<OptionName, string>>;
 

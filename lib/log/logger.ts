@@ -1,5 +1,5 @@
 // Structured JSON logs, one object per line (cloudflare-ddns's pp): never a secret in them.
-import type { LogLevel } from '../config/config.js';
+import type { LogLevel } from '../config/choices.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /token|secret|password|authorization|credential|bearer/i;

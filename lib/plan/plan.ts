@@ -1,4 +1,5 @@
 // The pure diff between the pool as it is and as metallb-dyn6 wants it (external-dns's plan/).
+import { fail, ok, type Result } from '../errors/result.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { overlaps, parsePoolEntry, type PoolEntry } from './pool-entry.js';
 import { looksOwned, type OwnershipRecord } from './registry.js';
@@ -27,8 +28,6 @@ export interface Plan {
   recordChanged: boolean;
 }
 
-export type PlanResult = { ok: true; plan: Plan } | { ok: false; error: string };
-
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -41,21 +40,19 @@ function isOwned(text: string, parsed: PoolEntry | undefined, input: PlanInput):
  * Replaces the entries we own by the desired ones, at the place the first of ours stood (or at the
  * end), leaving every other entry as it is, byte for byte and in order.
  */
-export function planPool(input: PlanInput): PlanResult {
+export function planPool(input: PlanInput): Result<Plan> {
   const entries = input.current.map((text) => ({ text, parsed: parsePoolEntry(text) }));
   const ownedNow = entries.filter((e) => isOwned(e.text, e.parsed, input));
   const others = entries.filter((e) => !ownedNow.includes(e));
 
   for (const wanted of input.desired) {
     const parsed = parsePoolEntry(wanted);
-    if (parsed === undefined)
-      return { ok: false, error: `internal: desired entry "${wanted}" is not a valid pool entry` };
+    if (parsed === undefined) return fail(`internal: desired entry "${wanted}" is not a valid pool entry`);
     const clash = others.find((o) => o.parsed !== undefined && overlaps(o.parsed, parsed));
     if (clash !== undefined) {
-      return {
-        ok: false,
-        error: `desired range ${wanted} overlaps pool entry "${clash.text}", which metallb-dyn6 does not own; remove that entry or change the host range`,
-      };
+      return fail(
+        `desired range ${wanted} overlaps pool entry "${clash.text}", which metallb-dyn6 does not own; remove that entry or change the host range`,
+      );
     }
   }
 
@@ -66,16 +63,13 @@ export function planPool(input: PlanInput): PlanResult {
   const addresses = [...rest.slice(0, insertAt), ...input.desired, ...rest.slice(insertAt)];
   const ownedTexts = ownedNow.map((e) => e.text);
 
-  return {
-    ok: true,
-    plan: {
-      addresses,
-      owned: [...input.desired],
-      previouslyOwned: ownedTexts,
-      removed: ownedTexts.filter((t) => !input.desired.includes(t)),
-      added: input.desired.filter((t) => !ownedTexts.includes(t)),
-      addressesChanged: !sameList(addresses, input.current),
-      recordChanged: input.ownership.kind !== 'recorded' || !sameList(input.ownership.entries, input.desired),
-    },
-  };
+  return ok({
+    addresses,
+    owned: [...input.desired],
+    previouslyOwned: ownedTexts,
+    removed: ownedTexts.filter((t) => !input.desired.includes(t)),
+    added: input.desired.filter((t) => !ownedTexts.includes(t)),
+    addressesChanged: !sameList(addresses, input.current),
+    recordChanged: input.ownership.kind !== 'recorded' || !sameList(input.ownership.entries, input.desired),
+  });
 }

@@ -1,5 +1,6 @@
 // Which pool entries belong to metallb-dyn6: recorded in an annotation on the pool itself, so the
 // tool keeps no state anywhere else (external-dns's TXT registry, as an annotation).
+import { fail, ok, type Result } from '../errors/result.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
 import { equal, hostBitsOf, lastOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
@@ -9,16 +10,16 @@ export const ANNOTATION_PREFIX = 'metallb-dyn6';
 export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
 export const LAST_PREFIX_ANNOTATION = `${ANNOTATION_PREFIX}/last-prefix`;
 export const LAST_SYNC_ANNOTATION = `${ANNOTATION_PREFIX}/last-sync`;
-export const MANAGED_ANNOTATIONS = [OWNED_ANNOTATION, LAST_PREFIX_ANNOTATION, LAST_SYNC_ANNOTATION] as const;
+const MANAGED_ANNOTATIONS = [OWNED_ANNOTATION, LAST_PREFIX_ANNOTATION, LAST_SYNC_ANNOTATION] as const;
 
 export type OwnershipRecord = { kind: 'recorded'; entries: string[] } | { kind: 'none' };
 
 /** Reads the ownership record; a record that is there but unreadable is an error, never "none". */
 export function readOwnership(
   annotations: Readonly<Record<string, string>> | undefined,
-): OwnershipRecord | Error {
+): Result<OwnershipRecord> {
   const raw = annotations?.[OWNED_ANNOTATION];
-  if (raw === undefined) return { kind: 'none' };
+  if (raw === undefined) return ok({ kind: 'none' });
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -27,15 +28,31 @@ export function readOwnership(
     value = undefined;
   }
   if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
-    return new Error(
+    return fail(
       `annotation ${OWNED_ANNOTATION} must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(raw)}; fix or remove it`,
     );
   }
-  return { kind: 'recorded', entries: value };
+  return ok({ kind: 'recorded', entries: value });
 }
 
-export function ownershipAnnotation(entries: readonly string[]): string {
-  return JSON.stringify(entries);
+/** The record written together with the addresses: what is ours, for which prefix, and when. */
+export function recordAnnotations(
+  owned: readonly string[],
+  prefix: string,
+  now: Date,
+): Record<string, string> {
+  return {
+    [OWNED_ANNOTATION]: JSON.stringify(owned),
+    [LAST_PREFIX_ANNOTATION]: prefix,
+    [LAST_SYNC_ANNOTATION]: now.toISOString(),
+  };
+}
+
+/** The record as it was in `previous` (null removes an annotation it did not have). */
+export function previousRecord(
+  previous: Readonly<Record<string, string>> | undefined,
+): Record<string, string | null> {
+  return Object.fromEntries(MANAGED_ANNOTATIONS.map((k) => [k, previous?.[k] ?? null]));
 }
 
 /**

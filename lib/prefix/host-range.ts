@@ -1,4 +1,5 @@
 // The configured host part of the pool's IPv6 range(s): everything after the /64.
+import { fail, ok, type Result } from '../errors/result.js';
 import { splitPair } from '../text/split-pair.js';
 import { hostBitsOf, isZero, lastOf, networkOf, parseIPv6, toBigInt, type IPv6 } from './ipv6.js';
 
@@ -8,63 +9,52 @@ export type HostRange =
   | { kind: 'range'; text: string; first: IPv6; last: IPv6 }
   | { kind: 'cidr'; text: string; first: IPv6; length: number };
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function hostAddress(text: string, whole: string): Parsed<IPv6> {
+function hostAddress(text: string, whole: string): Result<IPv6> {
   const address = parseIPv6(text.trim());
-  if (address === undefined)
-    return { ok: false, error: `host range "${whole}": "${text.trim()}" is not an IPv6 address` };
+  if (address === undefined) return fail(`host range "${whole}": "${text.trim()}" is not an IPv6 address`);
   if (!isZero(networkOf(address, SUBNET_LENGTH))) {
-    return {
-      ok: false,
-      error: `host range "${whole}": "${text.trim()}" has prefix bits set; a host part may only use the last 64 bits (e.g. ::1000)`,
-    };
+    return fail(
+      `host range "${whole}": "${text.trim()}" has prefix bits set; a host part may only use the last 64 bits (e.g. ::1000)`,
+    );
   }
-  return { ok: true, value: address };
+  return ok(address);
 }
 
-function parseOne(text: string): Parsed<HostRange> {
-  if (text === '') return { ok: false, error: 'host range: empty entry' };
+function parseOne(text: string): Result<HostRange> {
+  if (text === '') return fail('host range: empty entry');
   if (text.includes('/')) {
     const [base, lengthText] = splitPair(text, '/') ?? [text, ''];
     const length = /^\d+$/.test(lengthText) ? Number(lengthText) : NaN;
     if (!(length >= SUBNET_LENGTH && length <= 128)) {
-      return { ok: false, error: `host range "${text}": prefix length must be 64..128, got "${lengthText}"` };
+      return fail(`host range "${text}": prefix length must be 64..128, got "${lengthText}"`);
     }
     const first = hostAddress(base, text);
     if (!first.ok) return first;
     if (!isZero(hostBitsOf(first.value, length))) {
-      return {
-        ok: false,
-        error: `host range "${text}": ${base} is not the start of a /${String(length)} block`,
-      };
+      return fail(`host range "${text}": ${base} is not the start of a /${String(length)} block`);
     }
-    return { ok: true, value: { kind: 'cidr', text, first: first.value, length } };
+    return ok({ kind: 'cidr', text, first: first.value, length });
   }
   const parts = splitPair(text, '-');
   if (parts === undefined) {
-    return {
-      ok: false,
-      error: `host range "${text}": expected "start-end" (e.g. ::1000-::1999) or a CIDR (e.g. ::1000/116)`,
-    };
+    return fail(
+      `host range "${text}": expected "start-end" (e.g. ::1000-::1999) or a CIDR (e.g. ::1000/116)`,
+    );
   }
   const first = hostAddress(parts[0], text);
   if (!first.ok) return first;
   const last = hostAddress(parts[1], text);
   if (!last.ok) return last;
   if (toBigInt(first.value) > toBigInt(last.value)) {
-    return {
-      ok: false,
-      error: `host range "${text}": reversed range, ${parts[0].trim()} comes after ${parts[1].trim()}`,
-    };
+    return fail(`host range "${text}": reversed range, ${parts[0].trim()} comes after ${parts[1].trim()}`);
   }
-  return { ok: true, value: { kind: 'range', text, first: first.value, last: last.value } };
+  return ok({ kind: 'range', text, first: first.value, last: last.value });
 }
 
 /** `::1000-::1999`, `::1000/116`, or a comma-separated list of them; ranges may not overlap. */
-export function parseHostRanges(text: string): Parsed<HostRange[]> {
+export function parseHostRanges(text: string): Result<HostRange[]> {
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.every((p) => p === '')) return { ok: false, error: 'host range: empty' };
+  if (parts.every((p) => p === '')) return fail('host range: empty');
   const ranges: HostRange[] = [];
   for (const part of parts) {
     const parsed = parseOne(part);
@@ -75,10 +65,10 @@ export function parseHostRanges(text: string): Parsed<HostRange[]> {
   for (let i = 1; i < spans.length; i++) {
     const [prev, next] = [spans[i - 1], spans[i]];
     if (prev !== undefined && next !== undefined && next.first <= prev.last) {
-      return { ok: false, error: `host range: "${prev.r.text}" and "${next.r.text}" overlap` };
+      return fail(`host range: "${prev.r.text}" and "${next.r.text}" overlap`);
     }
   }
-  return { ok: true, value: ranges };
+  return ok(ranges);
 }
 
 /** First and last host value of a range, as integers. */

@@ -1,5 +1,6 @@
 // From a source's answer to the /64 the pool's IPv6 range lives in.
-import type { HostRange, Parsed } from './host-range.js';
+import { fail, ok, type Result } from '../errors/result.js';
+import type { HostRange } from './host-range.js';
 import { SUBNET_LENGTH } from './host-range.js';
 import { hostBitsOf, isZero, networkOf, or, parseIPv6, type IPv6 } from './ipv6.js';
 
@@ -15,20 +16,19 @@ export interface PrefixPolicy {
   override?: SubnetOverride;
 }
 
-export function parseSubnetOverride(bitsText: string, keepText: string): Parsed<SubnetOverride> {
+export function parseSubnetOverride(bitsText: string, keepText: string): Result<SubnetOverride> {
   const keep = /^\d+$/.test(keepText.trim()) ? Number(keepText.trim()) : NaN;
   if (!(keep >= 1 && keep <= 63)) {
-    return { ok: false, error: `prefix length "${keepText}": must be a whole number from 1 to 63` };
+    return fail(`prefix length "${keepText}": must be a whole number from 1 to 63`);
   }
   const bits = parseIPv6(bitsText.trim());
-  if (bits === undefined) return { ok: false, error: `subnet override "${bitsText}": not an IPv6 address` };
+  if (bits === undefined) return fail(`subnet override "${bitsText}": not an IPv6 address`);
   if (!isZero(networkOf(bits, keep)) || !isZero(hostBitsOf(bits, SUBNET_LENGTH))) {
-    return {
-      ok: false,
-      error: `subnet override "${bitsText}": may only set bits ${String(keep + 1)} to 64 (those after the kept /${String(keep)} and before the host part)`,
-    };
+    return fail(
+      `subnet override "${bitsText}": may only set bits ${String(keep + 1)} to 64 (those after the kept /${String(keep)} and before the host part)`,
+    );
   }
-  return { ok: true, value: { keep, bits } };
+  return ok({ keep, bits });
 }
 
 /**

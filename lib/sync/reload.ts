@@ -1,5 +1,5 @@
-import type { ReloadStrategy } from '../config/config.js';
-import { MetalLBPods } from '../cluster/metallb-pods.js';
+import type { ReloadStrategy } from '../config/choices.js';
+import { podImages, type MetalLBApi } from '../cluster/metallb-pods.js';
 import { decideReload, metallbImage } from '../cluster/metallb-version.js';
 import type { ReloadReport } from './result.js';
 import { errorText } from '../errors/error-text.js';
@@ -12,7 +12,7 @@ export interface ReloadOutcome {
 
 /** Restarts MetalLB's pods when its version needs it (or when forced) and waits until they are Ready. */
 export async function reloadMetalLB(
-  pods: MetalLBPods,
+  pods: MetalLBApi,
   settings: { reload: ReloadStrategy; reloadTimeoutMs: number },
   force: boolean,
 ): Promise<ReloadOutcome> {
@@ -22,7 +22,7 @@ export async function reloadMetalLB(
   }
   try {
     const current = await pods.list();
-    const image = metallbImage(MetalLBPods.images(current.items));
+    const image = metallbImage(podImages(current.items));
     const decision = force ? { cycle: true, reason: 'reload forced' } : decideReload(strategy, image);
     const seen = image === undefined ? {} : { metallbImage: image };
     if (!decision.cycle) return { report: { strategy, action: 'skipped', reason: decision.reason, ...seen } };

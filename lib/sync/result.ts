@@ -1,10 +1,14 @@
 // The result document of one sync: what the CLI prints and every function returns.
+import type { ReloadStrategy } from '../config/choices.js';
 import type { Evidence } from '../source/source.js';
 
 export type SyncStatus = 'unchanged' | 'updated' | 'dry-run' | 'rolled-back' | 'failed';
 
+/** Where a failed (or rolled-back) run stopped, for monitors: the message is for people. */
+export type FailureStage = 'config' | 'detect' | 'read' | 'plan' | 'write' | 'reload' | 'rollback';
+
 export interface ReloadReport {
-  strategy: 'auto' | 'always' | 'never';
+  strategy: ReloadStrategy;
   action: 'none' | 'cycled' | 'skipped' | 'failed';
   reason: string;
   metallbImage?: string;
@@ -28,6 +32,7 @@ export interface SyncResult {
   reload?: ReloadReport;
   apiRequests: number;
   durationMs: number;
+  stage?: FailureStage;
   error?: string;
 }
 

@@ -1,26 +1,23 @@
-// One sync run (cloudflare-ddns's updater): detect, plan, write with optimistic concurrency, make
-// MetalLB take the new addresses, roll back if it does not come back.
-import type { ReloadStrategy } from '../config/config.js';
+// One sync run as a pipeline (external-dns's Controller.RunOnce): detect the prefix → plan the pool
+// and write it → have MetalLB take it, or roll the write back → report. Each step hands the next
+// what it needs, or the failure that ends the run.
+import type { ReloadStrategy } from '../config/choices.js';
+import { errorText } from '../errors/error-text.js';
+import { fail, ok, type Result } from '../errors/result.js';
 import type { Logger } from '../log/logger.js';
 import { planPool, type Plan } from '../plan/plan.js';
-import {
-  LAST_PREFIX_ANNOTATION,
-  LAST_SYNC_ANNOTATION,
-  MANAGED_ANNOTATIONS,
-  OWNED_ANNOTATION,
-  ownershipAnnotation,
-  readOwnership,
-} from '../plan/registry.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
-import { SourceError, type NodeDirectory, type PrefixSource, type SourceAnswer } from '../source/source.js';
-import { ConflictError, type Pool, type PoolClient } from '../cluster/pool-client.js';
-import type { MetalLBPods } from '../cluster/metallb-pods.js';
-import type { PoolEvents } from '../cluster/pool-events.js';
-import type { RequestCounter } from '../cluster/request-counter.js';
+import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source.js';
+import type { MetalLBApi } from '../cluster/metallb-pods.js';
+import type { PoolStore, Written } from '../cluster/owned-pool.js';
+import type { Pool } from '../cluster/pool-client.js';
+import type { EventRecorder, EventType } from '../cluster/pool-events.js';
+import type { RequestCount } from '../cluster/request-counter.js';
+import { detect } from './detect.js';
 import { reloadMetalLB } from './reload.js';
-import type { SyncResult } from './result.js';
-import { errorText } from '../errors/error-text.js';
+import type { FailureStage, ReloadReport, SyncResult } from './result.js';
+import { startReport, type ReportFields, type RunReport } from './run-report.js';
 
 export interface SyncSettings {
   hosts: readonly HostRange[];
@@ -32,12 +29,13 @@ export interface SyncSettings {
   dryRun: boolean;
 }
 
+/** The cluster as a sync uses it; the cluster/ classes implement it, and so does the in-memory fake. */
 export interface SyncTarget {
   nodes: NodeDirectory;
-  pool: PoolClient;
-  events: PoolEvents;
-  metallb: MetalLBPods;
-  counter: RequestCounter;
+  pool: PoolStore;
+  events: EventRecorder;
+  metallb: MetalLBApi;
+  counter: RequestCount;
 }
 
 export interface SyncRequest {
@@ -50,12 +48,40 @@ export interface SyncRequest {
   answer?: SourceAnswer;
 }
 
-const MAX_CONFLICTS = 3;
+/** What every step after detection works with. */
+interface Run {
+  settings: SyncSettings;
+  target: SyncTarget;
+  log: Logger;
+  report: RunReport;
+}
 
-interface Written {
-  before: Pool;
-  after: Pool;
-  plan: Plan;
+interface Mode {
+  dryRun: boolean;
+  force: boolean;
+}
+
+/** The pool entries this run wants, and how it found them out. */
+interface Wanted {
+  prefix: string;
+  entries: string[];
+  found: ReportFields;
+}
+
+interface Diff {
+  before: string[];
+  after: string[];
+  added: string[];
+  removed: string[];
+}
+
+type Change =
+  { kind: 'unchanged' | 'dry-run'; diff: Diff } | { kind: 'written'; diff: Diff; written: Written };
+
+interface StepFailure {
+  stage: FailureStage;
+  message: string;
+  fields: ReportFields;
 }
 
 export async function syncOnce(
@@ -65,244 +91,168 @@ export async function syncOnce(
   log: Logger,
   request: SyncRequest = {},
 ): Promise<SyncResult> {
-  const started = Date.now();
-  const ref = target.pool.ref;
-  const base = {
-    pool: `${ref.namespace}/${ref.name}`,
-    ...(request.trigger === undefined ? {} : { trigger: request.trigger }),
+  const run: Run = {
+    settings,
+    target,
+    log,
+    report: startReport(target.pool.name, target.counter, log, request.trigger),
   };
-  const finish = (fields: Omit<SyncResult, 'pool' | 'apiRequests' | 'durationMs'>): SyncResult => {
-    const result = {
-      ...base,
-      ...fields,
-      apiRequests: target.counter.count,
-      durationMs: Date.now() - started,
-    };
-    if (result.status === 'failed' || result.status === 'rolled-back')
-      log.error('sync failed', { ...result });
-    else log.info(`sync ${result.status}`, { ...result });
-    return result;
-  };
-  const dryRun = request.dryRun ?? settings.dryRun;
-  const force = request.force ?? false;
+  const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request.answer);
+  if (!detected.ok) return run.report.failed('detect', detected.error, { source: source.name });
+  const wanted = wantedPool(detected.value, settings);
+  log.debug('prefix detected', { ...wanted.found, desired: wanted.entries });
 
-  let answer: SourceAnswer;
-  try {
-    answer = request.answer ?? (await detectWithin(source, settings.detectDeadlineMs, target.nodes));
-  } catch (error) {
-    return finish({ status: 'failed', source: source.name, error: errorText(error) });
+  const mode = { dryRun: request.dryRun ?? settings.dryRun, force: request.force ?? false };
+  const change = await planAndWrite(target.pool, wanted, settings.hosts, mode, log);
+  if (!change.ok) {
+    const { stage, message, fields } = change.error;
+    return run.report.failed(stage, message, { ...wanted.found, ...fields });
   }
-  const subnet = subnetFor(answer.address, answer.prefixLength, settings.policy);
-  const found = {
-    source: answer.source,
-    answer: answer.raw,
-    ...(answer.evidence === undefined ? {} : { sources: answer.evidence }),
-    prefix: `${subnet.toString()}/64`,
-  };
-  const desired = desiredEntries(subnet, settings.hosts);
-  log.debug('prefix detected', { ...found, desired });
-
-  let written: Written | undefined;
-  for (let conflicts = 0; written === undefined;) {
-    let pool: Pool;
-    try {
-      pool = await target.pool.read();
-    } catch (error) {
-      return finish({ status: 'failed', ...found, error: errorText(error) });
-    }
-    const ownership = readOwnership(pool.metadata.annotations);
-    if (ownership instanceof Error)
-      return finish({ status: 'failed', ...found, before: pool.spec.addresses, error: ownership.message });
-    const planned = planPool({ current: pool.spec.addresses, ownership, desired, hosts: settings.hosts });
-    if (!planned.ok)
-      return finish({ status: 'failed', ...found, before: pool.spec.addresses, error: planned.error });
-    const plan = planned.plan;
-    const diff = {
-      before: pool.spec.addresses,
-      after: plan.addresses,
-      added: plan.added,
-      removed: plan.removed,
-    };
-
-    if (!plan.addressesChanged && !plan.recordChanged) {
-      if (!force) {
-        return finish({
-          status: 'unchanged',
-          ...found,
-          ...diff,
-          reload: { strategy: settings.reload, action: 'none', reason: 'pool already up to date' },
-        });
-      }
-      if (dryRun) return finish({ status: 'dry-run', ...found, ...diff });
-      const reload = await reloadMetalLB(target.metallb, settings, true);
-      return finish({
-        status: reload.failure === undefined ? 'unchanged' : 'failed',
-        ...found,
-        ...diff,
-        reload: reload.report,
-        ...(reload.failure === undefined ? {} : { error: reload.failure }),
-      });
-    }
-    if (dryRun) return finish({ status: 'dry-run', ...found, ...diff });
-
-    try {
-      const after = await target.pool.write(pool.metadata.resourceVersion, plan.addresses, {
-        [OWNED_ANNOTATION]: ownershipAnnotation(plan.owned),
-        [LAST_PREFIX_ANNOTATION]: found.prefix,
-        [LAST_SYNC_ANNOTATION]: new Date().toISOString(),
-      });
-      written = { before: pool, after, plan };
-      log.info('pool written', { pool: base.pool, ...diff });
-    } catch (error) {
-      if (!(error instanceof ConflictError) || ++conflicts > MAX_CONFLICTS) {
-        return finish({
-          status: 'failed',
-          ...found,
-          ...diff,
-          error:
-            error instanceof ConflictError
-              ? `${error.message} ${String(conflicts)} times; giving up`
-              : errorText(error),
-        });
-      }
-      log.warn('pool changed while we wrote it; re-reading', { pool: base.pool, conflicts });
-    }
-  }
-
-  const { plan, before } = written;
-  const diff = {
-    before: before.spec.addresses,
-    after: plan.addresses,
-    added: plan.added,
-    removed: plan.removed,
-  };
-  if (!plan.addressesChanged && !force) {
-    return finish({
-      status: 'updated',
-      ...found,
-      ...diff,
-      reload: {
-        strategy: settings.reload,
-        action: 'none',
-        reason: 'addresses unchanged; only the ownership record was written',
-      },
-    });
-  }
-  const event = async (type: 'Normal' | 'Warning', reason: string, message: string) => {
-    const problem = await target.events.record(written.after, type, reason, message);
-    if (problem !== undefined) log.warn('could not record an Event', { pool: base.pool, error: problem });
-  };
-  const reload = await reloadMetalLB(target.metallb, settings, force);
-  if (reload.failure === undefined) {
-    await event(
-      'Normal',
-      'AddressesUpdated',
-      `prefix ${found.prefix} (from ${found.source}): added ${plan.added.join(', ') || 'nothing'}; removed ${plan.removed.join(', ') || 'nothing'}; MetalLB reload ${reload.report.action} (${reload.report.reason})`,
-    );
-    return finish({ status: 'updated', ...found, ...diff, reload: reload.report });
-  }
-
-  log.error('MetalLB did not take the new addresses; rolling the pool back', {
-    pool: base.pool,
-    error: reload.failure,
-  });
-  const rollbackError = await rollBack(target, written, settings.hosts);
-  if (rollbackError !== undefined) {
-    await event(
-      'Warning',
-      'RollbackFailed',
-      `${reload.failure}; restoring ${before.spec.addresses.join(', ')} failed: ${rollbackError}`,
-    );
-    return finish({
-      status: 'failed',
-      ...found,
-      ...diff,
-      reload: reload.report,
-      error: `${reload.failure}; rolling the pool back failed too: ${rollbackError}`,
-    });
-  }
-  const again = await reloadMetalLB(target.metallb, settings, true);
-  await event('Warning', 'RolledBack', `${reload.failure}; restored ${before.spec.addresses.join(', ')}`);
-  return finish({
-    status: 'rolled-back',
-    ...found,
-    ...diff,
-    after: before.spec.addresses,
-    reload: reload.report,
-    error:
-      `${reload.failure}; pool restored to its previous addresses` +
-      (again.failure === undefined
-        ? ' and MetalLB restarted'
-        : `; restarting MetalLB again failed: ${again.failure}`),
-  });
+  if (change.value.kind === 'dry-run')
+    return run.report.done('dry-run', { ...wanted.found, ...change.value.diff });
+  return takeOrRollBack(run, wanted, change.value, mode.force);
 }
 
-/** Runs the detection against an overall deadline; sources are told to stop when it passes. */
-async function detectWithin(
-  source: PrefixSource,
-  deadlineMs: number,
-  nodes: NodeDirectory,
-): Promise<SourceAnswer> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(
-        new SourceError(
-          source.name,
-          `no usable answer within the ${String(deadlineMs / 1000)} s detection deadline`,
-        ),
-      );
-    }, deadlineMs);
-  });
+function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
+  const subnet = subnetFor(answer.address, answer.prefixLength, settings.policy);
+  const prefix = `${subnet.toString()}/64`;
+  return {
+    prefix,
+    entries: desiredEntries(subnet, settings.hosts),
+    found: {
+      source: answer.source,
+      answer: answer.raw,
+      ...(answer.evidence === undefined ? {} : { sources: answer.evidence }),
+      prefix,
+    },
+  };
+}
+
+/** Plans against the pool as it is now and writes the plan, re-planning when someone else wrote first. */
+async function planAndWrite(
+  store: PoolStore,
+  wanted: Wanted,
+  hosts: readonly HostRange[],
+  mode: Mode,
+  log: Logger,
+): Promise<Result<Change, StepFailure>> {
+  // The diff being written, reported if the write fails; a failed re-read after a conflict is a read failure.
+  let writing: Diff | undefined;
   try {
-    return await Promise.race([source.detect({ signal: controller.signal, nodes }), deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await store.update(
+      async ({ pool, ownership }): Promise<Result<Change, StepFailure>> => {
+        const before = pool.spec.addresses;
+        if (!ownership.ok) return fail({ stage: 'read', message: ownership.error, fields: { before } });
+        const planned = planPool({
+          current: before,
+          ownership: ownership.value,
+          desired: wanted.entries,
+          hosts,
+        });
+        if (!planned.ok) return fail({ stage: 'plan', message: planned.error, fields: { before } });
+        const plan = planned.value;
+        const diff = { before, after: plan.addresses, added: plan.added, removed: plan.removed };
+        const changes = plan.addressesChanged || plan.recordChanged;
+        if (mode.dryRun && (changes || mode.force)) return ok({ kind: 'dry-run', diff });
+        if (!changes) return ok({ kind: 'unchanged', diff });
+        writing = diff;
+        const written = await store.write(pool, plan, wanted.prefix);
+        log.info('pool written', { pool: store.name, ...diff });
+        return ok({ kind: 'written', diff, written });
+      },
+      (conflicts) => {
+        writing = undefined;
+        log.warn('pool changed while we wrote it; re-reading', { pool: store.name, conflicts });
+      },
+    );
+  } catch (error) {
+    const message = errorText(error);
+    return fail(
+      writing === undefined
+        ? { stage: 'read', message, fields: {} }
+        : { stage: 'write', message, fields: writing },
+    );
   }
 }
 
 /**
- * Puts back the addresses and annotations the pool had before our write. If someone edited the
- * pool since, only our entries are swapped back, keeping their edit.
+ * The one place that decides whether MetalLB is asked to take the pool: after the addresses
+ * changed, or when the caller forces it. Otherwise says why not.
  */
-async function rollBack(
-  target: SyncTarget,
-  written: Written,
-  hosts: readonly HostRange[],
-): Promise<string | undefined> {
-  const previous = written.before;
-  const annotations = Object.fromEntries(
-    MANAGED_ANNOTATIONS.map((k) => [k, previous.metadata.annotations?.[k] ?? null]),
-  );
-  let current = written.after;
-  for (let attempt = 0; attempt <= MAX_CONFLICTS; attempt++) {
-    const untouched =
-      current.spec.addresses.length === written.plan.addresses.length &&
-      current.spec.addresses.every((a, i) => a === written.plan.addresses[i]);
-    let addresses = previous.spec.addresses;
-    if (!untouched) {
-      const replanned = planPool({
-        current: current.spec.addresses,
-        ownership: { kind: 'recorded', entries: written.plan.owned },
-        desired: written.plan.previouslyOwned,
-        hosts,
-      });
-      if (!replanned.ok) return replanned.error;
-      addresses = replanned.plan.addresses;
+function reloadSkipped(change: Change, force: boolean, strategy: ReloadStrategy): ReloadReport | undefined {
+  if (force || (change.kind === 'written' && change.written.plan.addressesChanged)) return undefined;
+  const reason =
+    change.kind === 'written'
+      ? 'addresses unchanged; only the ownership record was written'
+      : 'pool already up to date';
+  return { strategy, action: 'none', reason };
+}
+
+/** Has MetalLB take the pool when it must; a written pool it does not take is rolled back. */
+async function takeOrRollBack(run: Run, wanted: Wanted, change: Change, force: boolean): Promise<SyncResult> {
+  const fields = { ...wanted.found, ...change.diff };
+  const status = change.kind === 'written' ? 'updated' : 'unchanged';
+  const skipped = reloadSkipped(change, force, run.settings.reload);
+  if (skipped !== undefined) return run.report.done(status, { ...fields, reload: skipped });
+  const reload = await reloadMetalLB(run.target.metallb, run.settings, force);
+  const reported = { ...fields, reload: reload.report };
+  if (reload.failure === undefined) {
+    if (change.kind === 'written') {
+      const message = updateMessage(wanted, change.written.plan, reload.report);
+      await announce(run, change.written.after, 'Normal', 'AddressesUpdated', message);
     }
-    try {
-      await target.pool.write(current.metadata.resourceVersion, addresses, annotations);
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof ConflictError)) return errorText(error);
-      try {
-        current = await target.pool.read();
-      } catch (readError) {
-        return errorText(readError);
-      }
-    }
+    return run.report.done(status, reported);
   }
-  return `the pool kept changing; gave up after ${String(MAX_CONFLICTS + 1)} attempts`;
+  return change.kind === 'written'
+    ? rollBack(run, change.written, reload.failure, reported)
+    : run.report.failed('reload', reload.failure, reported);
+}
+
+/** MetalLB did not take the written pool: put the pool back, and restart MetalLB on it. */
+async function rollBack(
+  run: Run,
+  written: Written,
+  failure: string,
+  fields: ReportFields,
+): Promise<SyncResult> {
+  const { target, settings, report, log } = run;
+  const previous = written.before.spec.addresses;
+  log.error('MetalLB did not take the new addresses; rolling the pool back', {
+    pool: target.pool.name,
+    error: failure,
+  });
+  try {
+    await target.pool.restore(written, settings.hosts);
+  } catch (error) {
+    const why = errorText(error);
+    const message = `${failure}; restoring ${previous.join(', ')} failed: ${why}`;
+    await announce(run, written.after, 'Warning', 'RollbackFailed', message);
+    return report.failed('rollback', `${failure}; rolling the pool back failed too: ${why}`, fields);
+  }
+  const again = await reloadMetalLB(target.metallb, settings, true);
+  await announce(run, written.after, 'Warning', 'RolledBack', `${failure}; restored ${previous.join(', ')}`);
+  const restarted =
+    again.failure === undefined
+      ? ' and MetalLB restarted'
+      : `; restarting MetalLB again failed: ${again.failure}`;
+  const message = `${failure}; pool restored to its previous addresses${restarted}`;
+  return report.failed('reload', message, { ...fields, after: previous }, 'rolled-back');
+}
+
+function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport): string {
+  const list = (entries: string[]) => entries.join(', ') || 'nothing';
+  return `prefix ${wanted.prefix} (from ${String(wanted.found.source)}): added ${list(plan.added)}; removed ${list(plan.removed)}; MetalLB reload ${reload.action} (${reload.reason})`;
+}
+
+/** Best effort: a sync never fails because its Event could not be recorded. */
+async function announce(
+  run: Run,
+  pool: Pool,
+  type: EventType,
+  reason: string,
+  message: string,
+): Promise<void> {
+  const recorded = await run.target.events.record(pool, type, reason, message);
+  if (!recorded.ok)
+    run.log.warn('could not record an Event', { pool: run.target.pool.name, error: recorded.error });
 }

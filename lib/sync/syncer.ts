@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { ApiClients } from '../cluster/api-clients.js';
 import { ClusterNodes } from '../cluster/cluster-nodes.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
+import { OwnedPool } from '../cluster/owned-pool.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { PoolEvents } from '../cluster/pool-events.js';
 import { RequestCounter } from '../cluster/request-counter.js';
@@ -24,7 +25,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
       const counter = new RequestCounter();
       const target = {
         nodes: new ClusterNodes(clients, counter),
-        pool: new PoolClient(clients, config.pool, counter),
+        pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
         metallb: new MetalLBPods(clients, podSet, counter),
         events: new PoolEvents(clients, counter),
         counter,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,6 +18,7 @@ import {
 import { apiOutcome } from '../support/api-outcome.js';
 import { TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { json, startHttpStub, type HttpStub } from '../support/http-stub.js';
+import { runToSuccess } from '../support/run-process.js';
 import { kubectl } from '../support/kubectl.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
 
@@ -120,28 +120,26 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
   ): Promise<unknown[]> {
     const handler = path.join(work, fn, 'functions/lambda/handler.mjs');
     const runner = `const { handler } = await import(${JSON.stringify(handler)}); const out = []; for (const e of JSON.parse(process.argv[1])) out.push(await handler(e, {})); process.stdout.write(JSON.stringify(out));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', runner, JSON.stringify(events)], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        AWS_REGION: REGION,
-        AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY: TEST_SECRET_KEY,
-        AWS_ENDPOINT_URL_EKS: eks.url,
-        METALLB_DYN6_EKS_CLUSTER: CLUSTER,
-        METALLB_DYN6_HOST_RANGE: '::1000-::1999',
-        METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
-        METALLB_DYN6_SOURCE: 'my-ip',
-        METALLB_DYN6_MY_IP_URL: `${myIp.url}/ip.json`,
-        METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN,
-        ...env,
+    const { stdout } = await runToSuccess(
+      process.execPath,
+      ['--input-type=module', '-e', runner, JSON.stringify(events)],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY,
+          AWS_SECRET_ACCESS_KEY: TEST_SECRET_KEY,
+          AWS_ENDPOINT_URL_EKS: eks.url,
+          METALLB_DYN6_EKS_CLUSTER: CLUSTER,
+          METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+          METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
+          METALLB_DYN6_SOURCE: 'my-ip',
+          METALLB_DYN6_MY_IP_URL: `${myIp.url}/ip.json`,
+          METALLB_DYN6_HTTP_TOKEN: TEST_HTTP_TOKEN,
+          ...env,
+        },
       },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`handler process failed: ${stderr}`);
+    );
     return JSON.parse(stdout) as unknown[];
   }
 

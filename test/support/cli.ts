@@ -1,8 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { TARGETS } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import type { SyncResult } from '../../lib/sync/result.js';
+import { startProcess, type StartedProcess } from './run-process.js';
 
 export interface CliRun {
   code: number | null;
@@ -12,9 +12,7 @@ export interface CliRun {
   result?: SyncResult;
 }
 
-export interface CliProcess {
-  child: ChildProcessWithoutNullStreams;
-  output(): { stdout: string; stderr: string };
+export interface CliProcess extends Omit<StartedProcess, 'done'> {
   done: Promise<CliRun>;
 }
 
@@ -38,25 +36,16 @@ export function startCli(
   launcher: string[] = [],
 ): CliProcess {
   const command = [...launcher, process.execPath, path.join(REPO_ROOT, TARGETS.cli.outfile), ...args];
-  const child = spawn(command[0] ?? process.execPath, command.slice(1), {
+  const started = startProcess(command[0] ?? process.execPath, command.slice(1), {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
+    timeoutMs,
   });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<CliRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const result = lastResult(stdout);
-      resolve({ code, stdout, stderr, ...(result === undefined ? {} : { result }) });
-    });
+  const done = started.done.then(({ code, stdout, stderr }): CliRun => {
+    const result = lastResult(stdout);
+    return { code, stdout, stderr, ...(result === undefined ? {} : { result }) };
   });
-  return { child, output: () => ({ stdout, stderr }), done };
+  return { ...started, done };
 }
 
 export function runCli(

@@ -6,11 +6,11 @@ import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-nod
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
+import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
 import { PoolEvents } from '../../lib/cluster/pool-events.js';
 import { RequestCounter } from '../../lib/cluster/request-counter.js';
-import type { SyncSettings, SyncTarget } from '../../lib/sync/sync.js';
-import { parseHostRanges } from '../../lib/prefix/host-range.js';
+import type { SyncTarget } from '../../lib/sync/sync.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { kubeConfigFor, kubeconfigYaml } from '../harness/kubeconfig.js';
 import {
@@ -27,9 +27,9 @@ import {
   sharedCluster,
 } from '../harness/shared-cluster.js';
 
-export const SUBNET_OLD = '2a02:8071:1234:5600';
-export const SUBNET_NEW = '2a02:8071:1234:56cd';
-export const range = (subnet: string) => `${subnet}::1000-${subnet}::1999`;
+import { range, SUBNET_NEW, SUBNET_OLD } from './sync-settings.js';
+
+export { range, SUBNET_NEW, SUBNET_OLD, syncSettings } from './sync-settings.js';
 
 /** The rules of the Role in deploy/base, aimed at a test's pool. */
 export function shippedRoleRules(pool: string): V1PolicyRule[] {
@@ -103,7 +103,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
   const counter = new RequestCounter();
   return {
     nodes: new ClusterNodes(clients, counter),
-    pool: new poolType(clients, { namespace: home.namespace, name: home.pool }, counter),
+    pool: new OwnedPool(new poolType(clients, { namespace: home.namespace, name: home.pool }, counter)),
     metallb: new MetalLBPods(
       clients,
       { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
@@ -111,20 +111,5 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
     ),
     events: new PoolEvents(clients, counter),
     counter,
-  };
-}
-
-/** Settings for calling syncOnce directly: the host range every test uses, reload as given. */
-export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSettings {
-  const hosts = parseHostRanges('::1000-::1999');
-  if (!hosts.ok) throw new Error(hosts.error);
-  return {
-    hosts: hosts.value,
-    detectDeadlineMs: 10_000,
-    policy: { delegatedLength: 64 },
-    reload: 'auto',
-    reloadTimeoutMs: 10_000,
-    dryRun: false,
-    ...overrides,
   };
 }

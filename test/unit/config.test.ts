@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from '../harness/binaries.js';
-import { loadConfig, type ConfigResult } from '../../lib/config/config.js';
+import { loadConfig, type Config } from '../../lib/config/config.js';
+import type { Result } from '../../lib/errors/result.js';
 import { helpText } from '../../lib/config/help.js';
 import { OPTION_SPECS, settingsFrom } from '../../lib/config/options.js';
 
@@ -11,14 +12,17 @@ const RUST_ENV = {
   METALLB_DYN6_METALLB_POOL: 'home-ipv6',
 };
 
-function load(env: Record<string, string>, flags: Record<string, string | boolean> = {}): ConfigResult {
+function load(
+  env: Record<string, string>,
+  flags: Record<string, string | boolean> = {},
+): Result<Config, string[]> {
   return loadConfig(settingsFrom(env, flags));
 }
 
 function config(env: Record<string, string>, flags: Record<string, string | boolean> = {}) {
   const result = load(env, flags);
-  if (!result.ok) throw new Error(result.errors.join('\n'));
-  return result.config;
+  if (!result.ok) throw new Error(result.error.join('\n'));
+  return result.value;
 }
 
 describe('configuration', () => {
@@ -75,7 +79,7 @@ describe('configuration', () => {
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors).toEqual([
+    expect(result.error).toEqual([
       expect.stringMatching(/HOST_RANGE: host range "::1999-::1000": reversed range/),
       expect.stringMatching(/METALLB_POOL is required/),
       expect.stringMatching(/"Bad_NS" is not a valid namespace name/),
@@ -87,7 +91,7 @@ describe('configuration', () => {
         /SOURCE: source static: answer "fd00::1" is not a global unicast address: unique local/,
       ),
     ]);
-    for (const e of result.errors) expect(e).not.toContain('\n');
+    for (const e of result.error) expect(e).not.toContain('\n');
   });
 
   it('refuses a prefix length outside 1..63 and an unknown source', () => {
@@ -97,7 +101,7 @@ describe('configuration', () => {
       METALLB_DYN6_PREFIX_LENGTH: '64',
       METALLB_DYN6_SOURCE: 'carrier-pigeon',
     });
-    expect(result.ok ? [] : result.errors).toEqual([
+    expect(result.ok ? [] : result.error).toEqual([
       expect.stringMatching(/prefix length "64": must be a whole number from 1 to 63/),
       expect.stringMatching(/unknown kind "carrier-pigeon"/),
     ]);

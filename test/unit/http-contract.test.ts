@@ -199,7 +199,11 @@ describe('then the method, the body and the configuration', () => {
     expect(await handleHttp(post(undefined), a)).toEqual({
       statusCode: 500,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { status: 'failed', error: 'bad configuration: --pool is required; --host-range is required' },
+      body: {
+        status: 'failed',
+        stage: 'config',
+        error: 'bad configuration: --pool is required; --host-range is required',
+      },
     });
     expect(calls).toEqual([]);
   });
@@ -245,7 +249,7 @@ describe('scheduler ticks', () => {
     expect(await handleTick(a, 'ping')).toEqual({
       statusCode: 500,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { status: 'failed', error: 'bad configuration: x; y' },
+      body: { status: 'failed', stage: 'config', error: 'bad configuration: x; y' },
     });
     expect(calls).toEqual([]);
   });
@@ -253,8 +257,8 @@ describe('scheduler ticks', () => {
 
 describe('the body on its own', () => {
   it('keeps only the fields that were given', () => {
-    expect(parseSyncBody({ force: true })).toEqual({ ok: true, request: { force: true } });
-    expect(parseSyncBody({ dryRun: false })).toEqual({ ok: true, request: { dryRun: false } });
-    expect(parseSyncBody({ dryRun: undefined })).toEqual({ ok: true, request: {} });
+    expect(parseSyncBody({ force: true })).toEqual({ ok: true, value: { force: true } });
+    expect(parseSyncBody({ dryRun: false })).toEqual({ ok: true, value: { dryRun: false } });
+    expect(parseSyncBody({ dryRun: undefined })).toEqual({ ok: true, value: {} });
   });
 });

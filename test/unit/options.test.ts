@@ -24,14 +24,14 @@ function both(name: OptionName, value: string): Config[] {
   const spec = OPTION_SPECS[name];
   const results = [fromFlags({ [spec.flag]: value }), ...spec.env.map((e) => fromEnv({ [e]: value }))];
   return results.map((r) => {
-    if (!r.ok) throw new Error(`--${spec.flag} ${value}: ${r.errors.join('; ')}`);
-    return r.config;
+    if (!r.ok) throw new Error(`--${spec.flag} ${value}: ${r.error.join('; ')}`);
+    return r.value;
   });
 }
 function errorsOf(name: OptionName, value: string): string[][] {
   const spec = OPTION_SPECS[name];
   const results = [fromFlags({ [spec.flag]: value }), ...spec.env.map((e) => fromEnv({ [e]: value }))];
-  return results.map((r) => (r.ok ? [] : r.errors));
+  return results.map((r) => (r.ok ? [] : r.error));
 }
 
 describe('every option reaches its effect, from the flag and from the environment', () => {
@@ -131,9 +131,9 @@ describe('every option reaches its effect, from the flag and from the environmen
 
   it('takes a bare --dry-run flag as true, and an explicit false flag over a true environment', () => {
     const flag = loadConfig(settingsFrom({}, { ...REQUIRED, 'dry-run': true }));
-    expect(flag.ok && flag.config.dryRun).toBe(true);
+    expect(flag.ok && flag.value.dryRun).toBe(true);
     const off = loadConfig(settingsFrom({ METALLB_DYN6_DRY_RUN: 'true' }, { ...REQUIRED, 'dry-run': false }));
-    expect(off.ok && off.config.dryRun).toBe(false);
+    expect(off.ok && off.value.dryRun).toBe(false);
   });
 
   it('takes the subnet override and its prefix length together', () => {
@@ -142,8 +142,8 @@ describe('every option reaches its effect, from the flag and from the environmen
     for (const r of [flags, env]) {
       expect(r.ok).toBe(true);
       if (!r.ok) return;
-      expect(r.config.policy.override?.keep).toBe(56);
-      expect(r.config.policy.override?.bits.toString()).toBe('0:0:0:cd::');
+      expect(r.value.policy.override?.keep).toBe(56);
+      expect(r.value.policy.override?.bits.toString()).toBe('0:0:0:cd::');
     }
   });
 
@@ -153,7 +153,7 @@ describe('every option reaches its effect, from the flag and from the environmen
     ['0:0:0:1::', '63', 63, '0:0:0:1::'],
   ])('takes the override %j at %j', (bits, keep, keepN, bitsText) => {
     const r = fromFlags({ 'subnet-override': bits, 'prefix-length': keep });
-    expect(r.ok && [r.config.policy.override?.keep, r.config.policy.override?.bits.toString()]).toEqual([
+    expect(r.ok && [r.value.policy.override?.keep, r.value.policy.override?.bits.toString()]).toEqual([
       keepN,
       bitsText,
     ]);
@@ -161,16 +161,16 @@ describe('every option reaches its effect, from the flag and from the environmen
 
   it('takes the kubeconfig as a flag only', () => {
     const flag = fromFlags({ kubeconfig: '/etc/k.yaml' });
-    expect(flag.ok && flag.config.kubeconfig).toBe('/etc/k.yaml');
+    expect(flag.ok && flag.value.kubeconfig).toBe('/etc/k.yaml');
     const none = fromEnv({ KUBECONFIG: '/etc/k.yaml' });
-    expect(none.ok && 'kubeconfig' in none.config).toBe(false);
+    expect(none.ok && 'kubeconfig' in none.value).toBe(false);
   });
 
   it('has the documented defaults when nothing is given', () => {
     const r = fromFlags({});
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const { source, hosts, ...rest } = r.config;
+    const { source, hosts, ...rest } = r.value;
     expect(source.name).toBe('my-ip');
     expect(hosts.map((h) => h.text)).toEqual(['::1000-::1999']);
     expect(rest).toEqual({
@@ -209,7 +209,7 @@ describe('every option reaches its effect, from the flag and from the environmen
         { ...REQUIRED, namespace: 'from-flag' },
       ),
     );
-    expect(r.ok && [r.config.pool.namespace, r.config.output]).toEqual(['from-flag', 'json']);
+    expect(r.ok && [r.value.pool.namespace, r.value.output]).toEqual(['from-flag', 'json']);
   });
 });
 
@@ -332,12 +332,12 @@ describe('every bad value is one line naming the option and the value', () => {
     [{ 'subnet-override': '0:0:0:cd::1', 'prefix-length': '56' }, /may only set bits 57 to 64/],
   ])('override %j', (flags, message) => {
     const r = fromFlags(flags);
-    expect(r.ok ? [] : r.errors).toEqual([expect.stringMatching(message)]);
+    expect(r.ok ? [] : r.error).toEqual([expect.stringMatching(message)]);
   });
 
   it('reports every problem together, in option order, before anything runs', () => {
     const r = loadConfig(settingsFrom({}, { 'dry-run': 'maybe', output: 'yaml', reload: 'x' }));
-    expect(r.ok ? [] : r.errors.map((e) => e.split(/[: ]/)[0])).toEqual([
+    expect(r.ok ? [] : r.error.map((e) => e.split(/[: ]/)[0])).toEqual([
       '--host-range',
       '--pool',
       '--dry-run',
@@ -379,8 +379,8 @@ describe('source settings reach the source that runs', () => {
 
   function sourceOf(flags: Record<string, string>) {
     const r = fromFlags(flags);
-    if (!r.ok) throw new Error(r.errors.join('; '));
-    return r.config.source;
+    if (!r.ok) throw new Error(r.error.join('; '));
+    return r.value.source;
   }
   const failure = async (detection: Promise<unknown>) => (await sourceFailure(detection)).reason;
 

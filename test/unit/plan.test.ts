@@ -1,11 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parseHostRanges, type HostRange } from '../../lib/prefix/host-range.js';
+import { fail, ok } from '../../lib/errors/result.js';
 import { planPool, type PlanInput } from '../../lib/plan/plan.js';
 import { parsePoolEntry } from '../../lib/plan/pool-entry.js';
 import {
   OWNED_ANNOTATION,
-  ownershipAnnotation,
+  previousRecord,
+  recordAnnotations,
   readOwnership,
   type OwnershipRecord,
 } from '../../lib/plan/registry.js';
@@ -22,7 +24,7 @@ const recorded = (...entries: string[]): OwnershipRecord => ({ kind: 'recorded',
 function plan(input: Partial<PlanInput> & Pick<PlanInput, 'current'>) {
   const result = planPool({ ownership: { kind: 'none' }, desired: [NEW], hosts: HOSTS, ...input });
   if (!result.ok) throw new Error(result.error);
-  return result.plan;
+  return result.value;
 }
 
 describe('planning', () => {
@@ -73,20 +75,37 @@ describe('planning', () => {
   });
 
   it('reads the ownership record strictly', () => {
-    expect(readOwnership({ [OWNED_ANNOTATION]: '["a"]' })).toEqual(recorded('a'));
-    expect(readOwnership({ [OWNED_ANNOTATION]: ownershipAnnotation([OLD, NEW]) })).toEqual(
-      recorded(OLD, NEW),
-    );
-    expect(ownershipAnnotation([OLD])).toBe(`["${OLD}"]`);
-    expect(readOwnership({})).toEqual({ kind: 'none' });
-    expect(readOwnership(undefined)).toEqual({ kind: 'none' });
+    const now = new Date('2026-11-28T01:02:03.004Z');
+    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now);
+    expect(written).toEqual({
+      [OWNED_ANNOTATION]: `["${OLD}","${NEW}"]`,
+      'metallb-dyn6/last-prefix': `${NET}::/64`,
+      'metallb-dyn6/last-sync': '2026-11-28T01:02:03.004Z',
+    });
+    expect(readOwnership({ [OWNED_ANNOTATION]: '["a"]' })).toEqual(ok(recorded('a')));
+    expect(readOwnership(written)).toEqual(ok(recorded(OLD, NEW)));
+    expect(readOwnership({})).toEqual(ok({ kind: 'none' }));
+    expect(readOwnership(undefined)).toEqual(ok({ kind: 'none' }));
     for (const bad of ['a,b', '[1]', '["a",1]', '{"a":1}', '"a"', '']) {
-      const result = readOwnership({ [OWNED_ANNOTATION]: bad });
-      expect(result).toBeInstanceOf(Error);
-      expect((result as Error).message).toBe(
-        `annotation metallb-dyn6/owned-addresses must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(bad)}; fix or remove it`,
+      expect(readOwnership({ [OWNED_ANNOTATION]: bad })).toEqual(
+        fail(
+          `annotation metallb-dyn6/owned-addresses must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(bad)}; fix or remove it`,
+        ),
       );
     }
+  });
+
+  it('restores the record a pool had, removing what it did not have', () => {
+    expect(previousRecord({ 'team/owner': 'x', 'metallb-dyn6/last-prefix': 'p' })).toEqual({
+      [OWNED_ANNOTATION]: null,
+      'metallb-dyn6/last-prefix': 'p',
+      'metallb-dyn6/last-sync': null,
+    });
+    expect(previousRecord(undefined)).toEqual({
+      [OWNED_ANNOTATION]: null,
+      'metallb-dyn6/last-prefix': null,
+      'metallb-dyn6/last-sync': null,
+    });
   });
 });
 
@@ -138,9 +157,9 @@ describe('first-run adoption: what counts as ours without a record', () => {
     );
     const result = planPool({ current: [entry], ownership: { kind: 'none' }, desired, hosts });
     if (!result.ok) throw new Error(result.error);
-    expect(result.plan.previouslyOwned).toEqual(adopted ? [entry] : []);
-    expect(result.plan.addresses).toEqual(adopted ? desired : [entry, ...desired]);
-    expect(result.plan.recordChanged).toBe(true);
+    expect(result.value.previouslyOwned).toEqual(adopted ? [entry] : []);
+    expect(result.value.addresses).toEqual(adopted ? desired : [entry, ...desired]);
+    expect(result.value.recordChanged).toBe(true);
   });
 
   it('adopts every entry matching one of several host ranges, and keeps the pool order', () => {
@@ -149,8 +168,8 @@ describe('first-run adoption: what counts as ours without a record', () => {
     const desired = [`${NET}::3000-${NET}::3fff`, `${NET}::1000-${NET}::1999`];
     const result = planPool({ current, ownership: { kind: 'none' }, desired, hosts });
     if (!result.ok) throw new Error(result.error);
-    expect(result.plan.addresses).toEqual(['10.0.0.0/24', ...desired, 'fd00::/120']);
-    expect(result.plan.removed).toEqual([current[1], current[3]]);
+    expect(result.value.addresses).toEqual(['10.0.0.0/24', ...desired, 'fd00::/120']);
+    expect(result.value.removed).toEqual([current[1], current[3]]);
   });
 });
 
@@ -177,7 +196,7 @@ describe('overlap boundaries with entries it does not own', () => {
       hosts: HOSTS,
     });
     expect(result.ok).toBe(!clash);
-    if (result.ok) expect(result.plan.addresses).toEqual([entry, ...desired]);
+    if (result.ok) expect(result.value.addresses).toEqual([entry, ...desired]);
     else
       expect(result.error).toBe(
         `desired range ${desired[0] ?? ''} overlaps pool entry "${entry}", which metallb-dyn6 does not own; remove that entry or change the host range`,
@@ -231,7 +250,7 @@ describe('where our entries go and what the plan says', () => {
       hosts: hostsOf('::1000-::1999,::3000-::3fff'),
     });
     if (!result.ok) throw new Error(result.error);
-    expect(result.plan).toMatchObject({ addressesChanged: false, recordChanged: true });
+    expect(result.value).toMatchObject({ addressesChanged: false, recordChanged: true });
   });
 
   it('sees a reordering of the addresses as a change', () => {
@@ -336,11 +355,11 @@ describe('planning properties', () => {
         if (!first.ok) throw new Error(first.error);
         const again = planPool({
           ...input,
-          current: first.plan.addresses,
-          ownership: recorded(...first.plan.owned),
+          current: first.value.addresses,
+          ownership: recorded(...first.value.owned),
         });
         if (!again.ok) throw new Error(again.error);
-        expect(again.plan).toMatchObject({
+        expect(again.value).toMatchObject({
           addressesChanged: false,
           recordChanged: false,
           added: [],
@@ -357,10 +376,10 @@ describe('planning properties', () => {
         const input = inputOf(p, HOSTS);
         const result = planPool(input);
         if (!result.ok) throw new Error(result.error);
-        const kept = result.plan.addresses.filter((a) => !input.desired.includes(a));
+        const kept = result.value.addresses.filter((a) => !input.desired.includes(a));
         expect(kept).toEqual(othersOf(p));
-        expect(result.plan.owned).toEqual(input.desired);
-        expect(result.plan.addresses.filter((a) => input.desired.includes(a))).toEqual(input.desired);
+        expect(result.value.owned).toEqual(input.desired);
+        expect(result.value.addresses.filter((a) => input.desired.includes(a))).toEqual(input.desired);
       }),
     );
   });
@@ -371,7 +390,7 @@ describe('planning properties', () => {
         fc.pre(!clashes(p));
         const result = planPool(inputOf(p, HOSTS));
         if (!result.ok) throw new Error(result.error);
-        for (const entry of result.plan.addresses) expect(parsePoolEntry(entry)).toBeDefined();
+        for (const entry of result.value.addresses) expect(parsePoolEntry(entry)).toBeDefined();
       }),
     );
   });

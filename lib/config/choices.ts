@@ -1,0 +1,9 @@
+// The settings that take one of a few words: each list is the only place its words are written.
+export const RELOAD_STRATEGIES = ['auto', 'always', 'never'] as const;
+export type ReloadStrategy = (typeof RELOAD_STRATEGIES)[number];
+
+export const OUTPUT_FORMATS = ['json', 'text'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];

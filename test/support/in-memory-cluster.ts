@@ -1,0 +1,191 @@
+// The cluster a sync talks to, in memory (external-dns's inmemory provider): a pool that keeps a
+// resourceVersion and answers 409 to a write at a stale one, MetalLB pods whose replacements a test
+// makes Ready or not, and an Event sink. The sync's own code runs unchanged on top: OwnedPool,
+// planning, retries, reload decisions. Milliseconds per run; the real apiserver suite stays the proof
+// end to end.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ClusterError } from '../../lib/cluster/api-error.js';
+import type { CycleResult, MetalLBApi, PodList } from '../../lib/cluster/metallb-pods.js';
+import { OwnedPool } from '../../lib/cluster/owned-pool.js';
+import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/cluster/pool-client.js';
+import type { EventRecorder, EventType } from '../../lib/cluster/pool-events.js';
+import { fail, ok, type Result } from '../../lib/errors/result.js';
+import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
+import type { SyncTarget } from '../../lib/sync/sync.js';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** Requests the fakes answered, in order, as "verb resource outcome" (the audit trail's shape). */
+export type Trail = string[];
+
+export class InMemoryPool implements PoolApi {
+  readonly ref: PoolRef = { namespace: 'metallb-system', name: 'ipv6-pool' };
+  private object: Pool;
+  /** Errors to throw instead of answering, one per request, in order. */
+  readonly failReads: Error[] = [];
+  readonly failWrites: Error[] = [];
+  /** Runs when a write arrives, before it is checked: where a test's concurrent writer acts. */
+  beforeWrite: ((pool: InMemoryPool) => void) | undefined;
+
+  constructor(
+    private readonly trail: Trail,
+    addresses: string[],
+    annotations: Record<string, string> = {},
+  ) {
+    this.object = {
+      metadata: { ...this.ref, resourceVersion: '1', uid: 'pool-uid', annotations },
+      spec: { addresses, autoAssign: true },
+    };
+  }
+
+  /** The pool as stored now. */
+  get stored(): Pool {
+    return copy(this.object);
+  }
+
+  /** Someone else's edit: applied as the apiserver would, with a new resourceVersion. */
+  edit(change: (pool: Pool) => void): void {
+    change(this.object);
+    this.bump();
+  }
+
+  read(): Promise<Pool> {
+    const failure = this.failReads.shift();
+    this.trail.push(`get ipaddresspools ${failure === undefined ? 200 : statusOf(failure)}`);
+    return failure === undefined ? Promise.resolve(this.stored) : Promise.reject(failure);
+  }
+
+  write(
+    resourceVersion: string,
+    addresses: string[],
+    annotations: Record<string, string | null>,
+  ): Promise<Pool> {
+    this.beforeWrite?.(this);
+    const failure =
+      this.failWrites.shift() ??
+      (resourceVersion === this.object.metadata.resourceVersion ? undefined : new ConflictError(this.ref));
+    this.trail.push(`patch ipaddresspools ${failure === undefined ? 200 : statusOf(failure)}`);
+    if (failure !== undefined) return Promise.reject(failure);
+    // A JSON merge patch: null removes a key.
+    const merged = Object.entries({ ...this.object.metadata.annotations, ...annotations });
+    this.object.metadata.annotations = Object.fromEntries(
+      merged.filter((entry): entry is [string, string] => entry[1] !== null),
+    );
+    this.object.spec.addresses = [...addresses];
+    this.bump();
+    return Promise.resolve(this.stored);
+  }
+
+  private bump(): void {
+    this.object.metadata.resourceVersion = String(Number(this.object.metadata.resourceVersion) + 1);
+  }
+}
+
+const statusOf = (error: Error) => (error instanceof ClusterError ? String(error.status ?? 0) : 'error');
+
+/** What happens when MetalLB's pods are cycled: their replacements become Ready, or this message. */
+export type CycleOutcome = 'ready' | { fails: string };
+
+export class FakeMetalLB implements MetalLBApi {
+  private pods: V1Pod[];
+  private generation = 0;
+  /** One outcome per cycle, in order; once used up, replacements become Ready. */
+  readonly cycles: CycleOutcome[] = [];
+  readonly failLists: Error[] = [];
+
+  constructor(
+    private readonly trail: Trail,
+    private readonly version: string,
+  ) {
+    this.pods = this.replicas();
+  }
+
+  list(): Promise<PodList> {
+    const failure = this.failLists.shift();
+    this.trail.push(`list pods ${failure === undefined ? 200 : statusOf(failure)}`);
+    if (failure !== undefined) return Promise.reject(failure);
+    return Promise.resolve({ items: copy(this.pods), resourceVersion: String(this.generation) });
+  }
+
+  cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult> {
+    this.trail.push('deletecollection pods 200');
+    const outcome = this.cycles.shift() ?? 'ready';
+    const deleted = current.map((p) => p.metadata?.name ?? '?');
+    this.generation++;
+    this.pods = this.replicas();
+    if (outcome !== 'ready') {
+      const seconds = String(timeoutMs / 1000);
+      return Promise.reject(
+        new ClusterError(`MetalLB did not come back within ${seconds} s: ${outcome.fails}`),
+      );
+    }
+    return Promise.resolve({ deleted, replacements: this.pods.map((p) => p.metadata?.name ?? '?') });
+  }
+
+  private replicas(): V1Pod[] {
+    return ['controller', 'speaker'].map((component) => ({
+      metadata: {
+        name: `${component}-${String(this.generation)}`,
+        uid: `${component}-${String(this.generation)}`,
+      },
+      spec: { containers: [{ name: component, image: `quay.io/metallb/${component}:${this.version}` }] },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    }));
+  }
+}
+
+export interface RecordedEvent {
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+export class RecordingEvents implements EventRecorder {
+  readonly events: RecordedEvent[] = [];
+  /** Set to make every Event fail with this message. */
+  refusal: string | undefined;
+
+  constructor(private readonly trail: Trail) {}
+
+  record(_pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>> {
+    this.trail.push(`create events ${this.refusal === undefined ? 201 : 403}`);
+    if (this.refusal !== undefined) return Promise.resolve(fail(this.refusal));
+    this.events.push({ type, reason, message });
+    return Promise.resolve(ok(undefined));
+  }
+}
+
+const NO_NODES: NodeDirectory = {
+  addresses: (): Promise<NodeAddresses> => Promise.resolve({ nodes: 0, addresses: [] }),
+};
+
+export interface InMemoryCluster {
+  target: SyncTarget;
+  pool: InMemoryPool;
+  metallb: FakeMetalLB;
+  events: RecordingEvents;
+  /** Every request a sync made, in order. */
+  trail: Trail;
+}
+
+export function inMemoryCluster(
+  addresses: string[],
+  options: { annotations?: Record<string, string>; metallbVersion?: string } = {},
+): InMemoryCluster {
+  const trail: Trail = [];
+  const pool = new InMemoryPool(trail, addresses, options.annotations);
+  const metallb = new FakeMetalLB(trail, options.metallbVersion ?? 'v0.13.12');
+  const events = new RecordingEvents(trail);
+  const target: SyncTarget = {
+    nodes: NO_NODES,
+    pool: new OwnedPool(pool),
+    metallb,
+    events,
+    counter: {
+      get count() {
+        return trail.length;
+      },
+    },
+  };
+  return { target, pool, metallb, events, trail };
+}

@@ -1,0 +1,481 @@
+// Every exit of a sync, on the in-memory cluster: what the result document says (status, stage,
+// message), what the pool holds afterwards, which requests were made and which Events recorded.
+import { describe, expect, it } from '@jest/globals';
+import { ClusterError } from '../../lib/cluster/api-error.js';
+import { ConflictError } from '../../lib/cluster/pool-client.js';
+import { jsonLogger } from '../../lib/log/logger.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import { parseAnswer } from '../../lib/source/answer.js';
+import { SourceError, type PrefixSource } from '../../lib/source/source.js';
+import { staticSource } from '../../lib/source/static.js';
+import { syncOnce, type SyncRequest, type SyncSettings } from '../../lib/sync/sync.js';
+import { inMemoryCluster, type InMemoryCluster } from '../support/in-memory-cluster.js';
+import { range, SUBNET_NEW, SUBNET_OLD, syncSettings } from '../support/sync-settings.js';
+
+const V4 = '192.168.178.240/28';
+const OLD = range(SUBNET_OLD);
+const NEW = range(SUBNET_NEW);
+const ours = (...entries: string[]) => ({ [OWNED_ANNOTATION]: JSON.stringify(entries) });
+const answering = (subnet: string) => staticSource(parseAnswer('static', `${subnet}::9`));
+const forbidden = (action: string) =>
+  new ClusterError(`${action} IPAddressPool metallb-system/ipv6-pool: forbidden (403)`, 403);
+
+interface Run {
+  result: Awaited<ReturnType<typeof syncOnce>>;
+  logs: { level: string; msg: string }[];
+}
+
+async function run(
+  cluster: InMemoryCluster,
+  options: { source?: PrefixSource; settings?: Partial<SyncSettings>; request?: SyncRequest } = {},
+): Promise<Run> {
+  const logs: Run['logs'] = [];
+  const log = jsonLogger('debug', (line) => logs.push(JSON.parse(line) as Run['logs'][number]));
+  const result = await syncOnce(
+    syncSettings(options.settings),
+    options.source ?? answering(SUBNET_NEW),
+    cluster.target,
+    log,
+    options.request,
+  );
+  return { result, logs };
+}
+
+/** A pool as the previous run left it: ours recorded, an IPv4 range and a team annotation beside. */
+const synced = (metallbVersion = 'v0.13.12') =>
+  inMemoryCluster([V4, OLD], { annotations: { 'team/owner': 'home-lab', ...ours(OLD) }, metallbVersion });
+
+describe('detect', () => {
+  it('a source that fails ends the run before any request', async () => {
+    const cluster = synced();
+    const source: PrefixSource = {
+      name: 'my-ip',
+      detect: () => Promise.reject(new SourceError('my-ip', 'HTTP 502 from https://api6.my-ip.io/ip.json')),
+    };
+    const { result } = await run(cluster, { source });
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'detect',
+      source: 'my-ip',
+      error: 'source my-ip: HTTP 502 from https://api6.my-ip.io/ip.json',
+      apiRequests: 0,
+    });
+    expect(cluster.trail).toEqual([]);
+  });
+
+  it('a source that does not answer in time is stopped, and the message names the setting to raise', async () => {
+    const cluster = synced();
+    let aborted = false;
+    const source: PrefixSource = {
+      name: 'slow',
+      detect: ({ signal }) =>
+        new Promise((_, reject) =>
+          signal?.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          }),
+        ),
+    };
+    const { result } = await run(cluster, { source, settings: { detectDeadlineMs: 20 } });
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'detect',
+      error:
+        'source slow: no usable answer within the 0.02 s detection deadline; raise --detect-deadline / METALLB_DYN6_DETECT_DEADLINE if the sources need longer',
+    });
+    expect(aborted).toBe(true);
+    expect(cluster.trail).toEqual([]);
+  });
+
+  it('a pushed prefix is used without asking the source', async () => {
+    const cluster = synced();
+    const source: PrefixSource = { name: 'never', detect: () => Promise.reject(new Error('asked')) };
+    const answer = parseAnswer('push', `${SUBNET_NEW}::/64`);
+    const { result } = await run(cluster, { source, request: { answer, trigger: 'http-push' } });
+    expect(result).toMatchObject({
+      status: 'updated',
+      source: 'push',
+      trigger: 'http-push',
+      after: [V4, NEW],
+    });
+  });
+});
+
+describe('read', () => {
+  it('a pool that cannot be read fails the run with the API message', async () => {
+    const cluster = synced();
+    cluster.pool.failReads.push(forbidden('reading'));
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'read',
+      prefix: `${SUBNET_NEW}::/64`,
+      error: 'reading IPAddressPool metallb-system/ipv6-pool: forbidden (403)',
+    });
+    expect(result).not.toHaveProperty('before');
+    expect(cluster.trail).toEqual(['get ipaddresspools 403']);
+  });
+
+  it('an unreadable ownership record fails the run and nothing is written', async () => {
+    const cluster = inMemoryCluster([V4, OLD], { annotations: { [OWNED_ANNOTATION]: 'not json' } });
+    const before = cluster.pool.stored;
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'read',
+      before: [V4, OLD],
+      error: expect.stringMatching(
+        /^annotation metallb-dyn6\/owned-addresses must be a JSON list .*"not json"; fix or remove it$/,
+      ),
+    });
+    expect(cluster.pool.stored).toEqual(before);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+});
+
+describe('plan', () => {
+  it('a desired range overlapping an entry someone else owns is refused, writing nothing', async () => {
+    const cluster = inMemoryCluster([V4, OLD, `${SUBNET_NEW}::/64`], { annotations: ours(OLD) });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'plan',
+      before: [V4, OLD, `${SUBNET_NEW}::/64`],
+      error: expect.stringContaining(
+        `overlaps pool entry "${SUBNET_NEW}::/64", which metallb-dyn6 does not own`,
+      ),
+    });
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+});
+
+describe('nothing to write', () => {
+  it('a pool already right costs one GET and reloads nothing', async () => {
+    const cluster = synced();
+    const { result } = await run(cluster, { source: answering(SUBNET_OLD) });
+    expect(result).toMatchObject({
+      status: 'unchanged',
+      after: [V4, OLD],
+      added: [],
+      removed: [],
+      reload: { strategy: 'auto', action: 'none', reason: 'pool already up to date' },
+      apiRequests: 1,
+    });
+    expect(result).not.toHaveProperty('stage');
+  });
+
+  it('forced: MetalLB is restarted on the unchanged pool', async () => {
+    const cluster = synced('v0.14.9');
+    const { result } = await run(cluster, { source: answering(SUBNET_OLD), request: { force: true } });
+    expect(result).toMatchObject({
+      status: 'unchanged',
+      reload: { action: 'cycled', reason: 'reload forced', deletedPods: ['controller-0', 'speaker-0'] },
+    });
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'list pods 200', 'deletecollection pods 200']);
+    expect(cluster.events.events).toEqual([]);
+  });
+
+  it('forced, and MetalLB does not come back: failed at reload, with nothing to roll back', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
+    const { result } = await run(cluster, { source: answering(SUBNET_OLD), request: { force: true } });
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'reload',
+      reload: { action: 'failed' },
+      error: 'MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready',
+    });
+    expect(cluster.trail.filter((t) => t.startsWith('patch'))).toEqual([]);
+  });
+
+  it('forced dry run: says what it would do and does nothing', async () => {
+    const cluster = synced();
+    const { result } = await run(cluster, {
+      source: answering(SUBNET_OLD),
+      request: { force: true, dryRun: true },
+    });
+    expect(result).toMatchObject({ status: 'dry-run', after: [V4, OLD] });
+    expect(result).not.toHaveProperty('reload');
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+
+  it('dry run of a change: the diff, and no write', async () => {
+    const cluster = synced();
+    const before = cluster.pool.stored;
+    const { result } = await run(cluster, { settings: { dryRun: true } });
+    expect(result).toMatchObject({
+      status: 'dry-run',
+      before: [V4, OLD],
+      after: [V4, NEW],
+      added: [NEW],
+      removed: [OLD],
+    });
+    expect(cluster.pool.stored).toEqual(before);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+});
+
+describe('write', () => {
+  it('a refused write fails at write, reporting the diff it tried', async () => {
+    const cluster = synced();
+    cluster.pool.failWrites.push(forbidden('writing'));
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'write',
+      before: [V4, OLD],
+      after: [V4, NEW],
+      error: 'writing IPAddressPool metallb-system/ipv6-pool: forbidden (403)',
+    });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+  });
+
+  it('a conflict re-reads and re-plans, keeping the concurrent edit', async () => {
+    const cluster = synced();
+    let raced = false;
+    cluster.pool.beforeWrite = (pool) => {
+      if (raced) return;
+      raced = true;
+      pool.edit((p) => p.spec.addresses.push('10.10.0.0/24'));
+    };
+    const { result, logs } = await run(cluster);
+    expect(result).toMatchObject({ status: 'updated', after: [V4, NEW, '10.10.0.0/24'] });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW, '10.10.0.0/24']);
+    expect(cluster.trail.slice(0, 4)).toEqual([
+      'get ipaddresspools 200',
+      'patch ipaddresspools 409',
+      'get ipaddresspools 200',
+      'patch ipaddresspools 200',
+    ]);
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: 'pool changed while we wrote it; re-reading' }),
+    );
+  });
+
+  it('gives up after four conflicts in a row, naming how many', async () => {
+    const cluster = synced();
+    cluster.pool.beforeWrite = (pool) => {
+      pool.edit(() => undefined);
+    };
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'write',
+      after: [V4, NEW],
+      error:
+        'IPAddressPool metallb-system/ipv6-pool was changed by someone else while we wrote it 4 times; giving up',
+    });
+    expect(cluster.trail.filter((t) => t === 'patch ipaddresspools 409')).toHaveLength(4);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+  });
+
+  it('a failed re-read after a conflict is a read failure', async () => {
+    const cluster = synced();
+    cluster.pool.failWrites.push(new ConflictError(cluster.pool.ref));
+    cluster.pool.beforeWrite = () => {
+      cluster.pool.failReads.push(forbidden('reading'));
+    };
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'read',
+      error: expect.stringContaining('forbidden (403)'),
+    });
+    expect(result).not.toHaveProperty('after');
+  });
+
+  it('writes only the ownership record when the addresses are right but unrecorded (first run)', async () => {
+    const cluster = inMemoryCluster([V4, OLD], { annotations: { 'team/owner': 'home-lab' } });
+    const { result } = await run(cluster, { source: answering(SUBNET_OLD) });
+    expect(result).toMatchObject({
+      status: 'updated',
+      after: [V4, OLD],
+      reload: { action: 'none', reason: 'addresses unchanged; only the ownership record was written' },
+    });
+    expect(cluster.pool.stored.metadata.annotations).toMatchObject({
+      'team/owner': 'home-lab',
+      ...ours(OLD),
+      'metallb-dyn6/last-prefix': `${SUBNET_OLD}::/64`,
+    });
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'patch ipaddresspools 200']);
+    expect(cluster.events.events).toEqual([]);
+  });
+});
+
+describe('updated', () => {
+  it('MetalLB < 0.14.2 is cycled, the record moves with the addresses, and an Event says what changed', async () => {
+    const cluster = synced();
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'updated',
+      before: [V4, OLD],
+      after: [V4, NEW],
+      reload: { action: 'cycled', metallbImage: 'quay.io/metallb/controller:v0.13.12' },
+      apiRequests: 5,
+    });
+    expect(cluster.pool.stored.metadata.annotations).toMatchObject({
+      'team/owner': 'home-lab',
+      ...ours(NEW),
+    });
+    expect(cluster.pool.stored.spec['autoAssign']).toBe(true);
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'AddressesUpdated',
+        message: `prefix ${SUBNET_NEW}::/64 (from static): added ${NEW}; removed ${OLD}; MetalLB reload cycled (MetalLB v0.13.12 < v0.14.2 needs its pods restarted)`,
+      },
+    ]);
+  });
+
+  it.each([
+    ['auto', 'v0.14.9', 'MetalLB v0.14.9 reloads pools by itself'],
+    ['never', 'v0.13.12', 'reload strategy is never'],
+  ] as const)('reload %s on MetalLB %s: pods left alone (%s)', async (reload, version, reason) => {
+    const cluster = synced(version);
+    const { result } = await run(cluster, { settings: { reload } });
+    expect(result).toMatchObject({ status: 'updated', reload: { action: 'skipped', reason } });
+    expect(cluster.trail).not.toContain('deletecollection pods 200');
+  });
+
+  it('an Event that cannot be recorded is logged and the sync still succeeds', async () => {
+    const cluster = synced('v0.14.9');
+    cluster.events.refusal = 'recording an Event: forbidden (403)';
+    const { result, logs } = await run(cluster);
+    expect(result.status).toBe('updated');
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'could not record an Event',
+        error: 'recording an Event: forbidden (403)',
+      }),
+    );
+  });
+});
+
+describe('MetalLB does not take the new pool', () => {
+  it('the pool is restored byte for byte, MetalLB restarted on it, and the run reports rolled-back', async () => {
+    const cluster = synced();
+    const before = cluster.pool.stored;
+    cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'rolled-back',
+      stage: 'reload',
+      before: [V4, OLD],
+      after: [V4, OLD],
+      reload: { action: 'failed' },
+      error:
+        'MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready; pool restored to its previous addresses and MetalLB restarted',
+    });
+    expect(cluster.pool.stored.spec).toEqual(before.spec);
+    expect(cluster.pool.stored.metadata.annotations).toEqual(before.metadata.annotations);
+    expect(cluster.trail.filter((t) => t.startsWith('patch') || t.startsWith('delete'))).toEqual([
+      'patch ipaddresspools 200',
+      'deletecollection pods 200',
+      'patch ipaddresspools 200',
+      'deletecollection pods 200',
+    ]);
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'RolledBack',
+        message: `MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready; restored ${V4}, ${OLD}`,
+      },
+    ]);
+  });
+
+  it('MetalLB pods that cannot even be listed count as not taking it', async () => {
+    const cluster = synced();
+    cluster.metallb.failLists.push(
+      new ClusterError('listing MetalLB pods in metallb-system: forbidden (403)', 403),
+    );
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'rolled-back', stage: 'reload', reload: { action: 'failed' } });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+  });
+
+  it('says so when restarting MetalLB on the restored pool fails too', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'first' }, { fails: 'second' });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'rolled-back',
+      error:
+        'MetalLB did not come back within 10 s: first; pool restored to its previous addresses; restarting MetalLB again failed: MetalLB did not come back within 10 s: second',
+    });
+  });
+
+  it('an edit made meanwhile survives the rollback: only our entries are swapped back', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    let edited = false;
+    cluster.pool.beforeWrite = (pool) => {
+      // The rollback's write: someone added a range while MetalLB was being waited for.
+      if (edited || pool.stored.spec.addresses[1] !== NEW) return;
+      edited = true;
+      pool.edit((p) => p.spec.addresses.push('10.10.0.0/24'));
+    };
+    const { result } = await run(cluster);
+    expect(result.status).toBe('rolled-back');
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD, '10.10.0.0/24']);
+    expect(cluster.pool.stored.metadata.annotations).toMatchObject(ours(OLD));
+  });
+
+  it('a rollback the API refuses: failed at rollback, and a Warning Event says the pool is left on the new addresses', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    cluster.pool.beforeWrite = (pool) => {
+      if (pool.stored.spec.addresses[1] === NEW) pool.failWrites.push(forbidden('writing'));
+    };
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'rollback',
+      after: [V4, NEW],
+      error:
+        'MetalLB did not come back within 10 s: down; rolling the pool back failed too: writing IPAddressPool metallb-system/ipv6-pool: forbidden (403)',
+    });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'RollbackFailed',
+        message: `MetalLB did not come back within 10 s: down; restoring ${V4}, ${OLD} failed: writing IPAddressPool metallb-system/ipv6-pool: forbidden (403)`,
+      },
+    ]);
+  });
+
+  it('a rollback that keeps meeting conflicts gives up after four', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    cluster.pool.beforeWrite = (pool) => {
+      if (pool.stored.spec.addresses.includes(NEW)) pool.edit(() => undefined);
+    };
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'rollback',
+      error:
+        'MetalLB did not come back within 10 s: down; rolling the pool back failed too: IPAddressPool metallb-system/ipv6-pool was changed by someone else while we wrote it 4 times; giving up',
+    });
+    expect(cluster.trail.filter((t) => t === 'patch ipaddresspools 409')).toHaveLength(4);
+  });
+
+  it('a rollback that would overlap an entry added meanwhile is refused rather than forced', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    cluster.pool.beforeWrite = (pool) => {
+      if (pool.stored.spec.addresses.length === 2 && pool.stored.spec.addresses[1] === NEW)
+        pool.edit((p) => p.spec.addresses.push(`${SUBNET_OLD}::/64`));
+    };
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'rollback',
+      error: expect.stringContaining(
+        `rolling the pool back failed too: desired range ${OLD} overlaps pool entry "${SUBNET_OLD}::/64"`,
+      ),
+    });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW, `${SUBNET_OLD}::/64`]);
+  });
+});

@@ -108,6 +108,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     const parsed = parse(text);
     if (parsed !== undefined) return parsed;
     errors.push(`${optionLabel(name)}: "${text}" is not ${expected}`);
+    // Stryker disable next-line StringLiteral: every option read here has a default
     const fallback = parse(OPTION_SPECS[name].default ?? '');
     // Stryker disable next-line ConditionalExpression,StringLiteral: unit tests parse every default
     if (fallback === undefined) throw new Error(`internal: the default of ${name} is not valid`);

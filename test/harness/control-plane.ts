@@ -147,7 +147,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--service-account-key-file=${pki.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--service-account-issuer=https://kubernetes.default.svc',
-        '--service-cluster-ip-range=10.0.0.0/24',
+        // Dual-stack (alpha in 1.20), so Services can be IPv6 LoadBalancers like a home lab's.
+        '--feature-gates=IPv6DualStack=true',
+        '--service-cluster-ip-range=10.0.0.0/24,fd00:10:96::/112',
         '--endpoint-reconciler-type=none',
         // No token controller runs, so pods cannot get legacy service-account token volumes.
         '--disable-admission-plugins=ServiceAccount',

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { bundle } from '../../scripts/bundle.js';
+import { REPO_ROOT } from './binaries.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 import { CLUSTER_ENV, type SharedCluster } from './shared-cluster.js';
 
@@ -9,6 +12,7 @@ let cluster: TestCluster | undefined;
  * the bundle that ships (container images run it), built here once, alongside the cluster's start.
  */
 export async function setup(): Promise<void> {
+  provisionTestTools();
   [cluster] = await Promise.all([startTestCluster(), bundle('cli')]);
   const shared: SharedCluster = {
     server: cluster.server,
@@ -19,6 +23,13 @@ export async function setup(): Promise<void> {
   };
   // Workers are forked after global setup and inherit this.
   process.env[CLUSTER_ENV] = JSON.stringify(shared);
+}
+
+/** The system programs the tests drive (dnsmasq, openssl, ...), installed when missing. */
+function provisionTestTools(): void {
+  execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-test-tools.sh')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
 
 export async function teardown(): Promise<void> {

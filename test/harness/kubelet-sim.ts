@@ -8,6 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { statusCode } from '../../lib/cluster/api-error.js';
 import { podReady } from '../../lib/cluster/metallb-pods.js';
+import { METRICS_PORT_ANNOTATION, type MetalLBRuntime } from './metallb-runtime.js';
 
 /** Namespace annotation: pods started in it from now on never become Ready (a MetalLB that does not come back). */
 export const NEVER_READY_ANNOTATION = 'kubelet-sim.metallb-dyn6.test/never-ready';
@@ -29,20 +30,23 @@ function pinnedNode(pod: V1Pod): string | undefined {
 }
 
 export interface KubeletSim {
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /**
  * Stands in for the scheduler and every node's kubelet, which the test control plane lacks: binds
  * new pods to nodes, reports them Running and Ready, and completes the deletion of terminating pods
- * (without it a bound pod would stay Terminating forever).
+ * (without it a bound pod would stay Terminating forever). With a MetalLB runtime, controller pods
+ * of namespaces that opted in run MetalLB's real controller and are Ready only once it serves.
  */
-export function startKubeletSim(kc: KubeConfig): KubeletSim {
+export function startKubeletSim(kc: KubeConfig, runtime?: MetalLBRuntime): KubeletSim {
   const core = kc.makeApiClient(CoreV1Api);
   const watch = new Watch(kc);
   const state = { stopped: false };
   let abort: AbortController | undefined;
   let counter = 0;
+  // Pods whose container is starting: later events for them must not start a second one.
+  const starting = new Set<string>();
 
   const ignoreGone = (error: unknown) => {
     const code = statusCode(error);
@@ -64,7 +68,15 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
 
   async function start(pod: V1Pod, name: string, namespace: string): Promise<void> {
     const ns = await core.readNamespace({ name: namespace });
-    if (ns.metadata?.annotations?.[NEVER_READY_ANNOTATION] === 'true') return;
+    const annotations = ns.metadata?.annotations ?? {};
+    if (annotations[NEVER_READY_ANNOTATION] === 'true') return;
+    const port = await runtime?.start(pod, annotations);
+    if (port !== undefined) {
+      await core.patchNamespacedPod(
+        { name, namespace, body: { metadata: { annotations: { [METRICS_PORT_ANNOTATION]: String(port) } } } },
+        mergePatch,
+      );
+    }
     const now = new Date().toISOString();
     const condition = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
     const containers = pod.spec?.containers ?? [];
@@ -100,12 +112,19 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
     const name = pod.metadata?.name;
     const namespace = pod.metadata?.namespace;
     if (name === undefined || namespace === undefined) return;
+    const uid = pod.metadata?.uid ?? name;
     if (pod.metadata?.deletionTimestamp !== undefined) {
+      await runtime?.stop(pod);
       await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
     } else if (pod.spec?.nodeName === undefined || pod.spec.nodeName === '') {
       await bind(pod, name, namespace);
-    } else if (!podReady(pod) && pod.status?.phase !== 'Running') {
-      await start(pod, name, namespace);
+    } else if (!podReady(pod) && pod.status?.phase !== 'Running' && !starting.has(uid)) {
+      starting.add(uid);
+      try {
+        await start(pod, name, namespace);
+      } finally {
+        starting.delete(uid);
+      }
     }
   }
 
@@ -121,6 +140,7 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
               { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: false },
               (phase, pod: V1Pod) => {
                 if (phase !== 'DELETED') reconcile(pod).catch(ignoreGone);
+                else void runtime?.stop(pod);
               },
               () => {
                 resolve();
@@ -145,9 +165,10 @@ export function startKubeletSim(kc: KubeConfig): KubeletSim {
 
   void loop();
   return {
-    stop() {
+    async stop() {
       state.stopped = true;
       abort?.abort();
+      await runtime?.stopAll();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ApiextensionsV1Api,
@@ -16,6 +16,7 @@ import { statusCode } from '../../lib/cluster/api-error.js';
 import { podReady } from '../../lib/cluster/metallb-pods.js';
 import { REPO_ROOT } from './binaries.js';
 import { NEVER_READY_ANNOTATION } from './kubelet-sim.js';
+import { REAL_METALLB_ANNOTATION, type MetalLBRelease } from './metallb-runtime.js';
 
 export const METALLB_LABELS = {
   'app.kubernetes.io/name': 'metallb',
@@ -43,6 +44,14 @@ async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** Waits until the apiserver serves a CRD. */
+async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
+  await poll(`the ${name} CRD to be established`, async () => {
+    const current = await api.readCustomResourceDefinition({ name });
+    return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  });
+}
+
 /** Installs MetalLB's IPAddressPool CRD and waits until the apiserver serves it. */
 export async function installPoolCrd(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
@@ -50,10 +59,28 @@ export async function installPoolCrd(kc: KubeConfig): Promise<void> {
     readFileSync(path.join(REPO_ROOT, 'test/fixtures/metallb/ipaddresspool-crd.yaml'), 'utf8'),
   );
   await createIfAbsent(() => api.createCustomResourceDefinition({ body: crd }));
-  await poll('the IPAddressPool CRD to be established', async () => {
-    const current = await api.readCustomResourceDefinition({ name: 'ipaddresspools.metallb.io' });
-    return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  });
+  await established(api, 'ipaddresspools.metallb.io');
+}
+
+/**
+ * Installs (or replaces) the CRDs a MetalLB release ships, as its controller expects them, and
+ * waits until each is served.
+ */
+export async function installReleaseCrds(kc: KubeConfig, release: MetalLBRelease): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  for (const file of readdirSync(release.crdDir).filter((f) => f.endsWith('.yaml'))) {
+    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(release.crdDir, file), 'utf8'));
+    const name = crd.metadata?.name ?? '';
+    try {
+      await api.createCustomResourceDefinition({ body: crd });
+    } catch (error) {
+      if (statusCode(error) !== 409) throw error;
+      const current = await api.readCustomResourceDefinition({ name });
+      crd.metadata = { name, resourceVersion: current.metadata?.resourceVersion ?? '' };
+      await api.replaceCustomResourceDefinition({ name, body: crd });
+    }
+    await established(api, name);
+  }
 }
 
 export interface FixtureNode {
@@ -121,6 +148,8 @@ export interface MetalLBOptions {
   version?: string;
   /** Pods started in the namespace never become Ready (a MetalLB that does not come back). */
   neverReady?: boolean;
+  /** The controller pod runs MetalLB's real controller of `version` (see metallb-runtime.ts). */
+  real?: boolean;
 }
 
 function podTemplate(component: string, image: string): V1PodTemplateSpec {
@@ -143,17 +172,18 @@ export async function installMetalLB(kc: KubeConfig, options: MetalLBOptions = {
   const version = options.version ?? 'v0.14.9';
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  // What the simulated kubelet reads from the namespace; patched, since the namespace may exist already.
+  const annotations = {
+    ...(options.neverReady === true ? { [NEVER_READY_ANNOTATION]: 'true' } : {}),
+    ...(options.real === true ? { [REAL_METALLB_ANNOTATION]: version } : {}),
+  };
   await createIfAbsent(() =>
     core.createNamespace({
-      body: {
-        metadata: {
-          name: namespace,
-          labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
-          ...(options.neverReady === true ? { annotations: { [NEVER_READY_ANNOTATION]: 'true' } } : {}),
-        },
-      },
+      body: { metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
     }),
   );
+  if (Object.keys(annotations).length > 0)
+    await core.patchNamespace({ name: namespace, body: { metadata: { annotations } } }, mergePatch);
   const controller = podTemplate('controller', `quay.io/metallb/controller:${version}`);
   const speaker = podTemplate('speaker', `quay.io/metallb/speaker:${version}`);
   await createIfAbsent(() =>

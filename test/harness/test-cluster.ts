@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startKubeletSim } from './kubelet-sim.js';
+import { MetalLBRuntime } from './metallb-runtime.js';
 import { createNodes, installMetalLB, installPoolCrd } from './metallb-fixture.js';
 
 export interface TestCluster extends ControlPlane {
@@ -20,14 +21,14 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const plane = await startControlPlane(options);
   const admin = new KubeConfig();
   admin.loadFromFile(plane.adminKubeconfig);
-  const kubelet = startKubeletSim(admin);
+  const kubelet = startKubeletSim(admin, new MetalLBRuntime(plane.adminKubeconfig, plane.runDir));
   try {
     await installPoolCrd(admin);
     await createNodes(admin);
     if (options.metallbVersion !== undefined)
       await installMetalLB(admin, { version: options.metallbVersion });
   } catch (error) {
-    kubelet.stop();
+    await kubelet.stop();
     await plane.stop();
     throw error;
   }
@@ -35,7 +36,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     ...plane,
     admin,
     async stop() {
-      kubelet.stop();
+      await kubelet.stop();
       await plane.stop();
     },
   };

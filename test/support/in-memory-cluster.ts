@@ -107,7 +107,13 @@ export class FakeMetalLB implements MetalLBApi {
     return Promise.resolve({ items: copy(this.pods), resourceVersion: String(this.generation) });
   }
 
+  /** MetalLB's pods are gone (uninstalled, or a label selector that matches nothing). */
+  removeAll(): void {
+    this.pods = [];
+  }
+
   cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult> {
+    if (current.length === 0) return Promise.reject(new ClusterError('no MetalLB pods match the selector'));
     this.trail.push('deletecollection pods 200');
     const outcome = this.cycles.shift() ?? 'ready';
     const deleted = current.map((p) => p.metadata?.name ?? '?');

@@ -56,13 +56,19 @@ export interface HomeClusterOptions {
   annotations?: Record<string, string>;
   /** Skip the pool (for "missing pool" tests). */
   noPool?: boolean;
+  /** Run MetalLB's real controller of metallbVersion (provisioned beforehand with metallbRelease). */
+  realMetalLB?: boolean;
 }
 
 export async function homeCluster(prefix: string, options: HomeClusterOptions = {}): Promise<HomeCluster> {
   const admin = adminKubeConfig();
   const namespace = await createTestNamespace(prefix);
   const pool = 'ipv6-pool';
-  await installMetalLB(admin, { namespace, version: options.metallbVersion ?? 'v0.14.9' });
+  await installMetalLB(admin, {
+    namespace,
+    version: options.metallbVersion ?? 'v0.14.9',
+    real: options.realMetalLB === true,
+  });
   if (options.noPool !== true) {
     await createPool(
       admin,

@@ -7,6 +7,7 @@ import { jsonLogger } from '../../lib/log/logger.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { SourceError, type PrefixSource } from '../../lib/source/source.js';
+import { firstSource } from '../../lib/source/combinators.js';
 import { staticSource } from '../../lib/source/static.js';
 import { syncOnce, type SyncRequest, type SyncSettings } from '../../lib/sync/sync.js';
 import { inMemoryCluster, type InMemoryCluster } from '../support/in-memory-cluster.js';
@@ -477,5 +478,142 @@ describe('MetalLB does not take the new pool', () => {
       ),
     });
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW, `${SUBNET_OLD}::/64`]);
+  });
+});
+
+describe('what a run reports and logs', () => {
+  it('names the pool, leaves out an absent trigger, and times the run', async () => {
+    const cluster = synced('v0.14.9');
+    const { result } = await run(cluster);
+    expect(result.pool).toBe('metallb-system/ipv6-pool');
+    expect(result).not.toHaveProperty('trigger');
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    expect(result.durationMs).toBeLessThan(10_000);
+  });
+
+  it('logs each step of a change, and the run as a whole, with its fields', async () => {
+    const cluster = synced('v0.14.9');
+    let raced = false;
+    cluster.pool.beforeWrite = (pool) => {
+      if (!raced) pool.edit(() => undefined);
+      raced = true;
+    };
+    const { result, logs } = await run(cluster);
+    expect(logs.map((l) => `${l.level} ${l.msg}`)).toEqual([
+      'debug prefix detected',
+      'warn pool changed while we wrote it; re-reading',
+      'info pool written',
+      'info sync updated',
+    ]);
+    expect(logs[0]).toMatchObject({ prefix: `${SUBNET_NEW}::/64`, desired: [NEW] });
+    expect(logs[1]).toMatchObject({ pool: 'metallb-system/ipv6-pool', conflicts: 1 });
+    expect(logs[2]).toMatchObject({ pool: 'metallb-system/ipv6-pool', before: [V4, OLD], after: [V4, NEW] });
+    expect(logs[3]).toMatchObject({ status: 'updated', after: [V4, NEW], apiRequests: result.apiRequests });
+  });
+
+  it('logs a failure at error level with its stage, and a rollback with its cause', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    const { logs } = await run(cluster);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([
+      expect.objectContaining({
+        msg: 'MetalLB did not take the new addresses; rolling the pool back',
+        pool: 'metallb-system/ipv6-pool',
+        error: 'MetalLB did not come back within 10 s: down',
+      }),
+      expect.objectContaining({ msg: 'sync failed', status: 'rolled-back', stage: 'reload' }),
+    ]);
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('reports what each source said when several were asked', async () => {
+    const cluster = synced();
+    const failing: PrefixSource = { name: 'a', detect: () => Promise.reject(new SourceError('a', 'down')) };
+    const { result } = await run(cluster, { source: firstSource([failing, answering(SUBNET_NEW)]) });
+    expect(result.sources).toEqual([
+      { source: 'a', error: 'down' },
+      { source: 'static', answer: `${SUBNET_NEW}::9` },
+    ]);
+    const single = await run(synced());
+    expect(single.result).not.toHaveProperty('sources');
+  });
+
+  it('a dry run with nothing to change is plainly unchanged', async () => {
+    const { result } = await run(synced(), { source: answering(SUBNET_OLD), settings: { dryRun: true } });
+    expect(result.status).toBe('unchanged');
+  });
+
+  it('an Event names what was added when nothing of ours was removed', async () => {
+    const cluster = inMemoryCluster([V4], { metallbVersion: 'v0.14.9' });
+    await run(cluster);
+    expect(cluster.events.events[0]?.message).toMatch(
+      new RegExp(`^prefix \\S+ \\(from static\\): added ${NEW}; removed nothing; `),
+    );
+  });
+
+  it('a detection that finished leaves nothing behind to abort its sources later', async () => {
+    let signal: AbortSignal | undefined;
+    const source: PrefixSource = {
+      name: 'quick',
+      detect: (context) => {
+        signal = context.signal;
+        return Promise.resolve(parseAnswer('quick', `${SUBNET_OLD}::9`));
+      },
+    };
+    await run(synced(), { source, settings: { detectDeadlineMs: 20 } });
+    await new Promise((r) => setTimeout(r, 60));
+    expect(signal?.aborted).toBe(false);
+  });
+});
+
+describe('reload decisions', () => {
+  it('reload never asks nothing of MetalLB, not even its pods', async () => {
+    const cluster = synced();
+    await run(cluster, { settings: { reload: 'never' } });
+    expect(cluster.trail).not.toContain('list pods 200');
+  });
+
+  it('a forced reload that fails on a MetalLB that reloads by itself still restarts it on the restored pool', async () => {
+    const cluster = synced('v0.14.9');
+    cluster.metallb.cycles.push({ fails: 'down' });
+    const { result } = await run(cluster, { request: { force: true } });
+    expect(result.error).toMatch(/pool restored to its previous addresses and MetalLB restarted$/);
+    expect(cluster.trail.filter((t) => t.startsWith('delete'))).toHaveLength(2);
+  });
+
+  it('no MetalLB pods at all: version unknown, nothing to restart, the write is rolled back', async () => {
+    const cluster = synced();
+    cluster.metallb.removeAll();
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'rolled-back',
+      reload: { action: 'failed', reason: 'MetalLB version unknown: no MetalLB controller pod found' },
+    });
+    expect(result.reload).not.toHaveProperty('metallbImage');
+  });
+});
+
+describe('rollback keeps what is not ours', () => {
+  it('an untouched pool is restored exactly, even where our entries were not next to each other', async () => {
+    const OLD_B = `${SUBNET_OLD}::2000-${SUBNET_OLD}::2999`;
+    const cluster = inMemoryCluster([OLD, V4, OLD_B], { annotations: ours(OLD, OLD_B) });
+    cluster.metallb.cycles.push({ fails: 'down' });
+    const { result } = await run(cluster);
+    expect(result.status).toBe('rolled-back');
+    expect(cluster.pool.stored.spec.addresses).toEqual([OLD, V4, OLD_B]);
+  });
+
+  it('a look-alike range someone else added meanwhile is not taken for ours', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    const theirs = range('2a02:8071:9999:1');
+    let added = false;
+    cluster.pool.beforeWrite = (pool) => {
+      if (added || pool.stored.spec.addresses[1] !== NEW) return;
+      added = true;
+      pool.edit((p) => p.spec.addresses.push(theirs));
+    };
+    await run(cluster);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD, theirs]);
   });
 });

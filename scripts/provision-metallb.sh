@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds one MetalLB release's controller from the Go module proxy, with the CRDs and RBAC of the
+# same release, into a cache folder reused by every later run.
+#
+# `go install go.universe.tf/metallb/controller@vX` is refused because MetalLB's go.mod carries
+# replace directives, so a throwaway wrapper module requires the release and copies those directives.
+#
+# Usage: provision-metallb.sh VERSION [DEST]   (default DEST: $XDG_CACHE_HOME/metallb-dyn6/metallb-VERSION)
+set -euo pipefail
+
+version=${1:?usage: provision-metallb.sh VERSION [DEST]}
+dest=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/metallb-dyn6/metallb-$version}
+if [[ -x $dest/controller && -d $dest/crd && -d $dest/rbac ]]; then
+  echo "metallb $version: $dest (cached)"
+  exit 0
+fi
+
+go_bin=$(command -v go || true)
+[[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
+if [[ ! -x $go_bin ]]; then
+  echo "provision-metallb: no Go toolchain: install Go >= 1.22 (the tests look in PATH and /usr/local/go/bin)" >&2
+  exit 3
+fi
+log() { echo "[provision metallb $version] $*" >&2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+
+log "fetching go.universe.tf/metallb@$version from the module proxy"
+module=$("$go_bin" mod download -json "go.universe.tf/metallb@$version")
+field() { node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(m[process.argv[1]] ?? "")' "$1" <<<"$module"; }
+src=$(field Dir)
+gomod=$(field GoMod)
+[[ -d $src/config/crd/bases && -d $src/config/rbac ]] || { log "the module has no config/crd/bases or config/rbac"; exit 1; }
+
+"$go_bin" mod init metallb-build >/dev/null 2>&1
+"$go_bin" mod edit -require="go.universe.tf/metallb@$version"
+# MetalLB's own replace directives, as `go mod edit -replace` arguments.
+mapfile -t replaces < <("$go_bin" mod edit -json "$gomod" | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  for (const r of m.Replace ?? []) {
+    const from = r.Old.Path + (r.Old.Version ? "@" + r.Old.Version : "");
+    const to = r.New.Path + (r.New.Version ? "@" + r.New.Version : "");
+    if (!r.New.Version) continue; // a local path in their repository: not part of the module
+    console.log(`-replace=${from}=${to}`);
+  }')
+((${#replaces[@]} == 0)) || "$go_bin" mod edit "${replaces[@]}"
+
+log "building the controller (first time only; a few minutes)"
+mkdir -p "$dest.partial"
+CGO_ENABLED=0 "$go_bin" build -trimpath -o "$dest.partial/controller" go.universe.tf/metallb/controller
+cp -r "$src/config/crd/bases" "$dest.partial/crd"
+cp -r "$src/config/rbac" "$dest.partial/rbac"
+chmod -R u+w "$dest.partial"
+rm -rf "$dest"
+mv "$dest.partial" "$dest"
+echo "metallb $version: $dest"

@@ -1,0 +1,190 @@
+// What the user actually needs: after the ISP changes the prefix and metallb-dyn6 syncs, the IPv6
+// LoadBalancer Services answer on the new prefix. Proven with MetalLB's real controller (built from
+// the Go module proxy) running against the test apiserver, not with a stand-in.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { METALLB_SELECTOR, installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
+import { METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
+import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { runCli } from '../support/cli.js';
+import { describeIf, type Condition } from '../support/declared-skips.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+
+const admin = adminKubeConfig();
+const core = admin.makeApiClient(CoreV1Api);
+const SERVICES = ['web', 'mqtt'];
+
+/** Go, which builds MetalLB's controller from the module proxy; without it CI fails, a laptop skips loudly. */
+function goToolchain(): Condition {
+  const found = ['go', '/usr/local/go/bin/go'].some((go) => {
+    try {
+      return go.startsWith('/') ? existsSync(go) : execFileSync('sh', ['-c', `command -v ${go}`]).length > 0;
+    } catch {
+      return false;
+    }
+  });
+  if (found) return true;
+  const why =
+    'no Go toolchain: install Go >= 1.22 (PATH or /usr/local/go/bin) to build MetalLB from the module proxy';
+  if (process.env['CI'] === 'true') throw new Error(why);
+  return { unavailable: why };
+}
+
+async function createLoadBalancers(namespace: string): Promise<void> {
+  for (const name of SERVICES) {
+    await core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          type: 'LoadBalancer',
+          ipFamilyPolicy: 'SingleStack',
+          ipFamilies: ['IPv6'],
+          selector: { app: name },
+          ports: [{ port: 80, protocol: 'TCP' }],
+        },
+      },
+    });
+  }
+}
+
+const ingressOf = (svc: V1Service) => svc.status?.loadBalancer?.ingress?.map((i) => i.ip ?? '') ?? [];
+
+async function ingress(namespace: string): Promise<Record<string, string[]>> {
+  const services = (await core.listNamespacedService({ namespace })).items;
+  return Object.fromEntries(services.map((s) => [s.metadata?.name ?? '', ingressOf(s)]));
+}
+
+/** The end of the real controller's log, for failure messages. */
+function controllerLog(namespace: string): string {
+  const file = path.join(sharedCluster().runDir, `metallb-controller-${namespace}.log`);
+  if (!existsSync(file)) return `(no controller log: ${file})`;
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+}
+
+/** Waits until every Service has one address, all under `subnet`; returns them. */
+async function settledIn(
+  namespace: string,
+  subnet: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, string[]>> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: Record<string, string[]> = {};
+  while (Date.now() < deadline) {
+    seen = await ingress(namespace);
+    const all = SERVICES.every(
+      (name) => seen[name]?.length === 1 && seen[name][0]?.startsWith(`${subnet}::`),
+    );
+    if (all) return seen;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `Services in ${namespace} not all under ${subnet}::/64 after ${String(timeoutMs)} ms: ${JSON.stringify(seen)}\n${controllerLog(namespace)}`,
+  );
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** MetalLB's own metric: 1 while it runs on a configuration it refused. */
+async function configStale(namespace: string): Promise<number> {
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
+  const controller = pods.find(
+    (p) =>
+      p.metadata?.deletionTimestamp === undefined &&
+      p.metadata?.annotations?.[METRICS_PORT_ANNOTATION] !== undefined,
+  );
+  const port = controller?.metadata?.annotations?.[METRICS_PORT_ANNOTATION];
+  if (port === undefined) throw new Error(`no running MetalLB controller in ${namespace}`);
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('metallb_k8s_client_config_stale_bool'));
+  if (line === undefined) throw new Error('the controller exports no metallb_k8s_client_config_stale_bool');
+  return Number(line.split(' ').pop());
+}
+
+describeIf(
+  goToolchain(),
+  'no-go-toolchain',
+  'Services follow the prefix with the real MetalLB v0.13.12 controller',
+  () => {
+    const version = 'v0.13.12';
+    beforeAll(async () => {
+      await installReleaseCrds(admin, metallbRelease(version));
+    }, 900_000);
+
+    // Without loadBalancerClass (Kubernetes >= 1.21) every MetalLB controller claims every Service
+    // in the cluster, so each test's controller is gone before the next one starts.
+    let current: HomeCluster | undefined;
+    afterEach(async () => {
+      const namespace = current?.namespace;
+      current = undefined;
+      if (namespace === undefined) return;
+      await admin.makeApiClient(AppsV1Api).deleteNamespacedDeployment({
+        name: 'metallb-controller',
+        namespace,
+        propagationPolicy: 'Foreground',
+      });
+      await until(`the MetalLB controller in ${namespace} to stop`, async () => {
+        const pods = await core.listNamespacedPod({
+          namespace,
+          labelSelector: 'app.kubernetes.io/component=controller',
+        });
+        return pods.items.length === 0;
+      });
+    });
+
+    async function homeWithServices(prefix: string): Promise<HomeCluster> {
+      const home = await homeCluster(prefix, { metallbVersion: version, realMetalLB: true });
+      current = home;
+      await createLoadBalancers(home.namespace);
+      await settledIn(home.namespace, SUBNET_OLD);
+      return home;
+    }
+
+    it('moves every IPv6 LoadBalancer Service to the new prefix: the sync cycles MetalLB < 0.14.2', async () => {
+      const home = await homeWithServices('real-013');
+      const run = await runCli(['sync'], home.env());
+      expect(run.result).toMatchObject({
+        status: 'updated',
+        after: ['192.168.178.240/28', range(SUBNET_NEW)],
+        reload: { action: 'cycled' },
+      });
+      const moved = await settledIn(home.namespace, SUBNET_NEW);
+      expect(Object.keys(moved).sort()).toEqual([...SERVICES].sort());
+      expect(await configStale(home.namespace)).toBe(0);
+    });
+
+    it('without the cycle MetalLB < 0.14.2 refuses the new pool, says so in its metric, and the Services stay on the dead prefix', async () => {
+      const home = await homeWithServices('real-013-stale');
+      const before = await ingress(home.namespace);
+      const run = await runCli(['sync', '--reload', 'never'], home.env());
+      expect(run.result).toMatchObject({ status: 'updated', reload: { action: 'skipped' } });
+      await until(
+        'MetalLB to report its configuration stale',
+        async () => (await configStale(home.namespace)) === 1,
+      );
+      expect(await ingress(home.namespace)).toEqual(before);
+    });
+
+    it('when MetalLB does not come back, the pool is restored byte for byte and the Services keep the old addresses', async () => {
+      const home = await homeWithServices('real-013-rollback');
+      const before = { pool: await home.readPool(), services: await ingress(home.namespace) };
+      await setPodsNeverReady(admin, home.namespace, true);
+      const run = await runCli(['sync', '--reload-timeout', '2'], home.env());
+      expect(run.code).toBe(1);
+      expect(run.result).toMatchObject({ status: 'rolled-back', stage: 'reload' });
+      const after = await home.readPool();
+      expect(after.spec).toEqual(before.pool.spec);
+      expect(after.metadata.annotations).toEqual(before.pool.metadata.annotations);
+      expect(await ingress(home.namespace)).toEqual(before.services);
+    });
+  },
+);

@@ -1,0 +1,111 @@
+// MetalLB's real controller, run the way a container runtime would run it for its pod: the simulated
+// kubelet asks for a process when it starts a controller pod in a namespace that opted in, reports
+// the pod Ready only once the process serves its metrics, and stops the process when the pod is
+// deleted, which is exactly what a reload does. Only opted-in namespaces get real processes: a
+// MetalLB controller acts on every LoadBalancer Service in the cluster.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { REPO_ROOT } from './binaries.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './process.js';
+
+/** Namespace annotation: run the real controller of this MetalLB release (e.g. "v0.13.12") for its controller pods. */
+export const REAL_METALLB_ANNOTATION = 'kubelet-sim.metallb-dyn6.test/real-metallb';
+/** Pod annotation the simulated kubelet sets: where the real controller serves its Prometheus metrics. */
+export const METRICS_PORT_ANNOTATION = 'kubelet-sim.metallb-dyn6.test/metrics-port';
+
+export interface MetalLBRelease {
+  version: string;
+  controller: string;
+  crdDir: string;
+  rbacDir: string;
+}
+
+/** A MetalLB release built from the Go module proxy on first use (scripts/provision-metallb.sh), then cached. */
+export function metallbRelease(version: string): MetalLBRelease {
+  const out = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-metallb.sh'), version], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const dir = /: (\S+)(?: \(cached\))?\s*$/.exec(out.trim())?.[1];
+  if (dir === undefined) throw new Error(`provision-metallb.sh ${version} printed no folder: ${out}`);
+  return {
+    version,
+    controller: path.join(dir, 'controller'),
+    crdDir: path.join(dir, 'crd'),
+    rbacDir: path.join(dir, 'rbac'),
+  };
+}
+
+const isController = (pod: V1Pod) =>
+  pod.metadata?.labels?.['app.kubernetes.io/component'] === 'controller' ||
+  pod.metadata?.labels?.['component'] === 'controller';
+
+async function serving(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+export class MetalLBRuntime {
+  private readonly processes = new Map<string, ManagedProcess>();
+
+  constructor(
+    private readonly kubeconfigPath: string,
+    private readonly logDir: string,
+  ) {}
+
+  /**
+   * Starts the real controller for `pod` when its namespace asked for one. Resolves with the metrics
+   * port once the controller serves, undefined when the pod is not one it runs; throws when the
+   * controller dies before it serves.
+   */
+  async start(pod: V1Pod, namespaceAnnotations: Record<string, string>): Promise<number | undefined> {
+    const version = namespaceAnnotations[REAL_METALLB_ANNOTATION];
+    const uid = pod.metadata?.uid;
+    const namespace = pod.metadata?.namespace;
+    if (version === undefined || uid === undefined || namespace === undefined || !isController(pod))
+      return undefined;
+    const release = metallbRelease(version);
+    const port = await freePort();
+    const proc = new ManagedProcess(
+      `metallb-controller ${namespace}`,
+      release.controller,
+      [
+        `--kubeconfig=${this.kubeconfigPath}`,
+        `--namespace=${namespace}`,
+        `--port=${String(port)}`,
+        '--webhook-mode=disabled',
+        '--disable-cert-rotation',
+        '--log-level=info',
+      ],
+      path.join(this.logDir, `metallb-controller-${namespace}.log`),
+    );
+    this.processes.get(uid)?.killNow();
+    this.processes.set(uid, proc);
+    for (let waited = 0; !(await serving(port)); waited += 100) {
+      if (!proc.running) throw new Error(`MetalLB controller ${version} exited: ${proc.tail()}`);
+      if (waited > 60_000)
+        throw new Error(`MetalLB controller ${version} did not serve within 60 s: ${proc.tail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return port;
+  }
+
+  /** The pod is going: its process stops first, as a kubelet stops the container. */
+  async stop(pod: V1Pod): Promise<void> {
+    const uid = pod.metadata?.uid;
+    const proc = uid === undefined ? undefined : this.processes.get(uid);
+    if (proc === undefined || uid === undefined) return;
+    this.processes.delete(uid);
+    await proc.stop(2000);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.processes.values()].map((p) => p.stop(2000)));
+    this.processes.clear();
+  }
+}

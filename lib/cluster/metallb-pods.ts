@@ -6,7 +6,8 @@ import type { RequestCounter } from './request-counter.js';
 
 export interface PodSet {
   namespace: string;
-  labelSelector: string;
+  /** Tried in order; the first that matches any pod is kept for the rest of the run. */
+  labelSelectors: readonly string[];
 }
 
 export interface CycleResult {
@@ -38,6 +39,8 @@ const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
 
 export class MetalLBPods implements MetalLBApi {
   private readonly core: CoreV1Api;
+  /** The selector that matched MetalLB's pods in this run: the deletion and the wait use it too. */
+  private chosen: string | undefined;
 
   constructor(
     private readonly clients: ApiClients,
@@ -48,14 +51,29 @@ export class MetalLBPods implements MetalLBApi {
   }
 
   async list(): Promise<PodList> {
+    const candidates = this.chosen === undefined ? this.pods.labelSelectors : [this.chosen];
+    let list: PodList = { items: [], resourceVersion: '' };
+    for (const labelSelector of candidates) {
+      list = await this.listMatching(labelSelector);
+      if (list.items.length > 0) {
+        this.chosen = labelSelector;
+        break;
+      }
+    }
+    return list;
+  }
+
+  private get selector(): string {
+    return this.chosen ?? this.pods.labelSelectors.join(' or ');
+  }
+
+  private async listMatching(labelSelector: string): Promise<PodList> {
+    const namespace = this.pods.namespace;
     try {
-      const list = await this.counter.track(() => this.core.listNamespacedPod(this.pods));
+      const list = await this.counter.track(() => this.core.listNamespacedPod({ namespace, labelSelector }));
       return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
     } catch (error) {
-      throw describeApiError(
-        `listing MetalLB pods in ${this.pods.namespace} (${this.pods.labelSelector})`,
-        error,
-      );
+      throw describeApiError(`listing MetalLB pods in ${namespace} (${labelSelector})`, error);
     }
   }
 
@@ -63,9 +81,14 @@ export class MetalLBPods implements MetalLBApi {
   async cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult> {
     const old = current.filter(live);
     if (old.length === 0)
-      throw new ClusterError(`no MetalLB pods match ${this.pods.labelSelector} in ${this.pods.namespace}`);
+      throw new ClusterError(`no MetalLB pods match ${this.selector} in ${this.pods.namespace}`);
     try {
-      await this.counter.track(() => this.core.deleteCollectionNamespacedPod(this.pods));
+      await this.counter.track(() =>
+        this.core.deleteCollectionNamespacedPod({
+          namespace: this.pods.namespace,
+          labelSelector: this.selector,
+        }),
+      );
     } catch (error) {
       throw describeApiError(`deleting MetalLB pods in ${this.pods.namespace}`, error);
     }
@@ -149,7 +172,7 @@ export class MetalLBPods implements MetalLBApi {
         .track(() =>
           new Watch(this.clients.kubeConfig).watch(
             `/api/v1/namespaces/${this.pods.namespace}/pods`,
-            { labelSelector: this.pods.labelSelector, resourceVersion, allowWatchBookmarks: true },
+            { labelSelector: this.selector, resourceVersion, allowWatchBookmarks: true },
             (phase, pod: V1Pod) => {
               const key = pod.metadata?.uid ?? podName(pod);
               if (phase === 'DELETED') pods.delete(key);

@@ -13,7 +13,13 @@ import {
   type OutputFormat,
   type ReloadStrategy,
 } from './choices.js';
-import { optionLabel, OPTION_SPECS, type OptionName, type RawSettings } from './options.js';
+import {
+  MANIFEST_LABEL_SELECTOR,
+  optionLabel,
+  OPTION_SPECS,
+  type OptionName,
+  type RawSettings,
+} from './options.js';
 
 export interface Config {
   source: PrefixSource;
@@ -21,7 +27,8 @@ export interface Config {
   detectDeadlineMs: number;
   hosts: HostRange[];
   pool: { namespace: string; name: string };
-  labelSelector: string;
+  /** Tried in order until one matches MetalLB's pods: the one given, or Helm's then the manifests' labels. */
+  labelSelectors: string[];
   policy: PrefixPolicy;
   intervalMs: number;
   dryRun: boolean;
@@ -190,7 +197,8 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     detectDeadlineMs,
     hosts: parsedHosts.value,
     pool: { namespace, name: poolName },
-    labelSelector,
+    labelSelectors:
+      raw.labelSelector === undefined ? [labelSelector, MANIFEST_LABEL_SELECTOR] : [labelSelector],
     policy,
     intervalMs,
     dryRun,

@@ -37,7 +37,7 @@ export const OPTIONS = {
     flag: 'label-selector',
     env: ['METALLB_DYN6_METALLB_LABEL_SELECTOR'],
     default: 'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
-    help: "Selects MetalLB's pods (controller and speakers) for version detection and reloads",
+    help: "Selects MetalLB's pods (controller and speakers) for version detection and reloads; when not set, the Helm chart's labels are tried first, then MetalLB's own manifests' (app=metallb)",
   },
   subnetOverride: {
     flag: 'subnet-override',
@@ -129,6 +129,9 @@ export const OPTIONS = {
 } as const satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
+
+/** The labels MetalLB's own manifests (config/manifests) put on its pods, tried after the Helm chart's. */
+export const MANIFEST_LABEL_SELECTOR = 'app=metallb';
 export const OPTION_SPECS: Readonly<Record<OptionName, OptionSpec>> = OPTIONS;
 
 /** How a message names an option: its flag and its environment variables. */

@@ -17,7 +17,7 @@ export interface Syncer {
 }
 
 export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
-  const podSet = { namespace: config.pool.namespace, labelSelector: config.labelSelector };
+  const podSet = { namespace: config.pool.namespace, labelSelectors: config.labelSelectors };
   // One connection pool for every sync of this process (warm functions, `run`).
   const clients = new ApiClients(kc);
   return {

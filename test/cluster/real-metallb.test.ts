@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { METALLB_SELECTOR, installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
+import { installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
 import { METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { runCli } from '../support/cli.js';
@@ -96,7 +96,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 /** MetalLB's own metric: 1 while it runs on a configuration it refused. */
 async function configStale(namespace: string): Promise<number> {
-  const pods = (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
+  const pods = (await core.listNamespacedPod({ namespace })).items;
   const controller = pods.find(
     (p) =>
       p.metadata?.deletionTimestamp === undefined &&
@@ -133,16 +133,13 @@ describeIf(
         propagationPolicy: 'Foreground',
       });
       await until(`the MetalLB controller in ${namespace} to stop`, async () => {
-        const pods = await core.listNamespacedPod({
-          namespace,
-          labelSelector: 'app.kubernetes.io/component=controller',
-        });
-        return pods.items.length === 0;
+        const pods = (await core.listNamespacedPod({ namespace })).items;
+        return !pods.some((p) => p.metadata?.name?.startsWith('metallb-controller-') === true);
       });
     });
 
-    async function homeWithServices(prefix: string): Promise<HomeCluster> {
-      const home = await homeCluster(prefix, { metallbVersion: version, realMetalLB: true });
+    async function homeWithServices(prefix: string, manifestLabels = false): Promise<HomeCluster> {
+      const home = await homeCluster(prefix, { metallbVersion: version, realMetalLB: true, manifestLabels });
       current = home;
       await createLoadBalancers(home.namespace);
       await settledIn(home.namespace, SUBNET_OLD);
@@ -185,6 +182,20 @@ describeIf(
       expect(after.spec).toEqual(before.pool.spec);
       expect(after.metadata.annotations).toEqual(before.pool.metadata.annotations);
       expect(await ingress(home.namespace)).toEqual(before.services);
+    });
+
+    it('finds a MetalLB installed from its own manifests (app=metallb) with the default selector, reads its version and cycles it', async () => {
+      const home = await homeWithServices('real-013-manifests', true);
+      const run = await runCli(['sync'], home.env());
+      expect(run.result).toMatchObject({
+        status: 'updated',
+        reload: {
+          action: 'cycled',
+          reason: 'MetalLB v0.13.12 < v0.14.2 needs its pods restarted',
+          metallbImage: 'quay.io/metallb/controller:v0.13.12',
+        },
+      });
+      await settledIn(home.namespace, SUBNET_NEW);
     });
   },
 );

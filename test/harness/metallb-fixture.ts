@@ -150,10 +150,22 @@ export interface MetalLBOptions {
   neverReady?: boolean;
   /** The controller pod runs MetalLB's real controller of `version` (see metallb-runtime.ts). */
   real?: boolean;
+  /** Whose labels the pods carry: the Helm chart's (default) or MetalLB's own manifests'. */
+  labels?: 'helm' | 'manifests';
 }
 
-function podTemplate(component: string, image: string): V1PodTemplateSpec {
-  const labels = { ...METALLB_LABELS, 'app.kubernetes.io/component': component };
+/** The selector that finds the pods of an install with these labels. */
+export const selectorFor = (labels: MetalLBOptions['labels']) =>
+  labels === 'manifests' ? 'app=metallb' : METALLB_SELECTOR;
+
+function labelsFor(component: string, style: MetalLBOptions['labels']): Record<string, string> {
+  return style === 'manifests'
+    ? { app: 'metallb', component }
+    : { ...METALLB_LABELS, 'app.kubernetes.io/component': component };
+}
+
+function podTemplate(component: string, image: string, style: MetalLBOptions['labels']): V1PodTemplateSpec {
+  const labels = labelsFor(component, style);
   return {
     metadata: { labels },
     spec: {
@@ -164,8 +176,8 @@ function podTemplate(component: string, image: string): V1PodTemplateSpec {
 }
 
 /**
- * What a Helm install of MetalLB leaves in a namespace: the controller Deployment and the speaker
- * DaemonSet with the chart's labels. Waits until every MetalLB pod is Ready unless told it never will be.
+ * What an install of MetalLB leaves in a namespace: the controller Deployment and the speaker
+ * DaemonSet with the Helm chart's labels (or the manifests'). Waits until every MetalLB pod is Ready unless told it never will be.
  */
 export async function installMetalLB(kc: KubeConfig, options: MetalLBOptions = {}): Promise<void> {
   const namespace = options.namespace ?? 'metallb-system';
@@ -184,15 +196,15 @@ export async function installMetalLB(kc: KubeConfig, options: MetalLBOptions = {
   );
   if (Object.keys(annotations).length > 0)
     await core.patchNamespace({ name: namespace, body: { metadata: { annotations } } }, mergePatch);
-  const controller = podTemplate('controller', `quay.io/metallb/controller:${version}`);
-  const speaker = podTemplate('speaker', `quay.io/metallb/speaker:${version}`);
+  const controller = podTemplate('controller', `quay.io/metallb/controller:${version}`, options.labels);
+  const speaker = podTemplate('speaker', `quay.io/metallb/speaker:${version}`, options.labels);
   await createIfAbsent(() =>
     apps.createNamespacedDeployment({
       namespace,
       body: {
         metadata: {
           name: 'metallb-controller',
-          labels: { ...METALLB_LABELS, 'app.kubernetes.io/component': 'controller' },
+          labels: labelsFor('controller', options.labels),
         },
         spec: {
           replicas: 1,
@@ -208,13 +220,14 @@ export async function installMetalLB(kc: KubeConfig, options: MetalLBOptions = {
       body: {
         metadata: {
           name: 'metallb-speaker',
-          labels: { ...METALLB_LABELS, 'app.kubernetes.io/component': 'speaker' },
+          labels: labelsFor('speaker', options.labels),
         },
         spec: { selector: { matchLabels: speaker.metadata?.labels ?? {} }, template: speaker },
       },
     }),
   );
-  if (options.neverReady !== true) await waitForMetalLBReady(kc, namespace);
+  if (options.neverReady !== true)
+    await waitForMetalLBReady(kc, namespace, 60_000, selectorFor(options.labels));
 }
 
 /** Waits until the controller and one speaker per node run, all Ready, none terminating. */
@@ -222,13 +235,14 @@ export async function waitForMetalLBReady(
   kc: KubeConfig,
   namespace: string,
   timeoutMs = 60_000,
+  labelSelector = METALLB_SELECTOR,
 ): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const expected = 1 + (await core.listNode()).items.length;
   await poll(
     `MetalLB pods in ${namespace} to be Ready`,
     async () => {
-      const pods = (await core.listNamespacedPod({ namespace, labelSelector: METALLB_SELECTOR })).items;
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
       const ready = pods.filter((p) => p.metadata?.deletionTimestamp === undefined && podReady(p));
       return ready.length === expected && pods.length === expected;
     },

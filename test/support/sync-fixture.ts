@@ -58,6 +58,8 @@ export interface HomeClusterOptions {
   noPool?: boolean;
   /** Run MetalLB's real controller of metallbVersion (provisioned beforehand with metallbRelease). */
   realMetalLB?: boolean;
+  /** Install MetalLB with its own manifests' labels instead of the Helm chart's. */
+  manifestLabels?: boolean;
 }
 
 export async function homeCluster(prefix: string, options: HomeClusterOptions = {}): Promise<HomeCluster> {
@@ -68,6 +70,7 @@ export async function homeCluster(prefix: string, options: HomeClusterOptions = 
     namespace,
     version: options.metallbVersion ?? 'v0.14.9',
     real: options.realMetalLB === true,
+    labels: options.manifestLabels === true ? 'manifests' : 'helm',
   });
   if (options.noPool !== true) {
     await createPool(
@@ -112,7 +115,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
     pool: new OwnedPool(new poolType(clients, { namespace: home.namespace, name: home.pool }, counter)),
     metallb: new MetalLBPods(
       clients,
-      { namespace: home.namespace, labelSelector: METALLB_SELECTOR },
+      { namespace: home.namespace, labelSelectors: [METALLB_SELECTOR] },
       counter,
     ),
     events: new PoolEvents(clients, counter),

@@ -29,7 +29,11 @@ describe('configuration', () => {
   it("reads the Rust tool's environment names with its defaults", () => {
     const c = config(RUST_ENV);
     expect(c.pool).toEqual({ namespace: 'metallb-system', name: 'home-ipv6' });
-    expect(c.labelSelector).toBe('app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb');
+    // The Rust tool's default first; MetalLB's own manifests' labels when it matches nothing.
+    expect(c.labelSelectors).toEqual([
+      'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
+      'app=metallb',
+    ]);
     expect(c.source.name).toBe('my-ip');
     expect(c.intervalMs).toBe(60_000);
     expect(c.dryRun).toBe(false);
@@ -50,7 +54,7 @@ describe('configuration', () => {
     });
     expect(c).toMatchObject({
       pool: { namespace: 'lb' },
-      labelSelector: 'app=metallb',
+      labelSelectors: ['app=metallb'],
       intervalMs: 300_000,
       dryRun: true,
     });

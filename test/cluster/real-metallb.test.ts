@@ -4,11 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
 import { METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
+import { compareVersions, SELF_RELOADING, versionOfImage } from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../support/cli.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
@@ -110,18 +112,27 @@ async function configStale(namespace: string): Promise<number> {
   return Number(line.split(' ').pop());
 }
 
+/** The MetalLB releases each test control plane can run: 0.14 and later need Kubernetes >= 1.21. */
+const RELEASES: Record<KubernetesVersion, string[]> = {
+  '1.20': ['v0.13.12'],
+  '1.35': ['v0.13.12', 'v0.14.9', 'v0.16.2'],
+};
+const selfReloading = (version: string) => {
+  const parsed = versionOfImage(`metallb/controller:${version}`);
+  return parsed !== undefined && compareVersions(parsed, SELF_RELOADING) >= 0;
+};
+const controllerPods = async (namespace: string) =>
+  (await core.listNamespacedPod({ namespace })).items
+    .map((p) => p.metadata?.name ?? '')
+    .filter((name) => name.startsWith('metallb-controller-'));
+
 describeIf(
   goToolchain(),
   'no-go-toolchain',
-  'Services follow the prefix with the real MetalLB v0.13.12 controller',
+  `Services follow the prefix with the real MetalLB controller (Kubernetes ${testKubernetesVersion()})`,
   () => {
-    const version = 'v0.13.12';
-    beforeAll(async () => {
-      await installReleaseCrds(admin, metallbRelease(version));
-    }, 900_000);
-
-    // Without loadBalancerClass (Kubernetes >= 1.21) every MetalLB controller claims every Service
-    // in the cluster, so each test's controller is gone before the next one starts.
+    // Without loadBalancerClass every MetalLB controller claims every Service in the cluster, so each
+    // test's controller is gone before the next one starts.
     let current: HomeCluster | undefined;
     afterEach(async () => {
       const namespace = current?.namespace;
@@ -132,70 +143,90 @@ describeIf(
         namespace,
         propagationPolicy: 'Foreground',
       });
-      await until(`the MetalLB controller in ${namespace} to stop`, async () => {
-        const pods = (await core.listNamespacedPod({ namespace })).items;
-        return !pods.some((p) => p.metadata?.name?.startsWith('metallb-controller-') === true);
-      });
-    });
-
-    async function homeWithServices(prefix: string, manifestLabels = false): Promise<HomeCluster> {
-      const home = await homeCluster(prefix, { metallbVersion: version, realMetalLB: true, manifestLabels });
-      current = home;
-      await createLoadBalancers(home.namespace);
-      await settledIn(home.namespace, SUBNET_OLD);
-      return home;
-    }
-
-    it('moves every IPv6 LoadBalancer Service to the new prefix: the sync cycles MetalLB < 0.14.2', async () => {
-      const home = await homeWithServices('real-013');
-      const run = await runCli(['sync'], home.env());
-      expect(run.result).toMatchObject({
-        status: 'updated',
-        after: ['192.168.178.240/28', range(SUBNET_NEW)],
-        reload: { action: 'cycled' },
-      });
-      const moved = await settledIn(home.namespace, SUBNET_NEW);
-      expect(Object.keys(moved).sort()).toEqual([...SERVICES].sort());
-      expect(await configStale(home.namespace)).toBe(0);
-    });
-
-    it('without the cycle MetalLB < 0.14.2 refuses the new pool, says so in its metric, and the Services stay on the dead prefix', async () => {
-      const home = await homeWithServices('real-013-stale');
-      const before = await ingress(home.namespace);
-      const run = await runCli(['sync', '--reload', 'never'], home.env());
-      expect(run.result).toMatchObject({ status: 'updated', reload: { action: 'skipped' } });
       await until(
-        'MetalLB to report its configuration stale',
-        async () => (await configStale(home.namespace)) === 1,
+        `the MetalLB controller in ${namespace} to stop`,
+        async () => (await controllerPods(namespace)).length === 0,
       );
-      expect(await ingress(home.namespace)).toEqual(before);
     });
 
-    it('when MetalLB does not come back, the pool is restored byte for byte and the Services keep the old addresses', async () => {
-      const home = await homeWithServices('real-013-rollback');
-      const before = { pool: await home.readPool(), services: await ingress(home.namespace) };
-      await setPodsNeverReady(admin, home.namespace, true);
-      const run = await runCli(['sync', '--reload-timeout', '2'], home.env());
-      expect(run.code).toBe(1);
-      expect(run.result).toMatchObject({ status: 'rolled-back', stage: 'reload' });
-      const after = await home.readPool();
-      expect(after.spec).toEqual(before.pool.spec);
-      expect(after.metadata.annotations).toEqual(before.pool.metadata.annotations);
-      expect(await ingress(home.namespace)).toEqual(before.services);
-    });
+    describe.each(RELEASES[testKubernetesVersion()])('MetalLB %s', (version) => {
+      const short = version.replaceAll('.', '').replace('v0', '');
+      beforeAll(async () => {
+        await installReleaseCrds(admin, metallbRelease(version));
+      }, 900_000);
 
-    it('finds a MetalLB installed from its own manifests (app=metallb) with the default selector, reads its version and cycles it', async () => {
-      const home = await homeWithServices('real-013-manifests', true);
-      const run = await runCli(['sync'], home.env());
-      expect(run.result).toMatchObject({
-        status: 'updated',
-        reload: {
-          action: 'cycled',
-          reason: 'MetalLB v0.13.12 < v0.14.2 needs its pods restarted',
-          metallbImage: 'quay.io/metallb/controller:v0.13.12',
+      async function homeWithServices(prefix: string, manifestLabels = false): Promise<HomeCluster> {
+        const home = await homeCluster(`${prefix}-${short}`, {
+          metallbVersion: version,
+          realMetalLB: true,
+          manifestLabels,
+        });
+        current = home;
+        await createLoadBalancers(home.namespace);
+        await settledIn(home.namespace, SUBNET_OLD);
+        return home;
+      }
+
+      it(
+        selfReloading(version)
+          ? 'moves every IPv6 LoadBalancer Service to the new prefix by itself: the sync leaves its pods alone'
+          : 'moves every IPv6 LoadBalancer Service to the new prefix: the sync cycles MetalLB < 0.14.2',
+        async () => {
+          const home = await homeWithServices('real');
+          const pods = await controllerPods(home.namespace);
+          const run = await runCli(['sync'], home.env());
+          expect(run.result).toMatchObject({
+            status: 'updated',
+            after: ['192.168.178.240/28', range(SUBNET_NEW)],
+            reload: { action: selfReloading(version) ? 'skipped' : 'cycled' },
+          });
+          const moved = await settledIn(home.namespace, SUBNET_NEW);
+          expect(Object.keys(moved).sort()).toEqual([...SERVICES].sort());
+          expect(await configStale(home.namespace)).toBe(0);
+          if (selfReloading(version)) expect(await controllerPods(home.namespace)).toEqual(pods);
         },
+      );
+
+      if (selfReloading(version)) return;
+
+      it('without the cycle MetalLB < 0.14.2 refuses the new pool, says so in its metric, and the Services stay on the dead prefix', async () => {
+        const home = await homeWithServices('stale');
+        const before = await ingress(home.namespace);
+        const run = await runCli(['sync', '--reload', 'never'], home.env());
+        expect(run.result).toMatchObject({ status: 'updated', reload: { action: 'skipped' } });
+        await until(
+          'MetalLB to report its configuration stale',
+          async () => (await configStale(home.namespace)) === 1,
+        );
+        expect(await ingress(home.namespace)).toEqual(before);
       });
-      await settledIn(home.namespace, SUBNET_NEW);
+
+      it('when MetalLB does not come back, the pool is restored byte for byte and the Services keep the old addresses', async () => {
+        const home = await homeWithServices('rollback');
+        const before = { pool: await home.readPool(), services: await ingress(home.namespace) };
+        await setPodsNeverReady(admin, home.namespace, true);
+        const run = await runCli(['sync', '--reload-timeout', '2'], home.env());
+        expect(run.code).toBe(1);
+        expect(run.result).toMatchObject({ status: 'rolled-back', stage: 'reload' });
+        const after = await home.readPool();
+        expect(after.spec).toEqual(before.pool.spec);
+        expect(after.metadata.annotations).toEqual(before.pool.metadata.annotations);
+        expect(await ingress(home.namespace)).toEqual(before.services);
+      });
+
+      it('finds a MetalLB installed from its own manifests (app=metallb) with the default selector, reads its version and cycles it', async () => {
+        const home = await homeWithServices('manifests', true);
+        const run = await runCli(['sync'], home.env());
+        expect(run.result).toMatchObject({
+          status: 'updated',
+          reload: {
+            action: 'cycled',
+            reason: `MetalLB ${version} < v0.14.2 needs its pods restarted`,
+            metallbImage: `quay.io/metallb/controller:${version}`,
+          },
+        });
+        await settledIn(home.namespace, SUBNET_NEW);
+      });
     });
   },
 );

@@ -9,9 +9,29 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 const REQUIRED = ['etcd', 'kube-apiserver', 'kube-controller-manager'] as const;
 export type Binary = (typeof REQUIRED)[number];
 
-function cacheDir(): string {
+/**
+ * The Kubernetes versions the test control plane runs: the oldest supported one, built from
+ * Debian's source package, and a current one, built from the Go module proxy with an etcd it supports.
+ */
+export const KUBERNETES_VERSIONS = {
+  '1.20': { release: '1.20.2', provision: ['scripts/provision-control-plane.sh'] },
+  '1.35': { release: '1.35.4', provision: ['scripts/provision-kubernetes.sh', 'v1.35.4', 'v3.6.16'] },
+} as const;
+export type KubernetesVersion = keyof typeof KUBERNETES_VERSIONS;
+
+/** The version tests run against: $METALLB_DYN6_TEST_KUBERNETES (1.20 or 1.35), else 1.20. */
+export function testKubernetesVersion(): KubernetesVersion {
+  const wanted = process.env['METALLB_DYN6_TEST_KUBERNETES'] ?? '1.20';
+  if (!Object.hasOwn(KUBERNETES_VERSIONS, wanted))
+    throw new Error(
+      `METALLB_DYN6_TEST_KUBERNETES=${wanted}: expected ${Object.keys(KUBERNETES_VERSIONS).join(' or ')}`,
+    );
+  return wanted as KubernetesVersion;
+}
+
+function cacheDir(version: KubernetesVersion): string {
   const base = process.env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache');
-  return path.join(base, 'metallb-dyn6', 'k8s-1.20.2', 'bin');
+  return path.join(base, 'metallb-dyn6', `k8s-${KUBERNETES_VERSIONS[version].release}`, 'bin');
 }
 
 function complete(dir: string): boolean {
@@ -20,16 +40,19 @@ function complete(dir: string): boolean {
 
 /**
  * Folder holding the control-plane binaries: KUBEBUILDER_ASSETS when it has them (the envtest
- * convention), else the cache, provisioned on first use.
+ * convention), else the version's cache, provisioned on first use.
  */
-export function controlPlaneBinaries(): Record<Binary, string> {
+export function controlPlaneBinaries(
+  version: KubernetesVersion = testKubernetesVersion(),
+): Record<Binary, string> {
   const assets = process.env['KUBEBUILDER_ASSETS'];
-  let dir = assets !== undefined && assets !== '' && complete(assets) ? assets : cacheDir();
+  let dir = assets !== undefined && assets !== '' && complete(assets) ? assets : cacheDir(version);
   if (!complete(dir)) {
-    execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-control-plane.sh'), dir], {
+    const [script, ...args] = KUBERNETES_VERSIONS[version].provision;
+    execFileSync('bash', [path.join(REPO_ROOT, script), ...args, cacheDir(version)], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    dir = cacheDir();
+    dir = cacheDir(version);
   }
   return Object.fromEntries(REQUIRED.map((b) => [b, path.join(dir, b)])) as Record<Binary, string>;
 }

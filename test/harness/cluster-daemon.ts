@@ -3,7 +3,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startTestCluster } from './test-cluster.js';
 import { CLUSTER_STATE_FILE, type ClusterState } from './cluster-state.js';
 
-const cluster = await startTestCluster({ metallbVersion: process.env['METALLB_VERSION'] ?? 'v0.14.9' });
+// METALLB_VERSION picks the release, METALLB_REAL=1 runs its real controller, and
+// METALLB_DYN6_TEST_KUBERNETES (1.20 or 1.35) the control plane.
+const cluster = await startTestCluster({
+  metallbVersion: process.env['METALLB_VERSION'] ?? 'v0.14.9',
+  realMetalLB: process.env['METALLB_REAL'] === '1',
+});
 const state: ClusterState = { pid: process.pid, kubeconfig: cluster.adminKubeconfig, server: cluster.server };
 writeFileSync(CLUSTER_STATE_FILE, JSON.stringify(state, null, 2));
 

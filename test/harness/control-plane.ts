@@ -3,7 +3,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node
 import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
-import { controlPlaneBinaries, REPO_ROOT } from './binaries.js';
+import {
+  controlPlaneBinaries,
+  REPO_ROOT,
+  testKubernetesVersion,
+  type KubernetesVersion,
+} from './binaries.js';
 import { kubeconfigYaml, type ClusterAccess } from './kubeconfig.js';
 import { generatePki } from './pki.js';
 import { freePort } from './ports.js';
@@ -14,6 +19,8 @@ export interface ControlPlaneOptions {
   apiserverArgs?: string[];
   /** Where run folders go; each run gets a fresh one, removed on stop. */
   runRoot?: string;
+  /** Default: $METALLB_DYN6_TEST_KUBERNETES, else 1.20. */
+  kubernetes?: KubernetesVersion;
 }
 
 export interface AuditEvent {
@@ -85,7 +92,10 @@ async function waitFor(
  * CA, token authentication, RBAC and an audit log. Only the processes started here are stopped.
  */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const bin = controlPlaneBinaries();
+  const kubernetes = options.kubernetes ?? testKubernetesVersion();
+  const bin = controlPlaneBinaries(kubernetes);
+  // Flags 1.20 needs and later versions removed: its insecure ports, and dual-stack behind a gate.
+  const legacy = kubernetes === '1.20';
   const runRoot = options.runRoot ?? path.join(REPO_ROOT, '.run');
   const runDir = path.join(runRoot, `cluster-${randomBytes(4).toString('hex')}`);
   mkdirSync(runDir, { recursive: true });
@@ -137,7 +147,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
         `--secure-port=${apiPort}`,
-        '--insecure-port=0',
+        ...(legacy ? ['--insecure-port=0'] : []),
         `--cert-dir=${runDir}`,
         `--tls-cert-file=${pki.servingCert}`,
         `--tls-private-key-file=${pki.servingKey}`,
@@ -148,7 +158,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--service-account-issuer=https://kubernetes.default.svc',
         // Dual-stack (alpha in 1.20), so Services can be IPv6 LoadBalancers like a home lab's.
-        '--feature-gates=IPv6DualStack=true',
+        ...(legacy ? ['--feature-gates=IPv6DualStack=true'] : []),
         '--service-cluster-ip-range=10.0.0.0/24,fd00:10:96::/112',
         '--endpoint-reconciler-type=none',
         // No token controller runs, so pods cannot get legacy service-account token volumes.
@@ -181,7 +191,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       [
         `--kubeconfig=${adminKubeconfig}`,
         '--secure-port=0',
-        '--port=0',
+        ...(legacy ? ['--port=0'] : []),
         '--leader-elect=false',
         '--controllers=deployment,replicaset,daemonset,garbagecollector,namespace,podgc',
         `--cert-dir=${runDir}`,

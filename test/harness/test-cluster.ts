@@ -1,8 +1,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startKubeletSim } from './kubelet-sim.js';
-import { MetalLBRuntime } from './metallb-runtime.js';
-import { createNodes, installMetalLB, installPoolCrd } from './metallb-fixture.js';
+import { MetalLBRuntime, metallbRelease } from './metallb-runtime.js';
+import { createNodes, installMetalLB, installPoolCrd, installReleaseCrds } from './metallb-fixture.js';
 
 export interface TestCluster extends ControlPlane {
   admin: KubeConfig;
@@ -11,6 +11,8 @@ export interface TestCluster extends ControlPlane {
 export interface TestClusterOptions extends ControlPlaneOptions {
   /** Also install MetalLB (this release) in metallb-system, as `cluster up` and the demo do. */
   metallbVersion?: string;
+  /** ...running its real controller (built from the Go module proxy on first use). */
+  realMetalLB?: boolean;
 }
 
 /**
@@ -25,8 +27,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   try {
     await installPoolCrd(admin);
     await createNodes(admin);
-    if (options.metallbVersion !== undefined)
-      await installMetalLB(admin, { version: options.metallbVersion });
+    if (options.metallbVersion !== undefined) {
+      const real = options.realMetalLB === true;
+      if (real) await installReleaseCrds(admin, metallbRelease(options.metallbVersion));
+      await installMetalLB(admin, { version: options.metallbVersion, real });
+    }
   } catch (error) {
     await kubelet.stop();
     await plane.stop();

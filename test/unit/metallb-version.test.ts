@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { decideReload, metallbImage, versionOfImage } from '../../lib/cluster/metallb-version.js';
+import {
+  compareVersions,
+  decideReload,
+  metallbImage,
+  versionOfImage,
+} from '../../lib/cluster/metallb-version.js';
 
 describe('MetalLB version detection', () => {
   it.each([
@@ -9,6 +14,10 @@ describe('MetalLB version detection', () => {
     ['registry:5000/metallb/controller', undefined],
     ['quay.io/metallb/controller:main', undefined],
     ['quay.io/metallb/controller@sha256:abc', undefined],
+    ['quay.io/metallb/controller:v10.13.1', { major: 10, minor: 13, patch: 1 }],
+    ['quay.io/metallb/controller:xv0.13.12', undefined],
+    ['quay.io/metallb/controller:v0.13.12x', undefined],
+    ['registry:5000/metallb/controller:main', undefined],
   ])('reads %s', (image, version) => {
     expect(versionOfImage(image)).toEqual(version);
   });
@@ -21,6 +30,43 @@ describe('MetalLB version detection', () => {
       'quay.io/metallb/speaker:v0.13.1',
     );
     expect(metallbImage(['nginx:1'])).toBeUndefined();
+  });
+
+  it("knows Bitnami's image names and registries with a port", () => {
+    expect(
+      metallbImage([
+        'docker.io/bitnami/metallb-speaker:0.13.12',
+        'docker.io/bitnami/metallb-controller:0.13.12',
+      ]),
+    ).toBe('docker.io/bitnami/metallb-controller:0.13.12');
+    expect(metallbImage(['docker.io/bitnami/metallb-speaker:0.13.12'])).toBe(
+      'docker.io/bitnami/metallb-speaker:0.13.12',
+    );
+    expect(metallbImage(['registry:5000/metallb/controller:v0.14.9'])).toBe(
+      'registry:5000/metallb/controller:v0.14.9',
+    );
+  });
+
+  it('orders versions by major, then minor, then patch', () => {
+    expect(compareVersions({ major: 0, minor: 14, patch: 9 }, { major: 1, minor: 0, patch: 0 })).toBeLessThan(
+      0,
+    );
+    expect(
+      compareVersions({ major: 1, minor: 0, patch: 0 }, { major: 0, minor: 14, patch: 9 }),
+    ).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['never', undefined, 'reload strategy is never'],
+    ['always', undefined, 'reload strategy is always'],
+    ['auto', undefined, 'MetalLB version unknown: no MetalLB controller pod found'],
+    [
+      'auto',
+      'quay.io/metallb/controller:main',
+      'MetalLB version unknown from image quay.io/metallb/controller:main',
+    ],
+  ] as const)('with strategy %s and image %s says why: %s', (strategy, image, reason) => {
+    expect(decideReload(strategy, image).reason).toBe(reason);
   });
 
   it.each([

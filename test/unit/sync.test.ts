@@ -2,7 +2,7 @@
 // message), what the pool holds afterwards, which requests were made and which Events recorded.
 import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
-import { ConflictError } from '../../lib/cluster/pool-client.js';
+import { ConflictError, type Pool } from '../../lib/cluster/pool-client.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { parseAnswer } from '../../lib/source/answer.js';
@@ -304,6 +304,18 @@ describe('write', () => {
 });
 
 describe('updated', () => {
+  it('a forced run that writes only the record restarts MetalLB and says nothing was added or removed', async () => {
+    const cluster = inMemoryCluster([V4, OLD], { metallbVersion: 'v0.14.9' });
+    const { result } = await run(cluster, { source: answering(SUBNET_OLD), request: { force: true } });
+    expect(result).toMatchObject({
+      status: 'updated',
+      reload: { action: 'cycled', reason: 'reload forced' },
+    });
+    expect(cluster.events.events[0]?.message).toMatch(
+      /: added nothing; removed nothing; MetalLB reload cycled/,
+    );
+  });
+
   it('MetalLB < 0.14.2 is cycled, the record moves with the addresses, and an Event says what changed', async () => {
     const cluster = synced();
     const { result } = await run(cluster);
@@ -615,5 +627,21 @@ describe('rollback keeps what is not ours', () => {
     };
     await run(cluster);
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD, theirs]);
+  });
+
+  it.each([
+    ['changed', (p: Pool) => p.spec.addresses.splice(1, 1, '10.0.0.0/24'), [OLD, '10.0.0.0/24']],
+    ['removed', (p: Pool) => p.spec.addresses.splice(1, 1), [OLD]],
+  ])('an entry someone %s meanwhile stays as they left it', async (_, edit, expected) => {
+    const cluster = inMemoryCluster([OLD, V4], { annotations: ours(OLD) });
+    cluster.metallb.cycles.push({ fails: 'down' });
+    let edited = false;
+    cluster.pool.beforeWrite = (pool) => {
+      if (edited || pool.stored.spec.addresses[0] !== NEW) return;
+      edited = true;
+      pool.edit(edit);
+    };
+    await run(cluster);
+    expect(cluster.pool.stored.spec.addresses).toEqual(expected);
   });
 });

@@ -112,10 +112,14 @@ async function configStale(namespace: string): Promise<number> {
   return Number(line.split(' ').pop());
 }
 
-/** The MetalLB releases each test control plane can run: 0.14 and later need Kubernetes >= 1.21. */
+/**
+ * The MetalLB releases each test control plane can run: 0.14 and later need Kubernetes >= 1.21.
+ * v0.15.3 is the newest that builds from the module proxy here: v0.16.2 requires
+ * github.com/metallb/frr-k8s v0.0.27, which the proxy does not serve.
+ */
 const RELEASES: Record<KubernetesVersion, string[]> = {
   '1.20': ['v0.13.12'],
-  '1.35': ['v0.13.12', 'v0.14.9', 'v0.16.2'],
+  '1.35': ['v0.13.12', 'v0.14.9', 'v0.15.3'],
 };
 const selfReloading = (version: string) => {
   const parsed = versionOfImage(`metallb/controller:${version}`);

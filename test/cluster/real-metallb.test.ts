@@ -3,11 +3,11 @@
 // the Go module proxy) running against the test apiserver, not with a stand-in.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
-import { METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
+import { goAvailable, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
+import { readAuditEvents } from '../harness/control-plane.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
 import { compareVersions, SELF_RELOADING, versionOfImage } from '../../lib/cluster/metallb-version.js';
@@ -21,14 +21,7 @@ const SERVICES = ['web', 'mqtt'];
 
 /** Go, which builds MetalLB's controller from the module proxy; without it CI fails, a laptop skips loudly. */
 function goToolchain(): Condition {
-  const found = ['go', '/usr/local/go/bin/go'].some((go) => {
-    try {
-      return go.startsWith('/') ? existsSync(go) : execFileSync('sh', ['-c', `command -v ${go}`]).length > 0;
-    } catch {
-      return false;
-    }
-  });
-  if (found) return true;
+  if (goAvailable()) return true;
   const why =
     'no Go toolchain: install Go >= 1.22 (PATH or /usr/local/go/bin) to build MetalLB from the module proxy';
   if (process.env['CI'] === 'true') throw new Error(why);
@@ -188,6 +181,12 @@ describeIf(
           expect(Object.keys(moved).sort()).toEqual([...SERVICES].sort());
           expect(await configStale(home.namespace)).toBe(0);
           if (selfReloading(version)) expect(await controllerPods(home.namespace)).toEqual(pods);
+          // MetalLB ran as its own service account, with the RBAC its release ships.
+          const controller = `system:serviceaccount:${home.namespace}:controller`;
+          const statusWrites = readAuditEvents(sharedCluster().auditLog, controller).filter(
+            (e) => e.objectRef?.resource === 'services' && e.objectRef.subresource === 'status',
+          );
+          expect(statusWrites.map((e) => e.responseStatus?.code)).toContain(200);
         },
       );
 

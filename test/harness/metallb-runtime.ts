@@ -4,8 +4,19 @@
 // deleted, which is exactly what a reload does. Only opted-in namespaces get real processes: a
 // MetalLB controller acts on every LoadBalancer Service in the cluster.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  loadAllYaml,
+  type V1ClusterRole,
+  type V1Pod,
+  type V1Role,
+} from '@kubernetes/client-node';
+import { statusCode } from '../../lib/cluster/api-error.js';
+import { kubeconfigYaml } from './kubeconfig.js';
 import { REPO_ROOT } from './binaries.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
@@ -21,6 +32,19 @@ export interface MetalLBRelease {
   crdDir: string;
   rbacDir: string;
 }
+
+/** Whether a Go toolchain is there to build MetalLB with (PATH or /usr/local/go/bin). */
+export function goAvailable(): boolean {
+  if (existsSync('/usr/local/go/bin/go')) return true;
+  try {
+    return execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** The release whose CRDs the test cluster serves: MetalLB's own, not a copy of ours. */
+export const CRD_RELEASE = 'v0.13.12';
 
 /** A MetalLB release built from the Go module proxy on first use (scripts/provision-metallb.sh), then cached. */
 export function metallbRelease(version: string): MetalLBRelease {
@@ -50,8 +74,18 @@ async function serving(port: number): Promise<boolean> {
   }
 }
 
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (statusCode(error) !== 409) throw error;
+  }
+}
+
 export class MetalLBRuntime {
   private readonly processes = new Map<string, ManagedProcess>();
+  /** Per namespace: the kubeconfig file of its controller's service account. */
+  private readonly identities = new Map<string, Promise<string>>();
 
   constructor(
     private readonly kubeconfigPath: string,
@@ -70,12 +104,18 @@ export class MetalLBRuntime {
     if (version === undefined || uid === undefined || namespace === undefined || !isController(pod))
       return undefined;
     const release = metallbRelease(version);
+    let identity = this.identities.get(namespace);
+    if (identity === undefined) {
+      identity = this.controllerIdentity(namespace, release);
+      this.identities.set(namespace, identity);
+    }
+    const kubeconfig = await identity;
     const port = await freePort();
     const proc = new ManagedProcess(
       `metallb-controller ${namespace}`,
       release.controller,
       [
-        `--kubeconfig=${this.kubeconfigPath}`,
+        `--kubeconfig=${kubeconfig}`,
         `--namespace=${namespace}`,
         `--port=${String(port)}`,
         '--webhook-mode=disabled',
@@ -93,6 +133,73 @@ export class MetalLBRuntime {
       await new Promise((r) => setTimeout(r, 100));
     }
     return port;
+  }
+
+  /**
+   * The identity the controller runs as, as in a real install: its own ServiceAccount bound to the
+   * ClusterRole and Role its release ships (config/rbac), so a permission it lacks fails here too.
+   */
+  private async controllerIdentity(namespace: string, release: MetalLBRelease): Promise<string> {
+    const admin = new KubeConfig();
+    admin.loadFromFile(this.kubeconfigPath);
+    const core = admin.makeApiClient(CoreV1Api);
+    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+    const shipped = loadAllYaml(readFileSync(path.join(release.rbacDir, 'role.yaml'), 'utf8')) as (
+      V1ClusterRole | V1Role
+    )[];
+    const rules = (kind: string, name: string) => {
+      const found = shipped.find((d) => d.kind === kind && d.metadata?.name === name);
+      if (found === undefined) throw new Error(`MetalLB ${release.version} ships no ${kind} ${name}`);
+      return found.rules ?? [];
+    };
+    const clusterRole = `metallb-dyn6-test:controller:${release.version}`;
+    const subjects = [{ kind: 'ServiceAccount', name: 'controller', namespace }];
+    await createIfAbsent(() =>
+      rbac.createClusterRole({
+        body: { metadata: { name: clusterRole }, rules: rules('ClusterRole', 'metallb-system:controller') },
+      }),
+    );
+    await createIfAbsent(() =>
+      rbac.createClusterRoleBinding({
+        body: {
+          metadata: { name: `metallb-dyn6-test:controller:${namespace}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+          subjects,
+        },
+      }),
+    );
+    await createIfAbsent(() =>
+      rbac.createNamespacedRole({
+        namespace,
+        body: { metadata: { name: 'controller' }, rules: rules('Role', 'controller') },
+      }),
+    );
+    await createIfAbsent(() =>
+      rbac.createNamespacedRoleBinding({
+        namespace,
+        body: {
+          metadata: { name: 'controller' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'controller' },
+          subjects,
+        },
+      }),
+    );
+    await createIfAbsent(() =>
+      core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'controller' } } }),
+    );
+    const issued = await core.createNamespacedServiceAccountToken({
+      namespace,
+      name: 'controller',
+      body: { spec: { audiences: [], expirationSeconds: 86_400 } },
+    });
+    const token = issued.status?.token;
+    const cluster = admin.getCurrentCluster();
+    if (token === undefined || cluster?.caData === undefined)
+      throw new Error(`no token or CA for MetalLB's controller in ${namespace}`);
+    const file = path.join(this.logDir, `metallb-controller-${namespace}.kubeconfig`);
+    const access = { server: cluster.server, caPem: Buffer.from(cluster.caData, 'base64').toString('utf8') };
+    writeFileSync(file, kubeconfigYaml(access, 'controller', token), { mode: 0o600 });
+    return file;
   }
 
   /** The pod is going: its process stops first, as a kubelet stops the container. */

@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startKubeletSim } from './kubelet-sim.js';
-import { MetalLBRuntime, metallbRelease } from './metallb-runtime.js';
+import { CRD_RELEASE, goAvailable, MetalLBRuntime, metallbRelease } from './metallb-runtime.js';
 import { createNodes, installMetalLB, installPoolCrd, installReleaseCrds } from './metallb-fixture.js';
 
 export interface TestCluster extends ControlPlane {
@@ -25,7 +25,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   admin.loadFromFile(plane.adminKubeconfig);
   const kubelet = startKubeletSim(admin, new MetalLBRuntime(plane.adminKubeconfig, plane.runDir));
   try {
-    await installPoolCrd(admin);
+    // MetalLB's own CRDs when Go can build its release; else the copy of its IPAddressPool CRD
+    // (the real-controller tests then skip, or fail under CI=true).
+    if (goAvailable()) await installReleaseCrds(admin, metallbRelease(CRD_RELEASE));
+    else await installPoolCrd(admin);
     await createNodes(admin);
     if (options.metallbVersion !== undefined) {
       const real = options.realMetalLB === true;

@@ -23,6 +23,18 @@ interface HttpApiResult {
   body: string;
 }
 
+/**
+ * Thrown for a scheduled sync that failed: only a thrown error makes Lambda count the invocation as
+ * failed, so the Errors metric, alarms, retries and failure destinations see the outage.
+ */
+export class ScheduledSyncFailed extends Error {
+  constructor(readonly result: Record<string, unknown>) {
+    const stage = typeof result['stage'] === 'string' ? ` at ${result['stage']}` : '';
+    super(`metallb-dyn6 sync ${String(result['status'])}${stage}: ${String(result['error'])}`);
+    this.name = 'ScheduledSyncFailed';
+  }
+}
+
 const app = createFunctionApp(process.env, kubeConfigProvider(process.env));
 
 function isScheduled(event: unknown): event is ScheduledEvent {
@@ -42,7 +54,11 @@ const toHttpApi = (response: HttpResponse): HttpApiResult => ({
 });
 
 export async function handler(event: unknown): Promise<HttpApiResult | Record<string, unknown>> {
-  if (isScheduled(event)) return (await handleTick(app, 'schedule')).body;
+  if (isScheduled(event)) {
+    const response = await handleTick(app, 'schedule');
+    if (response.statusCode >= 400) throw new ScheduledSyncFailed(response.body);
+    return response.body;
+  }
   if (isHttpApi(event)) {
     const raw = event.body ?? '';
     const body = event.isBase64Encoded === true ? Buffer.from(raw, 'base64').toString('utf8') : raw;

@@ -85,6 +85,14 @@ describe('deployment manifests', () => {
     },
   );
 
+  it('keeps failed Jobs for failedJobsHistoryLimit: no TTL deletes them first', () => {
+    const cron = objects('cronjob').find((d) => d.kind === 'CronJob') as unknown as {
+      spec: { failedJobsHistoryLimit: number; jobTemplate: { spec: Record<string, unknown> } };
+    };
+    expect(cron.spec.failedJobsHistoryLimit).toBeGreaterThan(0);
+    expect(cron.spec.jobTemplate.spec).not.toHaveProperty('ttlSecondsAfterFinished');
+  });
+
   it('runs the CronJob non-root, read-only and never twice at once', () => {
     const cron = objects('cronjob').find((d) => d.kind === 'CronJob') as unknown as {
       spec: {

@@ -119,7 +119,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     env: Record<string, string> = {},
   ): Promise<unknown[]> {
     const handler = path.join(work, fn, 'functions/lambda/handler.mjs');
-    const runner = `const { handler } = await import(${JSON.stringify(handler)}); const out = []; for (const e of JSON.parse(process.argv[1])) out.push(await handler(e, {})); process.stdout.write(JSON.stringify(out));`;
+    const runner = `const { handler } = await import(${JSON.stringify(handler)}); const out = []; for (const e of JSON.parse(process.argv[1])) { try { out.push(await handler(e, {})); } catch (err) { out.push({ thrown: err.name, message: err.message }); } } process.stdout.write(JSON.stringify(out));`;
     const { stdout } = await runToSuccess(
       process.execPath,
       ['--input-type=module', '-e', runner, JSON.stringify(events)],
@@ -180,12 +180,12 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     });
   });
 
-  it('fails the run with a clear message when DescribeCluster does not know the cluster', async () => {
+  it('throws a failed scheduled sync, so Lambda counts an error, with a clear message', async () => {
     const [result] = await invoke('sync', [scheduledEvent], { METALLB_DYN6_EKS_CLUSTER: 'no-such-cluster' });
-    expect(result).toMatchObject({
-      status: 'failed',
-      error: expect.stringMatching(
-        /^EKS DescribeCluster no-such-cluster in eu-central-1 failed: No cluster found/,
+    expect(result).toEqual({
+      thrown: 'ScheduledSyncFailed',
+      message: expect.stringMatching(
+        /^metallb-dyn6 sync failed at config: EKS DescribeCluster no-such-cluster in eu-central-1 failed: No cluster found/,
       ),
     });
   });

@@ -1,0 +1,170 @@
+// The Helm chart, checked by a real helm (built from the Go module proxy): lint, render, and install
+// and upgrade against the test apiserver with a values file written for the original Rust chart.
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { beforeAll, expect, it } from '@jest/globals';
+import { AppsV1Api, CoreV1Api, type KubernetesObject, type V1Role } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
+import { goAvailable } from '../harness/metallb-runtime.js';
+import { adminKubeConfig, createTestNamespace, sharedCluster } from '../harness/shared-cluster.js';
+import { describeIf, type Condition } from '../support/declared-skips.js';
+import { canI, render } from '../support/kubectl.js';
+
+const CHART = path.join(REPO_ROOT, 'deploy/helm/metallb-dyn6');
+const ORIGINAL_VALUES = path.join(REPO_ROOT, 'test/fixtures/helm/original-values.yaml');
+
+function helmAvailable(): Condition {
+  if (goAvailable()) return true;
+  const why = 'no Go toolchain: install Go >= 1.26 to build helm from the module proxy';
+  if (process.env['CI'] === 'true') throw new Error(why);
+  return { unavailable: why };
+}
+
+let helmBin = '';
+function helm(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(helmBin, args, {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', HOME: path.join(REPO_ROOT, '.run', 'helm-home') },
+    timeout: 120_000,
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+const docs = (yaml: string) =>
+  parseAllDocuments(yaml)
+    .map((d) => d.toJSON() as KubernetesObject | null)
+    .filter((d): d is KubernetesObject => d !== null);
+/** The first object of a kind, typed as the test reads it (the cast is the test's claim about the shape). */
+function find(objects: KubernetesObject[], kind: string): unknown {
+  const found = objects.find((d) => d.kind === kind);
+  if (found === undefined) throw new Error(`no ${kind} rendered`);
+  return found;
+}
+
+interface PodTemplate {
+  spec: { containers: { args: string[]; env: { name: string; value: string }[] }[] };
+}
+
+describeIf(helmAvailable(), 'no-go-toolchain', 'the Helm chart', () => {
+  beforeAll(() => {
+    const out = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-helm.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    helmBin = /: (\S+)(?: \(cached\))?\s*$/.exec(out.trim())?.[1] ?? '';
+  }, 900_000);
+
+  it('passes helm lint', () => {
+    const lint = helm(['lint', CHART, '-f', ORIGINAL_VALUES]);
+    expect(lint.stderr + lint.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(lint.code).toBe(0);
+  });
+
+  it('refuses to render without the host range and the pool, naming them', () => {
+    const bare = helm(['template', 'dyn6', CHART]);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain('metallb.hostRange is required');
+  });
+
+  it("takes the original chart's values file as it is: the same settings reach the same variables", () => {
+    const objects = docs(
+      helm(['template', 'dyn6', CHART, '-n', 'metallb-system', '-f', ORIGINAL_VALUES]).stdout,
+    );
+    const deployment = find(objects, 'Deployment') as { spec: { template: PodTemplate } };
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container?.args).toEqual(['run']);
+    expect(Object.fromEntries(container?.env.map((e) => [e.name, e.value]) ?? [])).toEqual({
+      METALLB_DYN6_LOG_LEVEL: 'warn',
+      METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+      METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
+      METALLB_DYN6_SOURCE: 'my-ip',
+      METALLB_DYN6_SUBNET_OVERRIDE: '0:0:0:cd::',
+      METALLB_DYN6_PREFIX_LENGTH: '56',
+      METALLB_DYN6_UPDATE_INTERVAL: '120',
+      METALLB_DYN6_METALLB_NAMESPACE: 'metallb-system',
+      METALLB_DYN6_METALLB_LABEL_SELECTOR:
+        'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
+    });
+    expect((find(objects, 'ServiceAccount') as KubernetesObject).metadata?.annotations).toEqual({
+      team: 'home-lab',
+    });
+  });
+
+  it('renders the same Role as deploy/role (kustomize), aimed at the configured pool', () => {
+    const helmRole = find(
+      docs(helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES]).stdout),
+      'Role',
+    ) as V1Role;
+    const kustomizeRole = find(docs(render('role')), 'Role') as V1Role;
+    expect(helmRole.rules).toEqual(kustomizeRole.rules);
+  });
+
+  it('in cronjob mode runs one sync per schedule with the kustomize CronJob overlay’s safety settings', () => {
+    const objects = docs(
+      helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES, '--set', 'mode=cronjob']).stdout,
+    );
+    expect(objects.some((d) => d.kind === 'Deployment')).toBe(false);
+    const cron = find(objects, 'CronJob') as {
+      spec: Record<string, unknown> & {
+        jobTemplate: { spec: Record<string, unknown> & { template: PodTemplate } };
+      };
+    };
+    const overlay = find(docs(render('overlays/cronjob')), 'CronJob') as {
+      spec: Record<string, unknown> & { jobTemplate: { spec: Record<string, unknown> } };
+    };
+    for (const key of [
+      'concurrencyPolicy',
+      'startingDeadlineSeconds',
+      'successfulJobsHistoryLimit',
+      'failedJobsHistoryLimit',
+    ])
+      expect(cron.spec[key]).toEqual(overlay.spec[key]);
+    for (const key of ['backoffLimit', 'activeDeadlineSeconds'])
+      expect(cron.spec.jobTemplate.spec[key]).toEqual(overlay.spec.jobTemplate.spec[key]);
+    expect(cron.spec.jobTemplate.spec).not.toHaveProperty('ttlSecondsAfterFinished');
+    expect(cron.spec.jobTemplate.spec.template.spec.containers[0]?.args).toEqual(['sync']);
+  });
+
+  it('installs on the test apiserver from the original values file, upgrades, and grants exactly what the sync needs', async () => {
+    const namespace = await createTestNamespace('helm');
+    const kubeconfig = sharedCluster().adminKubeconfig;
+    const common = ['-n', namespace, '--kubeconfig', kubeconfig, '-f', ORIGINAL_VALUES];
+    const install = helm(['install', 'dyn6', CHART, ...common]);
+    expect(install.stderr).toBe('');
+    expect(install.code).toBe(0);
+    const apps = adminKubeConfig().makeApiClient(AppsV1Api);
+    const deployment = await apps.readNamespacedDeployment({ name: 'dyn6-metallb-dyn6', namespace });
+    expect(deployment.spec?.template.spec?.serviceAccountName).toBe('dyn6-metallb-dyn6');
+
+    // A current cluster serves batch/v1 CronJobs; 1.20 only v1beta1, so there the upgrade changes a value.
+    const upgradeTo =
+      testKubernetesVersion() === '1.20' ? ['--set', 'dyn6.updateInterval=300'] : ['--set', 'mode=cronjob'];
+    const upgrade = helm(['upgrade', 'dyn6', CHART, ...common, ...upgradeTo]);
+    expect(upgrade.code).toBe(0);
+    if (testKubernetesVersion() === '1.20') {
+      const updated = await apps.readNamespacedDeployment({ name: 'dyn6-metallb-dyn6', namespace });
+      expect(updated.spec?.template.spec?.containers[0]?.env).toContainEqual({
+        name: 'METALLB_DYN6_UPDATE_INTERVAL',
+        value: '300',
+      });
+    } else {
+      await expect(
+        apps.readNamespacedDeployment({ name: 'dyn6-metallb-dyn6', namespace }),
+      ).rejects.toMatchObject({ code: 404 });
+    }
+
+    const as = `--as=system:serviceaccount:${namespace}:dyn6-metallb-dyn6`;
+    const can = (...args: string[]) => canI([...args, '-n', namespace, as], { kubeconfig });
+    expect(can('patch', 'ipaddresspools.metallb.io/ipv6-pool')).toBe(true);
+    expect(can('patch', 'ipaddresspools.metallb.io/other-pool')).toBe(false);
+    expect(can('deletecollection', 'pods')).toBe(true);
+    expect(can('delete', 'pods')).toBe(false);
+    expect(can('create', 'events')).toBe(true);
+    expect(can('get', 'secrets')).toBe(false);
+    const account = await adminKubeConfig()
+      .makeApiClient(CoreV1Api)
+      .readNamespacedServiceAccount({ name: 'dyn6-metallb-dyn6', namespace });
+    expect(account.metadata?.annotations).toMatchObject({ team: 'home-lab' });
+  });
+});

@@ -64,6 +64,13 @@ export async function bundle(target: Target): Promise<string> {
       path.join(path.dirname(outfile), 'func.yaml'),
     );
   }
+  if (target === 'openfaas') {
+    // The node22 template's image build runs `npm test` in the handler's folder: it checks that the
+    // bundle loads and exports the handler the template calls.
+    manifest['scripts'] = {
+      test: "node -e \"if (typeof require('./handler.js') !== 'function') { console.error('handler.js exports no function'); process.exit(1); }\"",
+    };
+  }
   writeFileSync(path.join(path.dirname(outfile), 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return outfile;
 }

@@ -8,6 +8,7 @@ import { freePort } from '../harness/ports.js';
 import { auditSettled } from '../harness/shared-cluster.js';
 import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
+import { runProcess } from '../support/run-process.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
 
 describe('OpenFaaS handler served the node20 template way', () => {
@@ -53,6 +54,19 @@ describe('OpenFaaS handler served the node20 template way', () => {
   afterAll(async () => {
     server.kill('SIGTERM');
     await echo.close();
+  });
+
+  it("builds the way the template's image does: npm install and npm test pass in the handler folder", async () => {
+    const env = { PATH: process.env['PATH'] ?? '', HOME: path.join(REPO_ROOT, '.run', 'npm-home') };
+    const folder = path.join(REPO_ROOT, 'dist/bundle/openfaas');
+    for (const args of [['install', '--no-audit', '--no-fund', '--offline'], ['test']]) {
+      const run = await runProcess('npm', args, { env, cwd: folder });
+      expect({ args, code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({
+        args,
+        code: 0,
+        stderr: '',
+      });
+    }
   });
 
   it("runs the schedule's sync when the cron-connector calls", async () => {

@@ -142,9 +142,17 @@ describe('deployment manifests', () => {
       value: '/var/run/secrets/metallb-dyn6/token',
     });
     const func = parseYaml(readFileSync(path.join(REPO_ROOT, 'functions/knative/func.yaml'), 'utf8')) as {
-      deploy: { serviceAccountName: string };
+      name: string;
+      runtime: string;
+      created?: unknown;
+      deploy: { serviceAccountName: string; namespace?: string };
     };
     expect(func.deploy.serviceAccountName).toBe('metallb-dyn6');
+    // func's Initialized() is "created is set": without it func build/deploy stop with "not initialized".
+    expect(func).toMatchObject({ name: 'metallb-dyn6', runtime: 'node' });
+    expect(Number.isNaN(Date.parse(String(func.created)))).toBe(false);
+    // deploy.namespace is what func records after a deploy (observed state), not a setting.
+    expect(func.deploy).not.toHaveProperty('namespace');
   });
 
   it('ships an OpenFaaS stack.yml whose cron, handler, timeouts and service account fit the platform', () => {

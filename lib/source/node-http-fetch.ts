@@ -5,8 +5,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import nodeFetch, { FetchError, type RequestInit as NodeFetchInit } from 'node-fetch';
+import { checkServerIdentity } from './server-identity.js';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+// Keep-alive like fetch (without an agent node-fetch sends "Connection: close", and every request
+// would pay a new connection and its teardown); HTTPS with the address-aware certificate check.
+const httpsAgent = new https.Agent({ keepAlive: true, checkServerIdentity });
 
 export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetch>): Promise<Response> {
   // ky hands over a ready Request (and no further options); building another would cost as much again.
@@ -19,9 +24,7 @@ export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetc
     headers: [...request.headers],
     ...(request.body === null ? {} : { body: Buffer.from(await request.arrayBuffer()) }),
     redirect: request.redirect,
-    // Node's keep-alive agents, as fetch keeps connections: without an agent node-fetch sends
-    // "Connection: close", and every request would pay a new connection and its teardown.
-    agent: (url) => (url.protocol === 'https:' ? https.globalAgent : http.globalAgent),
+    agent: (url) => (url.protocol === 'https:' ? httpsAgent : http.globalAgent),
     // The same AbortSignal; @types/node-fetch only describes it with an older DOM typing.
     signal: request.signal as NonNullable<NodeFetchInit['signal']>,
   }).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick]: measures metallb-dyn6 against the floors it cannot beat, side by side
 // in one run, on a local kube-apiserver and an echo server on 127.0.0.1. Prints medians and ratios.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -229,6 +230,35 @@ try {
     ms(median(coldStatic)),
     `${(Number(readFileSync(staticRssFile, 'utf8')) / 1024).toFixed(1)} MB`,
   );
+
+  // What users run: the same cold no-op on Node 22 and 24, each against that Node's own floor.
+  for (const major of ['22', '24']) {
+    process.stderr.write(`cold processes on Node ${major}...\n`);
+    const bin = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-node.sh'), major], {
+      encoding: 'utf8',
+    }).trim();
+    const node = path.join(bin, 'node');
+    const [ours = [], floor = []] = await interleaved(COLD_RUNS, [
+      cold(node, [cli, 'sync'], cliEnv),
+      cold(
+        node,
+        [
+          path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
+          `${echoUrl}/ip`,
+          poolUrl('noop'),
+          caFile,
+          cluster.adminToken,
+        ],
+        baseEnv,
+      ),
+    ]);
+    row(
+      `cold no-op \`metallb-dyn6 sync\` process on Node ${major} / cold raw Node ${major} floor`,
+      median(ours),
+      median(floor),
+      1.5,
+    );
+  }
 
   process.stderr.write('Lambda artifact...\n');
   const zipBytes = statSync(path.join(work, 'lambda', 'sync.zip')).size;

@@ -179,6 +179,19 @@ try {
   const staticRssFile = path.join(work, 'rss-static');
   const caFile = path.join(cluster.runDir, 'ca.crt');
   const shell = `curl -sf ${echoUrl}/ip >/dev/null && curl -sf --cacert ${caFile} -H "Authorization: Bearer $T" ${poolUrl('noop')} >/dev/null`;
+  // The same two requests with Node's built-ins only, in a process of its own, on a given Node.
+  const rawFloorCold = (node: string) =>
+    cold(
+      node,
+      [
+        path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
+        `${echoUrl}/ip`,
+        poolUrl('noop'),
+        caFile,
+        cluster.adminToken,
+      ],
+      baseEnv,
+    );
   const ourCli = (env: NodeJS.ProcessEnv) =>
     cold(process.execPath, ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'], env);
   // The same sync with a source that needs no HTTP client: what ky and Node's web classes cost.
@@ -193,17 +206,7 @@ try {
   const staticOutcome = await outcome({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource });
   const [coldOurs = [], coldRaw = [], coldShell = [], coldStatic = []] = await interleaved(COLD_RUNS, [
     ourCli({ ...cliEnv, BENCH_RSS_FILE: rssFile }),
-    cold(
-      process.execPath,
-      [
-        path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
-        `${echoUrl}/ip`,
-        poolUrl('noop'),
-        caFile,
-        cluster.adminToken,
-      ],
-      baseEnv,
-    ),
+    rawFloorCold(process.execPath),
     cold('sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken }),
     ourCli({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: staticRssFile }),
   ]);
@@ -240,17 +243,7 @@ try {
     const node = path.join(bin, 'node');
     const [ours = [], floor = []] = await interleaved(COLD_RUNS, [
       cold(node, [cli, 'sync'], cliEnv),
-      cold(
-        node,
-        [
-          path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
-          `${echoUrl}/ip`,
-          poolUrl('noop'),
-          caFile,
-          cluster.adminToken,
-        ],
-        baseEnv,
-      ),
+      rawFloorCold(node),
     ]);
     row(
       `cold no-op \`metallb-dyn6 sync\` process on Node ${major} / cold raw Node ${major} floor`,

@@ -7,7 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
 import { compareVersions, versionOfImage } from '../lib/cluster/metallb-version.js';
 import { REPO_ROOT, testKubernetesVersion } from '../test/harness/binaries.js';
-import { createPool, readPool } from '../test/harness/metallb-fixture.js';
+import { createLoadBalancers, createPool, readPool } from '../test/harness/metallb-fixture.js';
 import { startTestCluster } from '../test/harness/test-cluster.js';
 
 const metallbVersion = process.argv.includes('--metallb')
@@ -37,21 +37,7 @@ try {
     process.stdout.write(`pool ${namespace}/ipv6-pool: ${JSON.stringify(pool.spec.addresses, null, 2)}\n`);
   };
   const core = cluster.admin.makeApiClient(CoreV1Api);
-  for (const name of ['web', 'mqtt']) {
-    await core.createNamespacedService({
-      namespace: 'default',
-      body: {
-        metadata: { name },
-        spec: {
-          type: 'LoadBalancer',
-          ipFamilyPolicy: 'SingleStack',
-          ipFamilies: ['IPv6'],
-          selector: { app: name },
-          ports: [{ port: 80, protocol: 'TCP' }],
-        },
-      },
-    });
-  }
+  await createLoadBalancers(cluster.admin, 'default', ['web', 'mqtt']);
   // MetalLB assigns asynchronously: wait (briefly) until every Service has an address under `prefix`.
   const services = async (prefix: string) => {
     for (let i = 0; i < 50; i++) {

@@ -9,12 +9,8 @@ if [[ -x $dest/helm ]]; then
   echo "helm $version: $dest/helm (cached)"
   exit 0
 fi
-go_bin=$(command -v go || true)
-[[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
-if [[ ! -x $go_bin ]]; then
-  echo "provision-helm: no Go toolchain: install Go >= 1.26 (PATH or /usr/local/go/bin)" >&2
-  exit 3
-fi
+# shellcheck source=go-toolchain.sh
+source "$(dirname "$0")/go-toolchain.sh" 1.26
 echo "[provision helm $version] go install helm.sh/helm/v3/cmd/helm@$version (first time only)" >&2
 GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$dest" "$go_bin" install "helm.sh/helm/v3/cmd/helm@$version"
 echo "helm $version: $dest/helm"

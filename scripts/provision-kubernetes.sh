@@ -20,12 +20,8 @@ if have_all; then
   exit 0
 fi
 
-go_bin=$(command -v go || true)
-[[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
-if [[ ! -x $go_bin ]]; then
-  echo "provision-kubernetes: no Go toolchain: install Go >= 1.24 (PATH or /usr/local/go/bin)" >&2
-  exit 3
-fi
+# shellcheck source=go-toolchain.sh
+source "$(dirname "$0")/go-toolchain.sh" 1.24
 log() { echo "[provision kubernetes $version] $*" >&2; }
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 mkdir -p "$dest"

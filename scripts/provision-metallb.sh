@@ -15,12 +15,8 @@ if [[ -x $dest/controller && -d $dest/crd && -d $dest/rbac ]]; then
   exit 0
 fi
 
-go_bin=$(command -v go || true)
-[[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
-if [[ ! -x $go_bin ]]; then
-  echo "provision-metallb: no Go toolchain: install Go >= 1.22 (the tests look in PATH and /usr/local/go/bin)" >&2
-  exit 3
-fi
+# shellcheck source=go-toolchain.sh
+source "$(dirname "$0")/go-toolchain.sh" 1.22
 log() { echo "[provision metallb $version] $*" >&2; }
 
 work=$(mktemp -d)

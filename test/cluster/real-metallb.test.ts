@@ -5,14 +5,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
-import { goAvailable, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
+import { createLoadBalancers, installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
+import { goToBuild, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
 import { readAuditEvents } from '../harness/control-plane.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
 import { compareVersions, SELF_RELOADING, versionOfImage } from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../support/cli.js';
-import { describeIf, type Condition } from '../support/declared-skips.js';
+import { describeIf } from '../support/declared-skips.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
 
 const admin = adminKubeConfig();
@@ -20,32 +20,6 @@ const core = admin.makeApiClient(CoreV1Api);
 const SERVICES = ['web', 'mqtt'];
 
 /** Go, which builds MetalLB's controller from the module proxy; without it CI fails, a laptop skips loudly. */
-function goToolchain(): Condition {
-  if (goAvailable()) return true;
-  const why =
-    'no Go toolchain: install Go >= 1.22 (PATH or /usr/local/go/bin) to build MetalLB from the module proxy';
-  if (process.env['CI'] === 'true') throw new Error(why);
-  return { unavailable: why };
-}
-
-async function createLoadBalancers(namespace: string): Promise<void> {
-  for (const name of SERVICES) {
-    await core.createNamespacedService({
-      namespace,
-      body: {
-        metadata: { name },
-        spec: {
-          type: 'LoadBalancer',
-          ipFamilyPolicy: 'SingleStack',
-          ipFamilies: ['IPv6'],
-          selector: { app: name },
-          ports: [{ port: 80, protocol: 'TCP' }],
-        },
-      },
-    });
-  }
-}
-
 const ingressOf = (svc: V1Service) => svc.status?.loadBalancer?.ingress?.map((i) => i.ip ?? '') ?? [];
 
 async function ingress(namespace: string): Promise<Record<string, string[]>> {
@@ -124,7 +98,7 @@ const controllerPods = async (namespace: string) =>
     .filter((name) => name.startsWith('metallb-controller-'));
 
 describeIf(
-  goToolchain(),
+  goToBuild('MetalLB', '1.22'),
   'no-go-toolchain',
   `Services follow the prefix with the real MetalLB controller (Kubernetes ${testKubernetesVersion()})`,
   () => {
@@ -159,7 +133,7 @@ describeIf(
           manifestLabels,
         });
         current = home;
-        await createLoadBalancers(home.namespace);
+        await createLoadBalancers(admin, home.namespace, SERVICES);
         await settledIn(home.namespace, SUBNET_OLD);
         return home;
       }

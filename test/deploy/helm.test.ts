@@ -1,25 +1,18 @@
 // The Helm chart, checked by a real helm (built from the Go module proxy): lint, render, and install
 // and upgrade against the test apiserver with a values file written for the original Rust chart.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type KubernetesObject, type V1Role } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
-import { goAvailable } from '../harness/metallb-runtime.js';
+import { provisioned, REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
+import { goToBuild } from '../harness/metallb-runtime.js';
 import { adminKubeConfig, createTestNamespace, sharedCluster } from '../harness/shared-cluster.js';
-import { describeIf, type Condition } from '../support/declared-skips.js';
+import { describeIf } from '../support/declared-skips.js';
 import { canI, render } from '../support/kubectl.js';
 
 const CHART = path.join(REPO_ROOT, 'deploy/helm/metallb-dyn6');
 const ORIGINAL_VALUES = path.join(REPO_ROOT, 'test/fixtures/helm/original-values.yaml');
-
-function helmAvailable(): Condition {
-  if (goAvailable()) return true;
-  const why = 'no Go toolchain: install Go >= 1.26 to build helm from the module proxy';
-  if (process.env['CI'] === 'true') throw new Error(why);
-  return { unavailable: why };
-}
 
 let helmBin = '';
 function helm(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -46,13 +39,9 @@ interface PodTemplate {
   spec: { containers: { args: string[]; env: { name: string; value: string }[] }[] };
 }
 
-describeIf(helmAvailable(), 'no-go-toolchain', 'the Helm chart', () => {
+describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () => {
   beforeAll(() => {
-    const out = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-helm.sh')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    helmBin = /: (\S+)(?: \(cached\))?\s*$/.exec(out.trim())?.[1] ?? '';
+    helmBin = provisioned('provision-helm.sh');
   }, 900_000);
 
   it('passes helm lint', () => {

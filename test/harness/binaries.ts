@@ -29,6 +29,20 @@ export function testKubernetesVersion(): KubernetesVersion {
   return wanted as KubernetesVersion;
 }
 
+/**
+ * Runs a provisioning script (scripts/provision-*.sh) and returns the path it printed last
+ * ("<what>: <path>" or "<what>: <path> (cached)"). Builds on first use; later calls only look.
+ */
+export function provisioned(script: string, args: string[] = []): string {
+  const out = execFileSync('bash', [path.join(REPO_ROOT, 'scripts', script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const found = /: (\S+)(?: \(cached\))?\s*$/.exec(out.trim())?.[1];
+  if (found === undefined) throw new Error(`${script} ${args.join(' ')} printed no path: ${out}`);
+  return found;
+}
+
 function cacheDir(version: KubernetesVersion): string {
   const base = process.env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache');
   return path.join(base, 'metallb-dyn6', `k8s-${KUBERNETES_VERSIONS[version].release}`, 'bin');

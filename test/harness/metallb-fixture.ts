@@ -265,6 +265,30 @@ export async function setPodsNeverReady(
   );
 }
 
+/** IPv6 LoadBalancer Services, one per name, as a home lab exposes its apps (port 80). */
+export async function createLoadBalancers(
+  kc: KubeConfig,
+  namespace: string,
+  names: readonly string[],
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const name of names) {
+    await core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          type: 'LoadBalancer',
+          ipFamilyPolicy: 'SingleStack',
+          ipFamilies: ['IPv6'],
+          selector: { app: name },
+          ports: [{ port: 80, protocol: 'TCP' }],
+        },
+      },
+    });
+  }
+}
+
 export interface PoolSpec {
   addresses: string[];
   [field: string]: unknown;

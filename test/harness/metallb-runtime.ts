@@ -17,7 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { statusCode } from '../../lib/cluster/api-error.js';
 import { kubeconfigYaml } from './kubeconfig.js';
-import { REPO_ROOT } from './binaries.js';
+import { provisioned } from './binaries.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './process.js';
 
@@ -43,23 +43,36 @@ export function goAvailable(): boolean {
   }
 }
 
+/**
+ * For tests of programs built from the Go module proxy: runs them when Go is there; otherwise a
+ * declared skip saying what to install, and a hard failure under CI=true.
+ */
+export function goToBuild(what: string, goVersion: string): true | { unavailable: string } {
+  if (goAvailable()) return true;
+  const why = `no Go toolchain: install Go >= ${goVersion} (PATH or /usr/local/go/bin) to build ${what} from the module proxy`;
+  if (process.env['CI'] === 'true') throw new Error(why);
+  return { unavailable: why };
+}
+
 /** The release whose CRDs the test cluster serves: MetalLB's own, not a copy of ours. */
 export const CRD_RELEASE = 'v0.13.12';
 
+const releases = new Map<string, MetalLBRelease>();
+
 /** A MetalLB release built from the Go module proxy on first use (scripts/provision-metallb.sh), then cached. */
 export function metallbRelease(version: string): MetalLBRelease {
-  const out = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-metallb.sh'), version], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const dir = /: (\S+)(?: \(cached\))?\s*$/.exec(out.trim())?.[1];
-  if (dir === undefined) throw new Error(`provision-metallb.sh ${version} printed no folder: ${out}`);
-  return {
-    version,
-    controller: path.join(dir, 'controller'),
-    crdDir: path.join(dir, 'crd'),
-    rbacDir: path.join(dir, 'rbac'),
-  };
+  let release = releases.get(version);
+  if (release === undefined) {
+    const dir = provisioned('provision-metallb.sh', [version]);
+    release = {
+      version,
+      controller: path.join(dir, 'controller'),
+      crdDir: path.join(dir, 'crd'),
+      rbacDir: path.join(dir, 'rbac'),
+    };
+    releases.set(version, release);
+  }
+  return release;
 }
 
 const isController = (pod: V1Pod) =>

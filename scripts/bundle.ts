@@ -15,7 +15,7 @@ export const ESM_REQUIRE_BANNER =
 export const TARGETS = {
   cli: { entry: 'functions/cli/main.ts', outfile: 'dist/bundle/cli.mjs', format: 'esm' },
   knative: { entry: 'functions/knative/index.ts', outfile: 'dist/bundle/knative/index.mjs', format: 'esm' },
-  // The node20 template require()s its handler and calls the export itself.
+  // The node22 template require()s its handler and calls the export itself.
   openfaas: {
     entry: 'functions/openfaas/handler.ts',
     outfile: 'dist/bundle/openfaas/handler.js',

@@ -1,4 +1,4 @@
-// OpenFaaS adapter for the node20 template: `module.exports = async (event, context)`. The cron
+// OpenFaaS adapter for the node22 template: `module.exports = async (event, context)`. The cron
 // connector's call is the schedule's tick; every other request follows the HTTP contract.
 import { createFunctionApp } from '../shared/function-app.js';
 import { defaultKubeConfig } from '../shared/kube-config-provider.js';

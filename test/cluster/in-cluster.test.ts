@@ -1,13 +1,11 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { REPO_ROOT } from '../harness/binaries.js';
-import { auditTrail, sharedCluster } from '../harness/shared-cluster.js';
+import { auditTrail } from '../harness/shared-cluster.js';
 import { runCli } from '../support/cli.js';
+import { podEnv, SERVICE_ACCOUNT_MOUNT, writeServiceAccountFiles } from '../support/pod-credentials.js';
 import { homeCluster, range, SUBNET_NEW, type HomeCluster } from '../support/sync-fixture.js';
-
-// What a pod gets: a projected service-account volume and the API server's address in the environment.
-const SA_MOUNT = '/run/secrets/kubernetes.io/serviceaccount';
 
 // The CLI as it runs in the CronJob: no kubeconfig anywhere, credentials only from the files
 // Kubernetes mounts into the pod. A private mount namespace gives this process, and only it, a tmpfs
@@ -19,7 +17,7 @@ const podLauncher = (serviceAccountDir: string) => [
   'private',
   'sh',
   '-c',
-  `mount -t tmpfs tmpfs /run && mkdir -p ${SA_MOUNT} && mount --bind "$0" ${SA_MOUNT} && exec "$@"`,
+  `mount -t tmpfs tmpfs /run && mkdir -p ${SERVICE_ACCOUNT_MOUNT} && mount --bind "$0" ${SERVICE_ACCOUNT_MOUNT} && exec "$@"`,
   serviceAccountDir,
 ];
 
@@ -30,11 +28,8 @@ describe('the CLI inside a pod (in-cluster service account)', () => {
   beforeAll(async () => {
     home = await homeCluster('in-cluster');
     work = path.join(REPO_ROOT, '.run', `in-cluster-${String(process.pid)}`);
-    mkdirSync(path.join(work, 'serviceaccount'), { recursive: true });
+    writeServiceAccountFiles(path.join(work, 'serviceaccount'), home);
     mkdirSync(path.join(work, 'home'), { recursive: true });
-    writeFileSync(path.join(work, 'serviceaccount/token'), home.token, { mode: 0o600 });
-    writeFileSync(path.join(work, 'serviceaccount/ca.crt'), sharedCluster().caPem);
-    writeFileSync(path.join(work, 'serviceaccount/namespace'), home.namespace);
   });
 
   afterAll(() => {
@@ -42,18 +37,9 @@ describe('the CLI inside a pod (in-cluster service account)', () => {
   });
 
   it('syncs with the mounted token and nothing else', async () => {
-    const { hostname, port } = new URL(sharedCluster().server);
-    const env = home.env();
-    delete env['KUBECONFIG'];
     const run = await runCli(
       ['sync'],
-      {
-        ...env,
-        // An empty home: no ~/.kube/config to fall back on.
-        HOME: path.join(work, 'home'),
-        KUBERNETES_SERVICE_HOST: hostname,
-        KUBERNETES_SERVICE_PORT: port,
-      },
+      podEnv(home, path.join(work, 'home')),
       60_000,
       podLauncher(path.join(work, 'serviceaccount')),
     );

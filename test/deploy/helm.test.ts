@@ -41,7 +41,7 @@ interface PodTemplate {
 
 describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () => {
   beforeAll(() => {
-    helmBin = provisioned('provision-helm.sh');
+    helmBin = provisioned('provision-go-tool.sh', ['helm.sh/helm/v3/cmd/helm', 'v3.22.0']);
   }, 900_000);
 
   it('passes helm lint', () => {

@@ -7,10 +7,14 @@ import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import { PingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
 import { REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
+import { goModuleDir, goToBuild } from '../harness/metallb-runtime.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { describeIf, type Condition, type SkipId } from '../support/declared-skips.js';
 import { canI, kubectl, render } from '../support/kubectl.js';
 
 const OVERLAYS = ['cronjob', 'knative', 'openfaas', 'eks'] as const;
+// Knative Serving 1.18's module, whose CRDs carry its published schemas.
+const KNATIVE_SERVING = 'v0.51.0';
 // Kubernetes 1.20 serves CronJob only as batch/v1beta1; later versions take the batch/v1 one as it is.
 const APPLIED_FOR_REAL = new Set([
   'ServiceAccount',
@@ -190,6 +194,49 @@ describe('deployment manifests', () => {
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'metallb-dyn6', namespace: 'openfaas-fn' },
     ]);
+  });
+
+  // Knative Serving's own CRD (from its Go module, knative.dev/serving) installed in the test
+  // apiserver: the apiserver validates our Service against Knative's schema, as a cluster with
+  // Knative would. (Knative Eventing's module is not served here; the PingSource is checked against
+  // the schema @kubernetes-models/knative generates from it, above.)
+  const [serving, servingSkip]: [Condition, SkipId] =
+    testKubernetesVersion() === '1.20'
+      ? [
+          {
+            unavailable:
+              "Kubernetes 1.20's apiserver refuses Knative Serving's current CRDs (string defaults)",
+          },
+          'plane-too-old',
+        ]
+      : [goToBuild("Knative Serving's CRDs", '1.26'), 'no-go-toolchain'];
+  describeIf(serving, servingSkip, "Knative Serving's own schema", () => {
+    const knativeService = () => objects('knative').find((d) => d.apiVersion === 'serving.knative.dev/v1');
+    const dryRun = (doc: unknown) =>
+      kubectl(['apply', '--dry-run=server', '-n', 'metallb-system', '-f', '-'], {
+        ...admin(),
+        input: JSON.stringify(doc),
+      });
+
+    beforeAll(() => {
+      const serving = goModuleDir('knative.dev/serving', KNATIVE_SERVING);
+      kubectl(['apply', '-f', path.join(serving, 'config/core/300-resources/service.yaml')], admin());
+      kubectl(['wait', '--for=condition=Established', 'crd/services.serving.knative.dev'], admin());
+    }, 300_000);
+
+    it('accepts the Knative Service of the overlay', () => {
+      expect(dryRun(knativeService())).toMatch(
+        /service\.serving\.knative\.dev\/metallb-dyn6 created \(server dry run\)/,
+      );
+    });
+
+    it('refuses a Service that breaks the schema (the check is real)', () => {
+      const broken = structuredClone(knativeService()) as {
+        spec: { template: { spec: Record<string, unknown> } };
+      };
+      broken.spec.template.spec['containerConcurrency'] = 'many';
+      expect(() => dryRun(broken)).toThrow(/containerConcurrency/);
+    });
   });
 
   describe('kubectl auth can-i: the Role grants exactly what a sync needs', () => {

@@ -11,7 +11,7 @@ import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { runProcess } from '../support/run-process.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
 
-describe('OpenFaaS handler served the node20 template way', () => {
+describe('OpenFaaS handler served the node22 template way', () => {
   let home: HomeCluster;
   let server: ChildProcess;
   let echo: HttpStub;
@@ -30,7 +30,7 @@ describe('OpenFaaS handler served the node20 template way', () => {
     url = `http://127.0.0.1:${String(port)}/function/metallb-dyn6`;
     server = spawn(
       process.execPath,
-      [path.join(REPO_ROOT, 'test/support/openfaas-node20-template.cjs'), handler, String(port)],
+      [path.join(REPO_ROOT, 'test/support/openfaas-node22-template.cjs'), handler, String(port)],
       {
         env: {
           PATH: process.env['PATH'] ?? '',

@@ -229,3 +229,13 @@ export class MetalLBRuntime {
     this.processes.clear();
   }
 }
+
+/** The folder of a Go module's source, fetched from the module proxy into Go's module cache. */
+export function goModuleDir(module: string, version: string): string {
+  const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+  const out = execFileSync(go, ['mod', 'download', '-json', `${module}@${version}`], {
+    encoding: 'utf8',
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
+  });
+  return (JSON.parse(out) as { Dir: string }).Dir;
+}

@@ -16,7 +16,7 @@ export interface CliProcess extends Omit<StartedProcess, 'done'> {
   done: Promise<CliRun>;
 }
 
-function lastResult(stdout: string): SyncResult | undefined {
+export function lastResult(stdout: string): SyncResult | undefined {
   try {
     return JSON.parse(stdout.trim().split('\n').pop() ?? '') as SyncResult;
   } catch {

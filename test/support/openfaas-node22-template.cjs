@@ -1,6 +1,6 @@
-// Serves an OpenFaaS handler the way the node20 template's index.js does (its FunctionEvent and
+// Serves an OpenFaaS handler the way the node22 template's index.js does (its FunctionEvent and
 // FunctionContext, its body parsing and its response rules), with node:http instead of express.
-// Usage: node openfaas-node20-template.cjs <handler.js> <port>
+// Usage: node openfaas-node22-template.cjs <handler.js> <port>
 'use strict';
 const http = require('node:http');
 const handler = require(process.argv[2]);

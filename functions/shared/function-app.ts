@@ -10,6 +10,8 @@ import { createSyncer } from '../../lib/sync/syncer.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 import { errorText } from '../../lib/errors/error-text.js';
 import type { KubeConfigProvider } from './kube-config-provider.js';
+import { sharingRuns } from './shared-runs.js';
+import { TickGate } from './tick-gate.js';
 
 export const TOKEN_ENV = 'METALLB_DYN6_HTTP_TOKEN';
 export const TOKEN_FILE_ENV = 'METALLB_DYN6_HTTP_TOKEN_FILE';
@@ -20,6 +22,7 @@ export interface FunctionApp {
   problems: string[];
   token: string | undefined;
   log: Logger;
+  ticks: TickGate;
   sync(request: SyncRequest): Promise<SyncResult>;
 }
 
@@ -59,7 +62,8 @@ export function createFunctionApp(env: NodeJS.ProcessEnv, kubeConfig: KubeConfig
     problems,
     token,
     log,
-    async sync(request) {
+    ticks: new TickGate(loaded.ok ? loaded.value.minTickIntervalMs : 0),
+    sync: sharingRuns(async (request) => {
       if (!loaded.ok) return configFailure(loaded.error, request.trigger);
       const config: Config = loaded.value;
       let kc: KubeConfig;
@@ -70,7 +74,7 @@ export function createFunctionApp(env: NodeJS.ProcessEnv, kubeConfig: KubeConfig
       }
       if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
       return cached.syncer.sync(request);
-    },
+    }),
   };
 }
 

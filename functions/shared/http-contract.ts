@@ -7,6 +7,7 @@ import { errorText } from '../../lib/errors/error-text.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
 import type { SyncResult } from '../../lib/sync/result.js';
+import type { TickGate } from './tick-gate.js';
 
 export interface HttpRequest {
   method: string;
@@ -89,6 +90,8 @@ export function parseSyncBody(body: unknown): Result<SyncRequest> {
 }
 
 export function statusFor(result: SyncResult): number {
+  // A pushed prefix refused on its merits is the caller's error, not the cluster's.
+  if (result.status === 'failed' && result.stage === 'detect' && result.trigger === 'http-push') return 422;
   return result.status === 'failed' || result.status === 'rolled-back' ? 502 : 200;
 }
 
@@ -96,6 +99,7 @@ export interface HttpApp {
   token: string | undefined;
   /** Configuration problems: the function cannot sync until they are fixed. */
   problems: readonly string[];
+  ticks: TickGate;
   sync: RunSync;
 }
 
@@ -129,6 +133,16 @@ export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<Ht
  */
 export async function handleTick(app: HttpApp, trigger: string): Promise<HttpResponse> {
   if (app.problems.length > 0) return badConfiguration(app);
+  const wait = app.ticks.admit();
+  if (wait !== undefined) {
+    return respond(
+      429,
+      {
+        error: `schedule ticks run at most once per minimum interval; next in ${String(wait)} s (authenticated calls run at once)`,
+      },
+      { 'retry-after': String(wait) },
+    );
+  }
   const result = await app.sync({ trigger });
   return respond(statusFor(result), { ...result });
 }

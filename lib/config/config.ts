@@ -1,6 +1,6 @@
 // Turns raw settings into a checked configuration, collecting every problem before anything runs.
 import { parseHostRanges, type HostRange } from '../prefix/host-range.js';
-import { parseSubnetOverride, type PrefixPolicy } from '../prefix/subnet.js';
+import { parseSubnetOverride, SHORTEST_DELEGATION, type PrefixPolicy } from '../prefix/subnet.js';
 import { parseCidr, withinSource } from '../source/combinators.js';
 import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
@@ -31,6 +31,7 @@ export interface Config {
   labelSelectors: string[];
   policy: PrefixPolicy;
   intervalMs: number;
+  minTickIntervalMs: number;
   dryRun: boolean;
   reload: ReloadStrategy;
   reloadTimeoutMs: number;
@@ -145,7 +146,10 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64 ? Number(v) : undefined),
     'a prefix length from 1 to 64',
   );
-  const policy: PrefixPolicy = { delegatedLength };
+  const policy: PrefixPolicy = {
+    delegatedLength,
+    shortestAnswer: raw.delegatedLength === undefined ? SHORTEST_DELEGATION : delegatedLength,
+  };
   const overrideText = raw.subnetOverride;
   const keepText = raw.prefixLength;
   if (overrideText !== undefined && keepText !== undefined) {
@@ -157,6 +161,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   }
 
   const intervalMs = checked('interval', durationFrom(1000), 'a duration of at least 1 second');
+  const minTickIntervalMs = checked('minTickInterval', parseSeconds, 'a duration');
   const dryRun = checked('dryRun', parseBoolean, 'true or false');
   const reload = checked('reload', ...oneOf(RELOAD_STRATEGIES));
   const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
@@ -201,6 +206,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
       raw.labelSelector === undefined ? [labelSelector, MANIFEST_LABEL_SELECTOR] : [labelSelector],
     policy,
     intervalMs,
+    minTickIntervalMs,
     dryRun,
     reload,
     reloadTimeoutMs,

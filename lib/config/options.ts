@@ -72,6 +72,12 @@ export const OPTIONS = {
     default: '60',
     help: "Seconds between syncs in 'run' mode (also 30s, 5m, 1h)",
   },
+  minTickInterval: {
+    flag: 'min-tick-interval',
+    env: ['METALLB_DYN6_MIN_TICK_INTERVAL'],
+    default: '30',
+    help: 'Functions only: schedule ticks (unauthenticated) closer together than this are refused with 429',
+  },
   dryRun: {
     flag: 'dry-run',
     env: ['METALLB_DYN6_DRY_RUN'],

@@ -13,7 +13,28 @@ export interface SubnetOverride {
 export interface PrefixPolicy {
   /** Length of the prefix the ISP delegates, as seen in the source's answer (default 64). */
   delegatedLength: number;
+  /**
+   * The shortest prefix length an answer may carry: --delegated-length when it was given, else 48
+   * (no residential delegation is larger; a /3 or /29 is a typo, not a prefix of yours).
+   */
+  shortestAnswer: number;
   override?: SubnetOverride;
+}
+
+/** The delegations an unconfigured tool accepts: RIRs assign end sites at most a /48. */
+export const SHORTEST_DELEGATION = 48;
+
+/** Refuses an answer whose prefix is shorter than a delegation to this site can be. */
+export function checkAnswerLength(
+  raw: string,
+  answerLength: number | undefined,
+  policy: PrefixPolicy,
+): Result<void> {
+  if (answerLength === undefined || answerLength >= policy.shortestAnswer) return ok(undefined);
+  return fail(
+    `answer ${raw} is a /${String(answerLength)}, shorter than a prefix delegated to you can be (/${String(policy.shortestAnswer)} at most); ` +
+      `if your delegation really is that large, set --delegated-length / METALLB_DYN6_DELEGATED_PREFIX_LENGTH to ${String(answerLength)}`,
+  );
 }
 
 export function parseSubnetOverride(bitsText: string, keepText: string): Result<SubnetOverride> {

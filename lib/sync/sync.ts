@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../errors/result.js';
 import type { Logger } from '../log/logger.js';
 import { planPool, type Plan } from '../plan/plan.js';
 import type { HostRange } from '../prefix/host-range.js';
-import { desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
+import { checkAnswerLength, desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
 import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source.js';
 import type { MetalLBApi } from '../cluster/metallb-pods.js';
 import type { PoolStore, Written } from '../cluster/owned-pool.js';
@@ -99,6 +99,10 @@ export async function syncOnce(
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request.answer);
   if (!detected.ok) return run.report.failed('detect', detected.error, { source: source.name });
+  const { raw, prefixLength } = detected.value;
+  const plausible = checkAnswerLength(raw, prefixLength, settings.policy);
+  if (!plausible.ok)
+    return run.report.failed('detect', plausible.error, { source: detected.value.source, answer: raw });
   const wanted = wantedPool(detected.value, settings);
   log.debug('prefix detected', { ...wanted.found, desired: wanted.entries });
 

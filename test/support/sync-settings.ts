@@ -13,7 +13,7 @@ export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSetting
   return {
     hosts: hosts.value,
     detectDeadlineMs: 10_000,
-    policy: { delegatedLength: 64 },
+    policy: { delegatedLength: 64, shortestAnswer: 48 },
     reload: 'auto',
     reloadTimeoutMs: 10_000,
     dryRun: false,

@@ -38,7 +38,7 @@ describe('configuration', () => {
     expect(c.intervalMs).toBe(60_000);
     expect(c.dryRun).toBe(false);
     expect(c.reload).toBe('auto');
-    expect(c.policy).toEqual({ delegatedLength: 64 });
+    expect(c.policy).toEqual({ delegatedLength: 64, shortestAnswer: 48 });
   });
 
   it('reads every Rust tool setting', () => {

@@ -10,6 +10,9 @@ import {
   type HttpApp,
   type HttpRequest,
 } from '../../functions/shared/http-contract.js';
+import { sharingRuns } from '../../functions/shared/shared-runs.js';
+import { TickGate } from '../../functions/shared/tick-gate.js';
+import { parseAnswer } from '../../lib/source/answer.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
 import type { SyncResult, SyncStatus } from '../../lib/sync/result.js';
 
@@ -27,6 +30,7 @@ function app(status: SyncStatus = 'updated', overrides: Partial<HttpApp> = {}) {
   const value: HttpApp = {
     token: TOKEN,
     problems: [],
+    ticks: new TickGate(0),
     sync: (request) => {
       calls.push(request);
       return Promise.resolve(result(request));
@@ -226,6 +230,13 @@ describe('the result decides the status code', () => {
     });
     expect(statusFor({ status, pool: 'p', apiRequests: 0, durationMs: 0 })).toBe(code);
   });
+
+  it("a pushed prefix refused on its merits is 422, the caller's error", () => {
+    const refused = { status: 'failed', pool: 'p', stage: 'detect', apiRequests: 0, durationMs: 0 } as const;
+    expect(statusFor({ ...refused, trigger: 'http-push' })).toBe(422);
+    expect(statusFor({ ...refused, trigger: 'http' })).toBe(502);
+    expect(statusFor({ ...refused, stage: 'write', trigger: 'http-push' })).toBe(502);
+  });
 });
 
 describe('scheduler ticks', () => {
@@ -252,6 +263,65 @@ describe('scheduler ticks', () => {
       body: { status: 'failed', stage: 'config', error: 'bad configuration: x; y' },
     });
     expect(calls).toEqual([]);
+  });
+});
+
+describe('tick rate: schedule ticks carry no credentials', () => {
+  it('one tick per minimum interval runs; the others get 429 with Retry-After and sync nothing', async () => {
+    let now = 1_000_000;
+    const { app: a, calls } = app('updated', { ticks: new TickGate(30_000, () => now) });
+    expect((await handleTick(a, 'ping')).statusCode).toBe(200);
+    now += 10_500;
+    const refused = await handleTick(a, 'ping');
+    expect(refused).toEqual({
+      statusCode: 429,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '20' },
+      body: {
+        error:
+          'schedule ticks run at most once per minimum interval; next in 20 s (authenticated calls run at once)',
+      },
+    });
+    // Authenticated calls are not limited.
+    expect((await handleHttp(post({}), a)).statusCode).toBe(200);
+    now += 19_500;
+    expect((await handleTick(a, 'ping')).statusCode).toBe(200);
+    expect(calls.map((c) => c.trigger)).toEqual(['ping', 'http', 'ping']);
+  });
+
+  it('500 ticks in a burst make one sync', async () => {
+    const { app: a, calls } = app('updated', { ticks: new TickGate(30_000) });
+    const codes = await Promise.all(Array.from({ length: 500 }, () => handleTick(a, 'ping')));
+    expect(codes.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(codes.filter((r) => r.statusCode === 429)).toHaveLength(499);
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('concurrent calls share one sync', () => {
+  it('the same request while one runs joins it; a different one runs on its own', async () => {
+    const started: SyncRequest[] = [];
+    const waiting: (() => void)[] = [];
+    const finishAll = () => {
+      waiting.splice(0).forEach((f) => {
+        f();
+      });
+    };
+    const sync = sharingRuns(async (request) => {
+      started.push(request);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      return { status: 'updated', pool: 'p', apiRequests: 4, durationMs: 1 } satisfies SyncResult;
+    });
+    const plain = [sync({ trigger: 'http' }), sync({ trigger: 'schedule' }), sync({ trigger: 'http' })];
+    const pushed = sync({ trigger: 'http-push', answer: parseAnswer('push', '2a02:8071:1234::/48') });
+    expect(started).toHaveLength(2);
+    finishAll();
+    const results = await Promise.all([...plain, pushed]);
+    expect(results.map((r) => r.status)).toEqual(['updated', 'updated', 'updated', 'updated']);
+    // Finished runs are not reused: the next call starts a new sync.
+    const next = sync({ trigger: 'http' });
+    expect(started).toHaveLength(3);
+    finishAll();
+    await next;
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { notGlobalUnicast, parseIPv6 } from '../../lib/prefix/ipv6.js';
 import {
+  checkAnswerLength,
   desiredEntries,
   parseSubnetOverride,
   subnetFor,
@@ -51,11 +52,47 @@ describe('host ranges', () => {
   });
 });
 
+describe('answers too short to be a delegation', () => {
+  const unconfigured: PrefixPolicy = { delegatedLength: 64, shortestAnswer: 48 };
+  it.each([
+    ['2000::/3', 3],
+    ['2a02::/16', 16],
+    ['2a02:8070::/29', 29],
+    ['2a02:8071::/47', 47],
+  ])('refuses %s unless configured, naming the setting', (raw, length) => {
+    const checked = checkAnswerLength(raw, length, unconfigured);
+    expect(checked).toEqual({
+      ok: false,
+      error: `answer ${raw} is a /${String(length)}, shorter than a prefix delegated to you can be (/48 at most); if your delegation really is that large, set --delegated-length / METALLB_DYN6_DELEGATED_PREFIX_LENGTH to ${String(length)}`,
+    });
+  });
+  it.each([
+    ['2a02:8071:1234::/48', 48],
+    ['2a02:8071:1234:5600::/56', 56],
+    ['2a02:8071:1234:5678::/64', 64],
+    ['2a02:8071:1234:5678::9', undefined],
+  ])('accepts %s', (raw, length) => {
+    expect(checkAnswerLength(raw, length, unconfigured)).toEqual({ ok: true, value: undefined });
+  });
+  it('takes a configured delegation as the shortest answer, either way', () => {
+    expect(checkAnswerLength('2a02:8070::/32', 32, { delegatedLength: 32, shortestAnswer: 32 }).ok).toBe(
+      true,
+    );
+    expect(checkAnswerLength('2a02:8071:1234::/48', 48, { delegatedLength: 56, shortestAnswer: 56 }).ok).toBe(
+      false,
+    );
+  });
+});
+
 describe('subnet and desired range', () => {
-  const none: PrefixPolicy = { delegatedLength: 64 };
+  const none: PrefixPolicy = { delegatedLength: 64, shortestAnswer: 48 };
 
   it('applies the subnet override exactly as the Rust tool did (issue example)', () => {
-    const policy: PrefixPolicy = { delegatedLength: 64, override: override('0:0:0:cd::', '56') };
+    const policy: PrefixPolicy = {
+      delegatedLength: 64,
+      shortestAnswer: 48,
+      override: override('0:0:0:cd::', '56'),
+    };
     const subnet = subnetFor(address('2a02:8071:1234:5678::9'), undefined, policy);
     expect(subnet.toString()).toBe('2a02:8071:1234:56cd::');
     expect(desiredEntries(subnet, hosts('::1000-::1999'))).toEqual([
@@ -72,11 +109,18 @@ describe('subnet and desired range', () => {
   });
 
   it('takes the network at the delegated length, or at the shorter length the answer carries', () => {
-    expect(subnetFor(address('2a02:8071:1234:5678::9'), undefined, { delegatedLength: 56 }).toString()).toBe(
-      '2a02:8071:1234:5600::',
-    );
+    expect(
+      subnetFor(address('2a02:8071:1234:5678::9'), undefined, {
+        delegatedLength: 56,
+        shortestAnswer: 56,
+      }).toString(),
+    ).toBe('2a02:8071:1234:5600::');
     expect(subnetFor(address('2a02:8071:1234:5678::'), 48, none).toString()).toBe('2a02:8071:1234::');
-    const policy: PrefixPolicy = { delegatedLength: 48, override: override('0:0:0:cd::', '48') };
+    const policy: PrefixPolicy = {
+      delegatedLength: 48,
+      shortestAnswer: 48,
+      override: override('0:0:0:cd::', '48'),
+    };
     expect(subnetFor(address('2a02:8071:1234::'), 48, policy).toString()).toBe('2a02:8071:1234:cd::');
   });
 

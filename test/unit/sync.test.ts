@@ -102,6 +102,28 @@ describe('detect', () => {
   });
 });
 
+describe('answers that cannot be a delegation', () => {
+  it.each(['2000::/3', '2a02::/16', '2a02:8070::/29'])(
+    'a pushed %s is refused at detect, and the pool is not even read',
+    async (pushed) => {
+      const cluster = synced();
+      const before = cluster.pool.stored;
+      const answer = parseAnswer('push', pushed);
+      const { result } = await run(cluster, { request: { answer, trigger: 'http-push' } });
+      expect(result).toMatchObject({ status: 'failed', stage: 'detect', source: 'push', answer: pushed });
+      expect(result.error).toMatch(/shorter than a prefix delegated to you can be \(\/48 at most\)/);
+      expect(cluster.pool.stored).toEqual(before);
+      expect(cluster.trail).toEqual([]);
+    },
+  );
+
+  it('a source answering a /29 is refused the same way', async () => {
+    const cluster = synced();
+    const { result } = await run(cluster, { source: staticSource(parseAnswer('static', '2a02:8070::/29')) });
+    expect(result).toMatchObject({ status: 'failed', stage: 'detect', answer: '2a02:8070::/29' });
+  });
+});
+
 describe('read', () => {
   it('a pool that cannot be read fails the run with the API message', async () => {
     const cluster = synced();

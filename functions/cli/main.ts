@@ -16,20 +16,23 @@ function print(config: Config, result: SyncResult): void {
   process.stdout.write(`${config.output === 'text' ? formatText(result) : JSON.stringify(result)}\n`);
 }
 
-/** `run`: sync every interval; a signal stops it between runs, never in the middle of one. */
+/**
+ * `run`: sync every interval. A signal stops it at once, in the middle of a run too: requests are
+ * cancelled, and a restart MetalLB is owed stays recorded in the pool for the next run.
+ */
 async function runLoop(config: Config, syncer: Syncer): Promise<number> {
   const stopped = new AbortController();
   // A function, not the flag itself: the signal arrives while we await.
   const stopping = () => stopped.signal.aborted;
   let wake: (() => void) | undefined;
-  const stop = () => {
-    stopped.abort();
+  const stop = (signal: NodeJS.Signals) => {
+    stopped.abort(new Error(`stopped by ${signal}`));
     wake?.();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   while (!stopping()) {
-    print(config, await syncer.sync({ trigger: 'interval' }));
+    print(config, await syncer.sync({ trigger: 'interval' }, stopped.signal));
     if (stopping()) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, config.intervalMs);

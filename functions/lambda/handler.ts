@@ -55,7 +55,8 @@ const toHttpApi = (response: HttpResponse): HttpApiResult => ({
 
 export async function handler(event: unknown): Promise<HttpApiResult | Record<string, unknown>> {
   if (isScheduled(event)) {
-    const response = await handleTick(app, 'schedule');
+    // Only EventBridge, authorized by IAM, can hand Lambda this event: no rate limit needed.
+    const response = await handleTick(app, 'schedule', 'the platform');
     if (response.statusCode >= 400) throw new ScheduledSyncFailed(response.body);
     return response.body;
   }

@@ -131,9 +131,13 @@ export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<Ht
  * A scheduler's tick (PingSource, cron-connector, EventBridge). Schedulers cannot present a token,
  * so a tick can only run the plain sync the schedule runs anyway: any body it carries is ignored.
  */
-export async function handleTick(app: HttpApp, trigger: string): Promise<HttpResponse> {
+export async function handleTick(
+  app: HttpApp,
+  trigger: string,
+  sender: 'anyone' | 'the platform' = 'anyone',
+): Promise<HttpResponse> {
   if (app.problems.length > 0) return badConfiguration(app);
-  const wait = app.ticks.admit();
+  const wait = sender === 'anyone' ? app.ticks.admit() : undefined;
   if (wait !== undefined) {
     return respond(
       429,

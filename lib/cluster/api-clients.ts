@@ -1,7 +1,9 @@
 // API clients over one KubeConfig that share a keep-alive connection pool. client-node 1.x builds a
 // fresh https.Agent for every request, so each request would pay a new TCP + TLS handshake; a warm
-// function reuses one connection instead.
+// function reuses one connection instead. Each request also gets the abort signal of ApiRequests
+// (its timeout and the run's deadline).
 import https from 'node:https';
+import { currentRequestSignal } from './api-requests.js';
 import {
   createConfiguration,
   ServerConfiguration,
@@ -28,6 +30,8 @@ export class ApiClients {
       applySecurityAuthentication: async (context: RequestContext) => {
         // Headers (tokens, exec and OIDC credentials) stay client-node's business, per request.
         await this.kubeConfig.applySecurityAuthentication(context);
+        const signal = currentRequestSignal.getStore();
+        if (signal !== undefined) context.setSignal(signal);
         const fresh = context.getAgent();
         if (fresh instanceof https.Agent) {
           this.agent ??= new https.Agent({ ...fresh.options, keepAlive: true });

@@ -4,12 +4,12 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { NodeAddresses, NodeDirectory } from '../source/source.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
-import type { RequestCounter } from './request-counter.js';
+import type { ApiRequests } from './api-requests.js';
 
 export class ClusterNodes implements NodeDirectory {
   constructor(
     private readonly clients: ApiClients,
-    private readonly counter: RequestCounter,
+    private readonly counter: ApiRequests,
   ) {}
 
   async addresses(labelSelector?: string): Promise<NodeAddresses> {

@@ -1,8 +1,10 @@
 // MetalLB's pods: listing them, and cycling them (delete, then wait for Ready replacements).
-import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError } from './api-error.js';
-import type { RequestCounter } from './request-counter.js';
+import { errorText } from '../errors/error-text.js';
+import type { ApiRequests } from './api-requests.js';
+import { watchPods } from './pod-watch.js';
 
 export interface PodSet {
   namespace: string;
@@ -34,6 +36,9 @@ export function podImages(pods: readonly V1Pod[]): string[] {
 
 export const podReady = (pod: V1Pod) =>
   pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+/** How long one watch is followed before the pods are listed again. */
+const WATCH_SLICE_MS = 5_000;
+
 const live = (pod: V1Pod) => pod.metadata?.deletionTimestamp === undefined;
 const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
 
@@ -45,7 +50,7 @@ export class MetalLBPods implements MetalLBApi {
   constructor(
     private readonly clients: ApiClients,
     private readonly pods: PodSet,
-    private readonly counter: RequestCounter,
+    private readonly counter: ApiRequests,
   ) {
     this.core = clients.get(CoreV1Api);
   }
@@ -83,11 +88,13 @@ export class MetalLBPods implements MetalLBApi {
     if (old.length === 0)
       throw new ClusterError(`no MetalLB pods match ${this.selector} in ${this.pods.namespace}`);
     try {
-      await this.counter.track(() =>
-        this.core.deleteCollectionNamespacedPod({
-          namespace: this.pods.namespace,
-          labelSelector: this.selector,
-        }),
+      await this.counter.track(
+        () =>
+          this.core.deleteCollectionNamespacedPod({
+            namespace: this.pods.namespace,
+            labelSelector: this.selector,
+          }),
+        { idempotent: false },
       );
     } catch (error) {
       throw describeApiError(`deleting MetalLB pods in ${this.pods.namespace}`, error);
@@ -102,6 +109,11 @@ export class MetalLBPods implements MetalLBApi {
       return { done, replacements };
     };
     const final = await this.waitUntil(settled, timeoutMs);
+    if (final.unobserved !== undefined) {
+      throw new UnobservedError(
+        `MetalLB's pods were deleted, but their replacements could not be observed: ${final.unobserved}`,
+      );
+    }
     if (!final.done) {
       const left = final.pods.filter((p) => oldUids.has(p.metadata?.uid)).map(podName);
       const notReady = final.replacements.filter((p) => !podReady(p)).map(podName);
@@ -115,84 +127,82 @@ export class MetalLBPods implements MetalLBApi {
     return { deleted: old.map(podName), replacements: final.replacements.map(podName) };
   }
 
-  /** Lists once, then follows a watch until `check` is satisfied or the deadline passes. */
+  /**
+   * Lists, then follows a watch for a few seconds at a time (a stalled watch costs one slice, not
+   * the wait), until `check` is satisfied or the time is up. `unobserved` says why the pods could
+   * not be seen when the last attempt to list them failed.
+   */
   private async waitUntil(
     check: (pods: V1Pod[]) => { done: boolean; replacements: V1Pod[] },
     timeoutMs: number,
-  ): Promise<{ done: boolean; replacements: V1Pod[]; pods: V1Pod[] }> {
+  ): Promise<{ done: boolean; replacements: V1Pod[]; pods: V1Pod[]; unobserved?: string }> {
     const deadline = Date.now() + timeoutMs;
     const pods = new Map<string, V1Pod>();
     const snapshot = () => {
       const all = [...pods.values()];
       return { ...check(all), pods: all };
     };
-    while (Date.now() < deadline) {
-      const list = await this.list();
+    let unobserved: string | undefined = 'the wait ended before the first list';
+    while (Date.now() < deadline && this.counter.stopped === undefined) {
+      let list: PodList;
+      try {
+        list = await this.list();
+        unobserved = undefined;
+      } catch (error) {
+        unobserved = errorText(error);
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, Math.min(250, deadline - Date.now()))),
+        );
+        continue;
+      }
       pods.clear();
       for (const p of list.items) pods.set(p.metadata?.uid ?? podName(p), p);
-      const listed = snapshot();
-      if (listed.done) return listed;
-      const finished = await this.follow(
-        list.resourceVersion,
-        pods,
-        () => snapshot().done,
-        deadline - Date.now(),
-      );
-      if (finished) return snapshot();
-      // The watch ended early (expired resourceVersion, apiserver restart): pause, then re-list.
-      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+      if (snapshot().done) return snapshot();
+      const sliceMs = Math.min(WATCH_SLICE_MS, deadline - Date.now());
+      if (await this.follow(list.resourceVersion, pods, () => snapshot().done, sliceMs)) return snapshot();
     }
-    return snapshot();
+    return {
+      ...snapshot(),
+      ...(unobserved === undefined ? {} : { unobserved: this.counter.stopped ?? unobserved }),
+    };
   }
 
-  /** Applies watch events to `pods` until `done()` or the time is up; false if the watch ended first. */
-  private follow(
+  /** Applies watch events to `pods` until `done()` or `sliceMs` passed; false if not done by then. */
+  private async follow(
     resourceVersion: string,
     pods: Map<string, V1Pod>,
     done: () => boolean,
-    remainingMs: number,
+    sliceMs: number,
   ): Promise<boolean> {
-    return new Promise((resolve) => {
-      let controller: AbortController | undefined;
-      let finished = false;
-      const finish = (result: boolean) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        controller?.abort();
-        resolve(result);
-      };
-      const timer = setTimeout(
-        () => {
-          finish(false);
-        },
-        Math.max(0, remainingMs),
+    const finished = new AbortController();
+    const signal = AbortSignal.any([
+      finished.signal,
+      AbortSignal.timeout(Math.max(1, sliceMs)),
+      this.counter.signal,
+    ]);
+    const query = { labelSelector: this.selector, resourceVersion, allowWatchBookmarks: 'true' };
+    try {
+      await this.counter.track(
+        () =>
+          watchPods(this.clients.kubeConfig, this.pods.namespace, query, signal, (phase, pod) => {
+            const key = pod.metadata?.uid ?? podName(pod);
+            if (phase === 'DELETED') pods.delete(key);
+            else if (phase === 'ADDED' || phase === 'MODIFIED') pods.set(key, pod);
+            if (done()) finished.abort();
+          }),
+        { retries: 0 },
       );
-      this.counter
-        .track(() =>
-          new Watch(this.clients.kubeConfig).watch(
-            `/api/v1/namespaces/${this.pods.namespace}/pods`,
-            { labelSelector: this.selector, resourceVersion, allowWatchBookmarks: true },
-            (phase, pod: V1Pod) => {
-              const key = pod.metadata?.uid ?? podName(pod);
-              if (phase === 'DELETED') pods.delete(key);
-              else if (phase === 'ADDED' || phase === 'MODIFIED') pods.set(key, pod);
-              if (done()) finish(true);
-            },
-            () => {
-              finish(false);
-            },
-          ),
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (finished) c.abort();
-          },
-          () => {
-            finish(false);
-          },
-        );
-    });
+    } catch {
+      // Ended by us, by the slice's end, or by the server: the next list tells where things stand.
+    }
+    return done();
+  }
+}
+
+/** The pods were restarted, but whether their replacements came up could not be seen. */
+export class UnobservedError extends ClusterError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnobservedError';
   }
 }

@@ -4,7 +4,14 @@
 // planned from: a concurrent edit makes it fail (409), and the step is re-planned on a fresh read.
 import type { Result } from '../errors/result.js';
 import { planPool, type Plan } from '../plan/plan.js';
-import { previousRecord, readOwnership, recordAnnotations, type OwnershipRecord } from '../plan/registry.js';
+import {
+  previousRecord,
+  readOwnership,
+  recordAnnotations,
+  RELOAD_OWED_ANNOTATION,
+  reloadOwed,
+  type OwnershipRecord,
+} from '../plan/registry.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { ConflictError, type Pool, type PoolApi } from './pool-client.js';
 
@@ -15,6 +22,8 @@ export interface PoolState {
   pool: Pool;
   /** A record someone broke is a failure: nothing may be planned from it. */
   ownership: Result<OwnershipRecord>;
+  /** An earlier run wrote addresses MetalLB has not been restarted to take. */
+  reloadOwed: boolean;
 }
 
 /** One committed write: enough to put it back. */
@@ -32,11 +41,19 @@ export interface PoolStore {
    * pool again and calls it again; after MAX_CONFLICTS conflicts the ConflictError stands.
    */
   update<T>(attempt: (state: PoolState) => Promise<T>, onConflict?: (conflicts: number) => void): Promise<T>;
-  /** Writes a plan's addresses and ownership record onto the pool it was planned from. */
-  write(from: Pool, plan: Plan, prefix: string): Promise<Written>;
-  /** Puts back what `written` replaced; entries others added since stay. Throws when it cannot. */
-  restore(written: Written, hosts: readonly HostRange[]): Promise<void>;
+  /** Writes a plan's addresses and ownership record (with the reload it owes) onto the pool it was planned from. */
+  write(from: Pool, plan: Plan, prefix: string, reloadOwed: boolean): Promise<Written>;
+  /** Clears the owed-reload mark: MetalLB took the addresses. `seen`: the pool as last read or written. */
+  settle(seen?: Pool): Promise<void>;
+  /**
+   * Puts back what `written` replaced; entries others added since stay. Says what it did: the pool
+   * was restored, was already as before, or another sync wrote it since (then it is left to that
+   * sync). Throws when it cannot.
+   */
+  restore(written: Written, hosts: readonly HostRange[], reloadOwed: boolean): Promise<RestoreOutcome>;
 }
+
+export type RestoreOutcome = 'restored' | 'already-restored' | 'superseded';
 
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
@@ -49,27 +66,55 @@ export class OwnedPool implements PoolStore {
   }
 
   update<T>(attempt: (state: PoolState) => Promise<T>, onConflict?: (conflicts: number) => void): Promise<T> {
-    const withRecord = (pool: Pool) => attempt({ pool, ownership: readOwnership(pool.metadata.annotations) });
+    const withRecord = (pool: Pool) =>
+      attempt({
+        pool,
+        ownership: readOwnership(pool.metadata.annotations),
+        reloadOwed: reloadOwed(pool.metadata.annotations),
+      });
     return this.retryOnConflict(undefined, withRecord, onConflict);
   }
 
-  async write(from: Pool, plan: Plan, prefix: string): Promise<Written> {
+  async write(from: Pool, plan: Plan, prefix: string, owed: boolean): Promise<Written> {
     const after = await this.api.write(
       from.metadata.resourceVersion,
       plan.addresses,
-      recordAnnotations(plan.owned, prefix, new Date()),
+      recordAnnotations(plan.owned, prefix, new Date(), owed),
     );
     return { before: from, after, plan };
   }
 
-  async restore(written: Written, hosts: readonly HostRange[]): Promise<void> {
-    const record = previousRecord(written.before.metadata.annotations);
-    await this.retryOnConflict(written.after, async (current) => {
+  async settle(seen?: Pool): Promise<void> {
+    await this.retryOnConflict(seen, async (current) => {
+      if (!reloadOwed(current.metadata.annotations)) return;
+      await this.api.write(current.metadata.resourceVersion, current.spec.addresses, {
+        [RELOAD_OWED_ANNOTATION]: null,
+      });
+    });
+  }
+
+  async restore(written: Written, hosts: readonly HostRange[], owed: boolean): Promise<RestoreOutcome> {
+    const record = {
+      ...previousRecord(written.before.metadata.annotations),
+      [RELOAD_OWED_ANNOTATION]: owed ? new Date().toISOString() : null,
+    };
+    // From our write's answer; when others wrote since, the conflict makes it read the pool again.
+    return this.retryOnConflict(written.after, async (current): Promise<RestoreOutcome> => {
+      const owner = readOwnership(current.metadata.annotations);
+      const ours =
+        owner.ok && owner.value.kind === 'recorded' && sameList(owner.value.entries, written.plan.owned);
+      if (!ours) {
+        // Put back exactly: our earlier restore's answer was lost, and it had been applied.
+        if (sameList(current.spec.addresses, written.before.spec.addresses)) return 'already-restored';
+        // Another sync wrote its own plan over ours: undoing ours now would orphan its entries.
+        return 'superseded';
+      }
       await this.api.write(
         current.metadata.resourceVersion,
         restoredAddresses(written, current, hosts),
         record,
       );
+      return 'restored';
     });
   }
 

@@ -2,7 +2,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError, isUnknownResource, statusCode } from './api-error.js';
-import type { RequestCounter } from './request-counter.js';
+import type { ApiRequests } from './api-requests.js';
 
 export interface PoolRef {
   namespace: string;
@@ -52,7 +52,7 @@ export class PoolClient implements PoolApi {
   constructor(
     clients: ApiClients,
     readonly ref: PoolRef,
-    private readonly counter: RequestCounter,
+    private readonly counter: ApiRequests,
   ) {
     this.api = clients.get(CustomObjectsApi);
   }

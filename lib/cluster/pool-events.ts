@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../errors/result.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
 import type { Pool } from './pool-client.js';
-import type { RequestCounter } from './request-counter.js';
+import type { ApiRequests } from './api-requests.js';
 
 export const COMPONENT = 'metallb-dyn6';
 
@@ -23,7 +23,7 @@ export class PoolEvents implements EventRecorder {
 
   constructor(
     clients: ApiClients,
-    private readonly counter: RequestCounter,
+    private readonly counter: ApiRequests,
   ) {
     this.core = clients.get(CoreV1Api);
   }

@@ -35,6 +35,9 @@ export interface Config {
   dryRun: boolean;
   reload: ReloadStrategy;
   reloadTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** The whole run, detection, requests, waits and a rollback included. */
+  deadlineMs: number;
   kubeconfig?: string;
   output: OutputFormat;
   logLevel: LogLevel;
@@ -107,15 +110,24 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     return v?.trim() ?? '';
   };
   /**
-   * The option's value, parsed. A bad one is reported, and its default stands in so that the
-   * checks after it still run; the configuration is refused anyway.
+   * The option's value, parsed. A bad one is reported, and its default (the option table's, or
+   * `derivedDefault` for an option whose default depends on others) stands in so that the checks
+   * after it still run; the configuration is refused anyway.
    */
-  function checked<T>(name: OptionName, parse: (v: string) => T | undefined, expected: string): T {
-    // Stryker disable next-line StringLiteral: every option read here has a default
-    const text = value(name) ?? '';
+  function checked<T>(
+    name: OptionName,
+    parse: (v: string) => T | undefined,
+    expected: string,
+    derivedDefault?: T,
+  ): T {
+    const given = value(name);
+    if (given === undefined && derivedDefault !== undefined) return derivedDefault;
+    // Stryker disable next-line StringLiteral: every other option read here has a default
+    const text = given ?? '';
     const parsed = parse(text);
     if (parsed !== undefined) return parsed;
     errors.push(`${optionLabel(name)}: "${text}" is not ${expected}`);
+    if (derivedDefault !== undefined) return derivedDefault;
     // Stryker disable next-line StringLiteral: every option read here has a default
     const fallback = parse(OPTION_SPECS[name].default ?? '');
     // Stryker disable next-line ConditionalExpression,StringLiteral: unit tests parse every default
@@ -175,6 +187,14 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   const logLevel = checked('logLevel', ...oneOf(LOG_LEVELS));
 
   const detectDeadlineMs = checked('detectDeadline', durationFrom(1), 'a positive duration');
+  const requestTimeoutMs = checked('requestTimeout', durationFrom(1), 'a positive duration');
+  // Room for detection, the reload wait, the rollback's reload wait, and the requests around them.
+  const deadlineMs = checked(
+    'deadline',
+    durationFrom(1000),
+    'a duration of at least 1 second',
+    detectDeadlineMs + 2 * reloadTimeoutMs + 60_000,
+  );
   // Stryker disable next-line StringLiteral: the option has a default
   const sourceSpec = value('source') ?? '';
   let source = parseSource(sourceSpec, {
@@ -210,6 +230,8 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     dryRun,
     reload,
     reloadTimeoutMs,
+    requestTimeoutMs,
+    deadlineMs,
     ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),
     output,
     logLevel,

@@ -97,6 +97,17 @@ export const OPTIONS = {
     default: '120',
     help: "Seconds to wait for MetalLB's replacement pods to be Ready before rolling the pool back",
   },
+  requestTimeout: {
+    flag: 'request-timeout',
+    env: ['METALLB_DYN6_REQUEST_TIMEOUT'],
+    default: '10',
+    help: 'Seconds one Kubernetes API request may take; timeouts, resets, 429 and 5xx are retried with backoff within --deadline',
+  },
+  deadline: {
+    flag: 'deadline',
+    env: ['METALLB_DYN6_DEADLINE'],
+    help: 'Seconds a whole run may take, every request and wait included; default: --detect-deadline + 2 x --reload-timeout + 60',
+  },
   sourceTimeout: {
     flag: 'source-timeout',
     env: ['METALLB_DYN6_SOURCE_TIMEOUT'],

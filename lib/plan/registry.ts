@@ -10,7 +10,17 @@ export const ANNOTATION_PREFIX = 'metallb-dyn6';
 export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
 export const LAST_PREFIX_ANNOTATION = `${ANNOTATION_PREFIX}/last-prefix`;
 export const LAST_SYNC_ANNOTATION = `${ANNOTATION_PREFIX}/last-sync`;
-const MANAGED_ANNOTATIONS = [OWNED_ANNOTATION, LAST_PREFIX_ANNOTATION, LAST_SYNC_ANNOTATION] as const;
+/**
+ * Set in the same patch as addresses MetalLB must be restarted to take, cleared once it took them:
+ * a run that dies (or loses an answer) in between leaves the debt where the next run finds it.
+ */
+export const RELOAD_OWED_ANNOTATION = `${ANNOTATION_PREFIX}/reload-owed`;
+const MANAGED_ANNOTATIONS = [
+  OWNED_ANNOTATION,
+  LAST_PREFIX_ANNOTATION,
+  LAST_SYNC_ANNOTATION,
+  RELOAD_OWED_ANNOTATION,
+] as const;
 
 export type OwnershipRecord = { kind: 'recorded'; entries: string[] } | { kind: 'none' };
 
@@ -35,17 +45,26 @@ export function readOwnership(
   return ok({ kind: 'recorded', entries: value });
 }
 
-/** The record written together with the addresses: what is ours, for which prefix, and when. */
+/**
+ * The record written together with the addresses: what is ours, for which prefix, when, and
+ * whether MetalLB still has to be restarted to take them (null removes the mark).
+ */
 export function recordAnnotations(
   owned: readonly string[],
   prefix: string,
   now: Date,
-): Record<string, string> {
+  reloadOwed: boolean,
+): Record<string, string | null> {
   return {
     [OWNED_ANNOTATION]: JSON.stringify(owned),
     [LAST_PREFIX_ANNOTATION]: prefix,
     [LAST_SYNC_ANNOTATION]: now.toISOString(),
+    [RELOAD_OWED_ANNOTATION]: reloadOwed ? now.toISOString() : null,
   };
+}
+
+export function reloadOwed(annotations: Readonly<Record<string, string>> | undefined): boolean {
+  return annotations?.[RELOAD_OWED_ANNOTATION] !== undefined;
 }
 
 /** The record as it was in `previous` (null removes an annotation it did not have). */

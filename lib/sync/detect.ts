@@ -5,12 +5,12 @@ import { errorText } from '../errors/error-text.js';
 import { fail, ok, type Result } from '../errors/result.js';
 import { SourceError, type NodeDirectory, type PrefixSource, type SourceAnswer } from '../source/source.js';
 
-/** Sources are told to stop (their signal aborts) when the deadline passes. */
+/** Sources are told to stop (their signal aborts) when the deadline passes or `stop` aborts. */
 export async function detect(
   source: PrefixSource,
   deadlineMs: number,
   nodes: NodeDirectory,
-  pushed?: SourceAnswer,
+  { answer: pushed, stop }: { answer?: SourceAnswer; stop?: AbortSignal } = {},
 ): Promise<Result<SourceAnswer>> {
   if (pushed !== undefined) return ok(pushed);
   const controller = new AbortController();
@@ -28,11 +28,21 @@ export async function detect(
       controller.abort();
     }, deadlineMs);
   });
+  let onStop: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    onStop = () => {
+      reject(new SourceError(source.name, `detection ${errorText(stop?.reason)}`));
+      controller.abort();
+    };
+    if (stop?.aborted === true) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
+  });
   try {
-    return ok(await Promise.race([source.detect({ signal: controller.signal, nodes }), deadline]));
+    return ok(await Promise.race([source.detect({ signal: controller.signal, nodes }), deadline, stopped]));
   } catch (error) {
     return fail(errorText(error));
   } finally {
     clearTimeout(timer);
+    if (onStop !== undefined) stop?.removeEventListener('abort', onStop);
   }
 }

@@ -1,5 +1,5 @@
 // The result document of a run as it ends: every exit of a sync reports (and logs) through here.
-import type { RequestCount } from '../cluster/request-counter.js';
+import type { RequestCount } from '../cluster/api-requests.js';
 import type { Logger } from '../log/logger.js';
 import type { FailureStage, SyncResult, SyncStatus } from './result.js';
 

@@ -10,12 +10,12 @@ import type { HostRange } from '../prefix/host-range.js';
 import { checkAnswerLength, desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
 import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source.js';
 import type { MetalLBApi } from '../cluster/metallb-pods.js';
-import type { PoolStore, Written } from '../cluster/owned-pool.js';
+import type { PoolStore, RestoreOutcome, Written } from '../cluster/owned-pool.js';
 import type { Pool } from '../cluster/pool-client.js';
 import type { EventRecorder, EventType } from '../cluster/pool-events.js';
-import type { RequestCount } from '../cluster/request-counter.js';
+import type { RequestCount } from '../cluster/api-requests.js';
 import { detect } from './detect.js';
-import { reloadMetalLB } from './reload.js';
+import { carryOut, planReload, reloadMetalLB, type ReloadPlan } from './reload.js';
 import type { FailureStage, ReloadReport, SyncResult } from './result.js';
 import { startReport, type ReportFields, type RunReport } from './run-report.js';
 
@@ -46,6 +46,8 @@ export interface SyncRequest {
   force?: boolean;
   /** A prefix pushed by the caller, used instead of asking the source. */
   answer?: SourceAnswer;
+  /** Ends detection early: the run's deadline, or a signal to the process. */
+  stop?: AbortSignal;
 }
 
 /** What every step after detection works with. */
@@ -75,8 +77,14 @@ interface Diff {
   removed: string[];
 }
 
+/**
+ * What the write step did. `reloadOwed`: the pool now carries the mark that MetalLB must still be
+ * restarted (written by this run, or left by an earlier one that did not finish).
+ */
 type Change =
-  { kind: 'unchanged' | 'dry-run'; diff: Diff } | { kind: 'written'; diff: Diff; written: Written };
+  | { kind: 'dry-run'; diff: Diff }
+  | { kind: 'unchanged'; diff: Diff; reloadOwed: boolean; pool: Pool }
+  | { kind: 'written'; diff: Diff; written: Written; reloadOwed: boolean; reload?: ReloadPlan };
 
 interface StepFailure {
   stage: FailureStage;
@@ -97,7 +105,7 @@ export async function syncOnce(
     log,
     report: startReport(target.pool.name, target.counter, log, request.trigger),
   };
-  const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request.answer);
+  const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
   if (!detected.ok) return run.report.failed('detect', detected.error, { source: source.name });
   const { raw, prefixLength } = detected.value;
   const plausible = checkAnswerLength(raw, prefixLength, settings.policy);
@@ -107,7 +115,7 @@ export async function syncOnce(
   log.debug('prefix detected', { ...wanted.found, desired: wanted.entries });
 
   const mode = { dryRun: request.dryRun ?? settings.dryRun, force: request.force ?? false };
-  const change = await planAndWrite(target.pool, wanted, settings.hosts, mode, log);
+  const change = await planAndWrite(run, wanted, mode);
   if (!change.ok) {
     const { stage, message, fields } = change.error;
     return run.report.failed(stage, message, { ...wanted.found, ...fields });
@@ -132,37 +140,46 @@ function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
   };
 }
 
-/** Plans against the pool as it is now and writes the plan, re-planning when someone else wrote first. */
-async function planAndWrite(
-  store: PoolStore,
-  wanted: Wanted,
-  hosts: readonly HostRange[],
-  mode: Mode,
-  log: Logger,
-): Promise<Result<Change, StepFailure>> {
+/**
+ * Plans against the pool as it is now and writes the plan, re-planning when someone else wrote
+ * first. When the addresses change, MetalLB's pods are looked at first: the write records whether
+ * they must be restarted to take the new addresses.
+ */
+async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Result<Change, StepFailure>> {
+  const { target, settings, log } = run;
+  const store = target.pool;
+  let reload: ReloadPlan | undefined;
   // The diff being written, reported if the write fails; a failed re-read after a conflict is a read failure.
   let writing: Diff | undefined;
   try {
     return await store.update(
-      async ({ pool, ownership }): Promise<Result<Change, StepFailure>> => {
+      async ({ pool, ownership, reloadOwed }): Promise<Result<Change, StepFailure>> => {
         const before = pool.spec.addresses;
         if (!ownership.ok) return fail({ stage: 'read', message: ownership.error, fields: { before } });
         const planned = planPool({
           current: before,
           ownership: ownership.value,
           desired: wanted.entries,
-          hosts,
+          hosts: settings.hosts,
         });
         if (!planned.ok) return fail({ stage: 'plan', message: planned.error, fields: { before } });
         const plan = planned.value;
         const diff = { before, after: plan.addresses, added: plan.added, removed: plan.removed };
         const changes = plan.addressesChanged || plan.recordChanged;
         if (mode.dryRun && (changes || mode.force)) return ok({ kind: 'dry-run', diff });
-        if (!changes) return ok({ kind: 'unchanged', diff });
+        if (!changes) return ok({ kind: 'unchanged', diff, reloadOwed, pool });
+        if (plan.addressesChanged) reload ??= await planReload(target.metallb, settings.reload, mode.force);
+        const owed = reload === undefined ? reloadOwed : reload.kind !== 'skip';
         writing = diff;
-        const written = await store.write(pool, plan, wanted.prefix);
-        log.info('pool written', { pool: store.name, ...diff });
-        return ok({ kind: 'written', diff, written });
+        const written = await store.write(pool, plan, wanted.prefix, owed);
+        log.info('pool written', { pool: store.name, ...diff, reloadOwed: owed });
+        return ok({
+          kind: 'written',
+          diff,
+          written,
+          reloadOwed: owed,
+          ...(reload === undefined ? {} : { reload }),
+        });
       },
       (conflicts) => {
         writing = undefined;
@@ -181,10 +198,12 @@ async function planAndWrite(
 
 /**
  * The one place that decides whether MetalLB is asked to take the pool: after the addresses
- * changed, or when the caller forces it. Otherwise says why not.
+ * changed, when an earlier run left a restart owed, or when the caller forces it. Otherwise says why not.
  */
 function reloadSkipped(change: Change, force: boolean, strategy: ReloadStrategy): ReloadReport | undefined {
-  if (force || (change.kind === 'written' && change.written.plan.addressesChanged)) return undefined;
+  if (force || change.kind === 'dry-run') return undefined;
+  if (change.reloadOwed || (change.kind === 'written' && change.written.plan.addressesChanged))
+    return undefined;
   const reason =
     change.kind === 'written'
       ? 'addresses unchanged; only the ownership record was written'
@@ -198,18 +217,47 @@ async function takeOrRollBack(run: Run, wanted: Wanted, change: Change, force: b
   const status = change.kind === 'written' ? 'updated' : 'unchanged';
   const skipped = reloadSkipped(change, force, run.settings.reload);
   if (skipped !== undefined) return run.report.done(status, { ...fields, reload: skipped });
-  const reload = await reloadMetalLB(run.target.metallb, run.settings, force);
-  const reported = { ...fields, reload: reload.report };
+  const { metallb } = run.target;
+  const reload =
+    change.kind === 'written' && change.reload !== undefined
+      ? await carryOut(metallb, change.reload, run.settings.reloadTimeoutMs)
+      : await reloadMetalLB(metallb, run.settings, force);
+  const leftOwed = change.kind === 'unchanged' && change.reloadOwed;
+  const report = leftOwed
+    ? { ...reload.report, reason: `owed by an earlier run: ${reload.report.reason}` }
+    : reload.report;
+  const reported = { ...fields, reload: report };
   if (reload.failure === undefined) {
+    if (change.kind !== 'dry-run' && change.reloadOwed)
+      await settle(run, change.kind === 'written' ? change.written.after : change.pool);
     if (change.kind === 'written') {
-      const message = updateMessage(wanted, change.written.plan, reload.report);
+      const message = updateMessage(wanted, change.written.plan, report);
       await announce(run, change.written.after, 'Normal', 'AddressesUpdated', message);
     }
     return run.report.done(status, reported);
   }
-  return change.kind === 'written'
+  if (reload.unobserved === true) {
+    const message = `${reload.failure}; the pool keeps the new addresses and stays marked for a restart, which the next run makes`;
+    return run.report.failed('reload', message, reported);
+  }
+  return change.kind === 'written' && change.written.plan.addressesChanged
     ? rollBack(run, change.written, reload.failure, reported)
     : run.report.failed('reload', reload.failure, reported);
+}
+
+/** MetalLB took the pool: the owed restart is paid. A mark left behind only costs the next run a restart. */
+async function settle(run: Run, seen?: Pool): Promise<void> {
+  try {
+    await run.target.pool.settle(seen);
+  } catch (error) {
+    run.log.warn(
+      'MetalLB took the pool, but the owed-reload mark could not be cleared; the next run restarts it again',
+      {
+        pool: run.target.pool.name,
+        error: errorText(error),
+      },
+    );
+  }
 }
 
 /** MetalLB did not take the written pool: put the pool back, and restart MetalLB on it. */
@@ -225,15 +273,23 @@ async function rollBack(
     pool: target.pool.name,
     error: failure,
   });
+  let restored: RestoreOutcome;
   try {
-    await target.pool.restore(written, settings.hosts);
+    // The restart below is forced: the restored pool owes one until it is done.
+    restored = await target.pool.restore(written, settings.hosts, true);
   } catch (error) {
     const why = errorText(error);
     const message = `${failure}; restoring ${previous.join(', ')} failed: ${why}`;
     await announce(run, written.after, 'Warning', 'RollbackFailed', message);
     return report.failed('rollback', `${failure}; rolling the pool back failed too: ${why}`, fields);
   }
+  if (restored === 'superseded') {
+    const message = `${failure}; not rolled back: another sync has written the pool since, and its addresses stay`;
+    await announce(run, written.after, 'Warning', 'RollbackSkipped', message);
+    return report.failed('reload', message, fields);
+  }
   const again = await reloadMetalLB(target.metallb, settings, true);
+  if (again.failure === undefined) await settle(run);
   await announce(run, written.after, 'Warning', 'RolledBack', `${failure}; restored ${previous.join(', ')}`);
   const restarted =
     again.failure === undefined

@@ -7,13 +7,14 @@ import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { OwnedPool } from '../cluster/owned-pool.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { PoolEvents } from '../cluster/pool-events.js';
-import { RequestCounter } from '../cluster/request-counter.js';
+import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
 import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest } from './sync.js';
 import type { SyncResult } from './result.js';
 
 export interface Syncer {
-  sync(request?: SyncRequest): Promise<SyncResult>;
+  /** One run, ended by --deadline or by `stop` (a signal to the process) at the latest. */
+  sync(request?: SyncRequest, stop?: AbortSignal): Promise<SyncResult>;
 }
 
 export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
@@ -21,8 +22,10 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
   // One connection pool for every sync of this process (warm functions, `run`).
   const clients = new ApiClients(kc);
   return {
-    sync(request = {}) {
-      const counter = new RequestCounter();
+    async sync(request = {}, stop) {
+      const deadline = runDeadline(config.deadlineMs);
+      const ends = stop === undefined ? deadline.signal : AbortSignal.any([deadline.signal, stop]);
+      const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, ends));
       const target = {
         nodes: new ClusterNodes(clients, counter),
         pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
@@ -30,7 +33,27 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
         events: new PoolEvents(clients, counter),
         counter,
       };
-      return syncOnce(config, config.source, target, log, request);
+      try {
+        return await syncOnce(config, config.source, target, log, { ...request, stop: ends });
+      } finally {
+        deadline.clear();
+      }
+    },
+  };
+}
+
+function runDeadline(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const seconds = String(ms / 1000);
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Error(`the run's deadline of ${seconds} s passed (--deadline / METALLB_DYN6_DEADLINE)`),
+    );
+  }, ms);
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
     },
   };
 }

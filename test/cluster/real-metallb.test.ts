@@ -1,6 +1,7 @@
 // What the user actually needs: after the ISP changes the prefix and metallb-dyn6 syncs, the IPv6
 // LoadBalancer Services answer on the new prefix. Proven with MetalLB's real controller (built from
 // the Go module proxy) running against the test apiserver, not with a stand-in.
+import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -187,7 +188,11 @@ describeIf(
         expect(run.result).toMatchObject({ status: 'rolled-back', stage: 'reload' });
         const after = await home.readPool();
         expect(after.spec).toEqual(before.pool.spec);
-        expect(after.metadata.annotations).toEqual(before.pool.metadata.annotations);
+        // MetalLB did not come back on the restored pool either: the restart stays owed.
+        expect(after.metadata.annotations).toEqual({
+          ...before.pool.metadata.annotations,
+          [RELOAD_OWED_ANNOTATION]: expect.any(String),
+        });
         expect(await ingress(home.namespace)).toEqual(before.services);
       });
 

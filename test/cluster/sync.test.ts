@@ -9,7 +9,7 @@ import {
 import { PoolClient, type Pool } from '../../lib/cluster/pool-client.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { podReady } from '../../lib/cluster/metallb-pods.js';
-import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import { OWNED_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { staticSource } from '../../lib/source/static.js';
 import { syncOnce } from '../../lib/sync/sync.js';
@@ -87,13 +87,16 @@ describe('sync against the real control plane', () => {
     expect(after.every(podReady)).toBe(true);
     expect(names(after).filter((n) => names(before).includes(n))).toEqual([]);
     const trail = await auditSettled(home);
+    // The pods' version is read before the write, which records the restart it makes owed; the
+    // second patch clears that mark once the replacements are Ready.
     expect(trail.slice(0, 4)).toEqual([
       'get ipaddresspools 200',
-      'patch ipaddresspools 200',
       'list pods 200',
+      'patch ipaddresspools 200',
       'deletecollection pods 200',
     ]);
-    expect(trail.filter((t) => t.startsWith('patch'))).toHaveLength(1);
+    expect(trail.filter((t) => t.startsWith('patch'))).toHaveLength(2);
+    expect((await home.readPool()).metadata.annotations).not.toHaveProperty([RELOAD_OWED_ANNOTATION]);
     expect(await poolEvents(home.namespace)).toEqual([
       {
         type: 'Normal',
@@ -118,8 +121,8 @@ describe('sync against the real control plane', () => {
     expect(names(await metallbPods(home.namespace))).toEqual(names(before));
     expect(await auditSettled(home)).toEqual([
       'get ipaddresspools 200',
-      'patch ipaddresspools 200',
       'list pods 200',
+      'patch ipaddresspools 200',
       'create events 201',
     ]);
   });
@@ -186,10 +189,10 @@ describe('sync against the real control plane', () => {
     ]);
     expect(await auditSettled(home)).toEqual([
       'get ipaddresspools 200',
+      'list pods 200',
       'patch ipaddresspools 409',
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
-      'list pods 200',
       'create events 201',
     ]);
   });
@@ -211,7 +214,12 @@ describe('sync against the real control plane', () => {
     });
     const after = await home.readPool();
     expect(after.spec).toEqual(before.spec);
-    expect(after.metadata.annotations).toEqual(before.metadata.annotations);
+    // Byte for byte but for one mark: MetalLB did not come back on the restored pool either, so a
+    // restart is still owed, and the next run makes it.
+    expect(after.metadata.annotations).toEqual({
+      ...before.metadata.annotations,
+      [RELOAD_OWED_ANNOTATION]: expect.any(String),
+    });
     const trail = await auditSettled(home);
     expect(trail.filter((t) => t.startsWith('patch'))).toEqual([
       'patch ipaddresspools 200',

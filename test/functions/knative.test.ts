@@ -109,19 +109,31 @@ describe('Knative function on the real faas-js-runtime', () => {
     expect((await home.readPool()).spec.addresses).toContain(range(SUBNET_OLD));
   });
 
-  it('runs a ping and a POST at once without patching or cycling MetalLB twice', async () => {
+  it('runs a ping and a POST that arrive at once as one sync: one read, one write, one MetalLB cycle', async () => {
     const { home, url } = await knativeFunction();
     const [tick, post] = await Promise.all([
       call(url, ping()),
       call(url, { headers: { authorization: bearer().authorization } }),
     ]);
     expect([tick.status, post.status]).toEqual([200, 200]);
-    expect([tick.json['status'], post.json['status']].sort()).toEqual(['unchanged', 'updated']);
-    expect(tick.json['trigger']).toBe('schedule');
+    expect([tick.json['status'], post.json['status']]).toEqual(['updated', 'updated']);
+    expect(tick.json).toEqual(post.json);
     expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
     const trail = await auditSettled(home);
-    expect(trail.filter((t) => t === 'patch ipaddresspools 200')).toHaveLength(1);
+    expect(trail.filter((t) => t.startsWith('get ipaddresspools'))).toHaveLength(1);
+    // The write (recording the restart it owes), and the mark cleared once MetalLB is back.
+    expect(trail.filter((t) => t === 'patch ipaddresspools 200')).toHaveLength(2);
     expect(trail.filter((t) => t.startsWith('deletecollection pods'))).toHaveLength(1);
+  });
+
+  it('answers a second ping within the minimum interval with 429 and Retry-After, syncing nothing', async () => {
+    const { home, url } = await knativeFunction();
+    expect((await call(url, ping())).status).toBe(200);
+    const before = (await auditSettled(home)).length;
+    const again = await call(url, ping());
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await auditSettled(home)).length).toBe(before);
   });
 
   it("takes a prefix pushed by the router's DHCPv6-PD hook", async () => {

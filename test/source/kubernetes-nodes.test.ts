@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
-import { RequestCounter } from '../../lib/cluster/request-counter.js';
+import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
 import { kubernetesNodesSource } from '../../lib/source/kubernetes-nodes.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
@@ -44,7 +44,10 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
 
   const detect = (selector: string | undefined, kc: KubeConfig = admin) =>
     kubernetesNodesSource(selector, 64).detect({
-      nodes: new ClusterNodes(new ApiClients(kc), new RequestCounter()),
+      nodes: new ClusterNodes(
+        new ApiClients(kc),
+        new ApiRequests(requestLimits(10_000, new AbortController().signal)),
+      ),
     });
 
   it("reads the nodes' global IPv6 addresses, skipping IPv4 and ULA", async () => {

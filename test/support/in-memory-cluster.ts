@@ -5,7 +5,12 @@
 // end to end.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ClusterError } from '../../lib/cluster/api-error.js';
-import type { CycleResult, MetalLBApi, PodList } from '../../lib/cluster/metallb-pods.js';
+import {
+  UnobservedError,
+  type CycleResult,
+  type MetalLBApi,
+  type PodList,
+} from '../../lib/cluster/metallb-pods.js';
 import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/cluster/pool-client.js';
 import type { EventRecorder, EventType } from '../../lib/cluster/pool-events.js';
@@ -83,8 +88,11 @@ export class InMemoryPool implements PoolApi {
 
 const statusOf = (error: Error) => (error instanceof ClusterError ? String(error.status ?? 0) : 'error');
 
-/** What happens when MetalLB's pods are cycled: their replacements become Ready, or this message. */
-export type CycleOutcome = 'ready' | { fails: string };
+/**
+ * What happens when MetalLB's pods are cycled: their replacements become Ready, they do not (this
+ * message), or the wait cannot see them (this cause).
+ */
+export type CycleOutcome = 'ready' | { fails: string } | { unobserved: string };
 
 export class FakeMetalLB implements MetalLBApi {
   private pods: V1Pod[];
@@ -92,6 +100,8 @@ export class FakeMetalLB implements MetalLBApi {
   /** One outcome per cycle, in order; once used up, replacements become Ready. */
   readonly cycles: CycleOutcome[] = [];
   readonly failLists: Error[] = [];
+  /** Runs while the replacements start: another writer's moment. */
+  duringCycle: (() => void) | undefined;
 
   constructor(
     private readonly trail: Trail,
@@ -119,6 +129,14 @@ export class FakeMetalLB implements MetalLBApi {
     const deleted = current.map((p) => p.metadata?.name ?? '?');
     this.generation++;
     this.pods = this.replicas();
+    this.duringCycle?.();
+    if (outcome !== 'ready' && 'unobserved' in outcome) {
+      return Promise.reject(
+        new UnobservedError(
+          `MetalLB's pods were deleted, but their replacements could not be observed: ${outcome.unobserved}`,
+        ),
+      );
+    }
     if (outcome !== 'ready') {
       const seconds = String(timeoutMs / 1000);
       return Promise.reject(

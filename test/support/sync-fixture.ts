@@ -9,7 +9,7 @@ import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
 import { PoolEvents } from '../../lib/cluster/pool-events.js';
-import { RequestCounter } from '../../lib/cluster/request-counter.js';
+import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
 import type { SyncTarget } from '../../lib/sync/sync.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { kubeConfigFor, kubeconfigYaml } from '../harness/kubeconfig.js';
@@ -109,7 +109,7 @@ export async function homeCluster(prefix: string, options: HomeClusterOptions = 
 export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = PoolClient): SyncTarget {
   const kubeConfig = kubeConfigFor(sharedCluster(), 'sa', home.token);
   const clients = new ApiClients(kubeConfig);
-  const counter = new RequestCounter();
+  const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
   return {
     nodes: new ClusterNodes(clients, counter),
     pool: new OwnedPool(new poolType(clients, { namespace: home.namespace, name: home.pool }, counter)),

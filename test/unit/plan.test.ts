@@ -76,14 +76,20 @@ describe('planning', () => {
 
   it('reads the ownership record strictly', () => {
     const now = new Date('2026-11-28T01:02:03.004Z');
-    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now);
+    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now, false);
     expect(written).toEqual({
       [OWNED_ANNOTATION]: `["${OLD}","${NEW}"]`,
       'metallb-dyn6/last-prefix': `${NET}::/64`,
       'metallb-dyn6/last-sync': '2026-11-28T01:02:03.004Z',
+      'metallb-dyn6/reload-owed': null,
     });
+    expect(recordAnnotations([NEW], `${NET}::/64`, now, true)['metallb-dyn6/reload-owed']).toBe(
+      '2026-11-28T01:02:03.004Z',
+    );
     expect(readOwnership({ [OWNED_ANNOTATION]: '["a"]' })).toEqual(ok(recorded('a')));
-    expect(readOwnership(written)).toEqual(ok(recorded(OLD, NEW)));
+    expect(readOwnership({ [OWNED_ANNOTATION]: written[OWNED_ANNOTATION] ?? '' })).toEqual(
+      ok(recorded(OLD, NEW)),
+    );
     expect(readOwnership({})).toEqual(ok({ kind: 'none' }));
     expect(readOwnership(undefined)).toEqual(ok({ kind: 'none' }));
     for (const bad of ['a,b', '[1]', '["a",1]', '{"a":1}', '"a"', '']) {
@@ -100,11 +106,13 @@ describe('planning', () => {
       [OWNED_ANNOTATION]: null,
       'metallb-dyn6/last-prefix': 'p',
       'metallb-dyn6/last-sync': null,
+      'metallb-dyn6/reload-owed': null,
     });
     expect(previousRecord(undefined)).toEqual({
       [OWNED_ANNOTATION]: null,
       'metallb-dyn6/last-prefix': null,
       'metallb-dyn6/last-sync': null,
+      'metallb-dyn6/reload-owed': null,
     });
   });
 });

@@ -16,6 +16,7 @@ import { range, SUBNET_NEW, SUBNET_OLD, syncSettings } from '../support/sync-set
 const V4 = '192.168.178.240/28';
 const OLD = range(SUBNET_OLD);
 const NEW = range(SUBNET_NEW);
+const OWED = 'metallb-dyn6/reload-owed';
 const ours = (...entries: string[]) => ({ [OWNED_ANNOTATION]: JSON.stringify(entries) });
 const answering = (subnet: string) => staticSource(parseAnswer('static', `${subnet}::9`));
 const forbidden = (action: string) =>
@@ -264,8 +265,10 @@ describe('write', () => {
     const { result, logs } = await run(cluster);
     expect(result).toMatchObject({ status: 'updated', after: [V4, NEW, '10.10.0.0/24'] });
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW, '10.10.0.0/24']);
-    expect(cluster.trail.slice(0, 4)).toEqual([
+    // MetalLB's pods are looked at once, before the first write, not again after the conflict.
+    expect(cluster.trail.slice(0, 5)).toEqual([
       'get ipaddresspools 200',
+      'list pods 200',
       'patch ipaddresspools 409',
       'get ipaddresspools 200',
       'patch ipaddresspools 200',
@@ -346,8 +349,18 @@ describe('updated', () => {
       before: [V4, OLD],
       after: [V4, NEW],
       reload: { action: 'cycled', metallbImage: 'quay.io/metallb/controller:v0.13.12' },
-      apiRequests: 5,
+      apiRequests: 6,
     });
+    // The restart was owed from the write on, and paid: the mark is gone again.
+    expect(cluster.trail).toEqual([
+      'get ipaddresspools 200',
+      'list pods 200',
+      'patch ipaddresspools 200',
+      'deletecollection pods 200',
+      'patch ipaddresspools 200',
+      'create events 201',
+    ]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
     expect(cluster.pool.stored.metadata.annotations).toMatchObject({
       'team/owner': 'home-lab',
       ...ours(NEW),
@@ -404,11 +417,13 @@ describe('MetalLB does not take the new pool', () => {
     });
     expect(cluster.pool.stored.spec).toEqual(before.spec);
     expect(cluster.pool.stored.metadata.annotations).toEqual(before.metadata.annotations);
+    // Written (restart owed), cycled, restored (restart owed), cycled again, the owed mark cleared.
     expect(cluster.trail.filter((t) => t.startsWith('patch') || t.startsWith('delete'))).toEqual([
       'patch ipaddresspools 200',
       'deletecollection pods 200',
       'patch ipaddresspools 200',
       'deletecollection pods 200',
+      'patch ipaddresspools 200',
     ]);
     expect(cluster.events.events).toEqual([
       {
@@ -665,5 +680,111 @@ describe('rollback keeps what is not ours', () => {
     };
     await run(cluster);
     expect(cluster.pool.stored.spec.addresses).toEqual(expected);
+  });
+});
+
+describe('a restart owed to MetalLB survives the run that owed it', () => {
+  // What a run that died between its write and MetalLB's restart (or lost the PATCH's answer) left.
+  const leftOwing = (metallbVersion: string) =>
+    inMemoryCluster([V4, NEW], {
+      annotations: { ...ours(NEW), [OWED]: '2026-11-28T04:00:00.000Z' },
+      metallbVersion,
+    });
+
+  it('the next run finds the pool right, pays the restart, and clears the mark', async () => {
+    const cluster = leftOwing('v0.13.12');
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({
+      status: 'unchanged',
+      reload: {
+        action: 'cycled',
+        reason: 'owed by an earlier run: MetalLB v0.13.12 < v0.14.2 needs its pods restarted',
+      },
+    });
+    expect(cluster.trail).toEqual([
+      'get ipaddresspools 200',
+      'list pods 200',
+      'deletecollection pods 200',
+      'patch ipaddresspools 200',
+    ]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    // Paid once: the run after that is a plain no-op.
+    cluster.trail.length = 0;
+    expect((await run(cluster)).result).toMatchObject({ status: 'unchanged', reload: { action: 'none' } });
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+
+  it('on a MetalLB that reloads by itself the debt is void: cleared without a restart', async () => {
+    const cluster = leftOwing('v0.14.9');
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'unchanged', reload: { action: 'skipped' } });
+    expect(cluster.trail).not.toContain('deletecollection pods 200');
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+  });
+
+  it('MetalLB >= 0.14.2 owes nothing: the write carries no mark', async () => {
+    const cluster = synced('v0.14.9');
+    cluster.pool.beforeWrite = (pool) => {
+      expect(pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+    };
+    expect((await run(cluster)).result).toMatchObject({ status: 'updated', reload: { action: 'skipped' } });
+    expect(cluster.trail).toEqual([
+      'get ipaddresspools 200',
+      'list pods 200',
+      'patch ipaddresspools 200',
+      'create events 201',
+    ]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+  });
+
+  it('an owed restart that fails again is reported, and stays owed for the run after', async () => {
+    const cluster = leftOwing('v0.13.12');
+    cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'failed', stage: 'reload' });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    expect(cluster.pool.stored.metadata.annotations).toHaveProperty([OWED]);
+  });
+
+  it('pods deleted but their replacements unobservable: no rollback, the mark stays for the next run', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ unobserved: 'no answer from the Kubernetes API within 10 s' });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'failed', stage: 'reload', after: [V4, NEW] });
+    expect(result.error).toBe(
+      "MetalLB's pods were deleted, but their replacements could not be observed: no answer from the Kubernetes API within 10 s; the pool keeps the new addresses and stays marked for a restart, which the next run makes",
+    );
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    expect(cluster.pool.stored.metadata.annotations).toHaveProperty([OWED]);
+    // The next run pays it.
+    expect((await run(cluster)).result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+  });
+});
+
+describe('a rollback racing another writer', () => {
+  it('leaves the pool to the sync that wrote it since: no orphaned range, and later runs converge', async () => {
+    const cluster = synced();
+    const OTHER = range('2a02:8071:9999:56cd');
+    // During our reload wait, another run (a push for another prefix) writes its own plan.
+    cluster.metallb.duringCycle = () => {
+      cluster.metallb.duringCycle = undefined;
+      cluster.pool.edit((p) => {
+        p.spec.addresses = [V4, OTHER];
+        p.metadata.annotations = { ...p.metadata.annotations, ...ours(OTHER) };
+      });
+    };
+    cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'failed', stage: 'reload' });
+    expect(result.error).toMatch(
+      /not rolled back: another sync has written the pool since, and its addresses stay/,
+    );
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OTHER]);
+    expect(cluster.events.events.map((e) => e.reason)).toEqual(['RollbackSkipped']);
+    // Every entry in the pool is either someone else's or recorded as ours: the next run converges.
+    const next = await run(cluster);
+    expect(next.result).toMatchObject({ status: 'updated', after: [V4, NEW] });
   });
 });

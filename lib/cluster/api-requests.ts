@@ -1,0 +1,121 @@
+// Every Kubernetes API request of one run goes through here: counted (the result document reports
+// it), bounded in time (a stalled connection must not hang a CronJob for its whole deadline), and
+// retried with backoff when the failure is transient — never past the run's deadline.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { statusCode } from './api-error.js';
+
+/** How many requests this run sent to the Kubernetes API (reported in the result document). */
+export interface RequestCount {
+  readonly count: number;
+}
+
+export interface RequestLimits {
+  /** One request (one attempt) may take this long. */
+  timeoutMs: number;
+  /** Aborts every request still running: the run's deadline, or a stop signal. */
+  stop: AbortSignal;
+  /** Retries of a transient failure (0 in tests that count exact requests). */
+  retries: number;
+  /** The first backoff; doubled after each retry. */
+  backoffMs: number;
+}
+
+/**
+ * The signal of the request being made now. ApiClients hands it to client-node's request context,
+ * which passes it to fetch: the request is cancelled, not just abandoned.
+ */
+export const currentRequestSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Whether a request's outcome is unknown or it was refused before doing anything: connection
+ * failures, timeouts, 429 and 5xx. A 4xx other than 429 is an answer, not a failure to get one.
+ */
+export function isTransient(error: unknown): boolean {
+  const code = statusCode(error);
+  if (code !== undefined) return code === 429 || (code >= 500 && code <= 504);
+  const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).name} ${(error as Error).message}`;
+  return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|AbortError|TimeoutError|aborted|network|premature close/i.test(
+    text,
+  );
+}
+
+/** Only failures where the server certainly did nothing: safe to repeat a non-idempotent request. */
+function surelyNotApplied(error: unknown): boolean {
+  const code = statusCode(error);
+  return code === 429 || code === 503 || /ECONNREFUSED/.test(String((error as { code?: string }).code));
+}
+
+/** What a run uses: the configured timeout, three retries from a quarter second on. */
+export function requestLimits(requestTimeoutMs: number, stop: AbortSignal): RequestLimits {
+  return { timeoutMs: requestTimeoutMs, stop, retries: 3, backoffMs: 250 };
+}
+
+export class ApiRequests implements RequestCount {
+  private n = 0;
+
+  constructor(private readonly limits: RequestLimits) {}
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Aborted when the run must end: its deadline, or a stop. */
+  get signal(): AbortSignal {
+    return this.limits.stop;
+  }
+
+  /** Why requests stop now, or undefined while they may run. */
+  get stopped(): string | undefined {
+    const reason: unknown = this.limits.stop.reason;
+    if (!this.limits.stop.aborted) return undefined;
+    return reason instanceof Error ? reason.message : String(reason);
+  }
+
+  /**
+   * Runs one API request with its timeout, retrying transient failures. `idempotent: false` (a
+   * deletecollection) is repeated only when the server surely did nothing.
+   */
+  async track<T>(
+    request: () => Promise<T>,
+    options: { idempotent?: boolean; retries?: number } = {},
+  ): Promise<T> {
+    const retryable = options.idempotent === false ? surelyNotApplied : isTransient;
+    const retries = options.retries ?? this.limits.retries;
+    for (let attempt = 0; ; attempt++) {
+      const stopped = this.stopped;
+      if (stopped !== undefined) throw new Error(stopped);
+      this.n++;
+      const signal = AbortSignal.any([AbortSignal.timeout(this.limits.timeoutMs), this.limits.stop]);
+      try {
+        return await currentRequestSignal.run(signal, request);
+      } catch (error) {
+        const why = this.stopped ?? this.timedOut(signal);
+        if (why !== undefined && this.limits.stop.aborted) throw new Error(why, { cause: error });
+        if (attempt >= retries || !retryable(error)) {
+          if (why !== undefined) throw new Error(why, { cause: error });
+          throw error;
+        }
+        await this.pause(this.limits.backoffMs * 2 ** attempt);
+      }
+    }
+  }
+
+  private timedOut(signal: AbortSignal): string | undefined {
+    return signal.aborted
+      ? `no answer from the Kubernetes API within ${String(this.limits.timeoutMs / 1000)} s (--request-timeout)`
+      : undefined;
+  }
+
+  /** Waits, but not past a stop. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.limits.stop.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.limits.stop.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -39,12 +39,6 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
-/** Only failures where the server certainly did nothing: safe to repeat a non-idempotent request. */
-function surelyNotApplied(error: unknown): boolean {
-  const code = statusCode(error);
-  return code === 429 || code === 503 || /ECONNREFUSED/.test(String((error as { code?: string }).code));
-}
-
 /** What a run uses: the configured timeout, three retries from a quarter second on. */
 export function requestLimits(requestTimeoutMs: number, stop: AbortSignal): RequestLimits {
   return { timeoutMs: requestTimeoutMs, stop, retries: 3, backoffMs: 250 };
@@ -72,14 +66,12 @@ export class ApiRequests implements RequestCount {
   }
 
   /**
-   * Runs one API request with its timeout, retrying transient failures. `idempotent: false` (a
-   * deletecollection) is repeated only when the server surely did nothing.
+   * Runs one API request with its timeout, retrying transient failures. Repeating any request of a
+   * sync is safe: a PATCH carries its resourceVersion (a repeat of one that was applied gets 409),
+   * and a repeated deletecollection restarts MetalLB's replacements once more, which the wait
+   * follows like the first restart.
    */
-  async track<T>(
-    request: () => Promise<T>,
-    options: { idempotent?: boolean; retries?: number } = {},
-  ): Promise<T> {
-    const retryable = options.idempotent === false ? surelyNotApplied : isTransient;
+  async track<T>(request: () => Promise<T>, options: { retries?: number } = {}): Promise<T> {
     const retries = options.retries ?? this.limits.retries;
     for (let attempt = 0; ; attempt++) {
       const stopped = this.stopped;
@@ -91,7 +83,7 @@ export class ApiRequests implements RequestCount {
       } catch (error) {
         const why = this.stopped ?? this.timedOut(signal);
         if (why !== undefined && this.limits.stop.aborted) throw new Error(why, { cause: error });
-        if (attempt >= retries || !retryable(error)) {
+        if (attempt >= retries || !isTransient(error)) {
           if (why !== undefined) throw new Error(why, { cause: error });
           throw error;
         }

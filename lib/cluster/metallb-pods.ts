@@ -88,13 +88,11 @@ export class MetalLBPods implements MetalLBApi {
     if (old.length === 0)
       throw new ClusterError(`no MetalLB pods match ${this.selector} in ${this.pods.namespace}`);
     try {
-      await this.counter.track(
-        () =>
-          this.core.deleteCollectionNamespacedPod({
-            namespace: this.pods.namespace,
-            labelSelector: this.selector,
-          }),
-        { idempotent: false },
+      await this.counter.track(() =>
+        this.core.deleteCollectionNamespacedPod({
+          namespace: this.pods.namespace,
+          labelSelector: this.selector,
+        }),
       );
     } catch (error) {
       throw describeApiError(`deleting MetalLB pods in ${this.pods.namespace}`, error);

@@ -1,0 +1,226 @@
+// The sync attacked the way a bad network and a crash would, against the real apiserver: a proxy in
+// front of it stalls, resets, drops or commits-then-resets each API call of a sync in turn, and the
+// CLI is SIGKILLed at points spread over a run. After every attack: the run ended in bounded time
+// with the right exit code and one clear message, the pool holds exactly the old or exactly the new
+// addresses with everything it does not own byte-equal, and the next (undisturbed) run converges:
+// the new addresses, no restart left owed, and MetalLB's pods started after the addresses were
+// written.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { ANNOTATION_PREFIX, LAST_SYNC_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
+import { METALLB_SELECTOR, type PoolObject } from '../harness/metallb-fixture.js';
+import { kubeconfigYaml } from '../harness/kubeconfig.js';
+import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { runCli, startCli } from '../support/cli.js';
+import { startFaultProxy, type Fault, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+
+const V4 = '192.168.178.240/28';
+const OLD = [V4, range(SUBNET_OLD)];
+const NEW = [V4, range(SUBNET_NEW)];
+const TEAM = { 'team/owner': 'home-lab' };
+const core = adminKubeConfig().makeApiClient(CoreV1Api);
+
+// Short enough that a stalled call costs seconds: 4 attempts of 0.5 s and the backoffs between.
+const FAST = {
+  METALLB_DYN6_REQUEST_TIMEOUT: '0.5',
+  METALLB_DYN6_RELOAD_TIMEOUT: '6',
+  METALLB_DYN6_DEADLINE: '40',
+};
+
+type Call = Omit<FaultRule, 'fault' | 'times'>;
+function calls(namespace: string): Record<string, Call> {
+  const pool = new RegExp(`^/apis/metallb\\.io/v1beta1/namespaces/${namespace}/ipaddresspools/ipv6-pool`);
+  const pods = new RegExp(`^/api/v1/namespaces/${namespace}/pods\\?(?!.*watch=true)`);
+  return {
+    'the pool GET': { method: 'GET', url: pool },
+    'the pod LIST before the write': { method: 'GET', url: pods },
+    'the pool PATCH': { method: 'PATCH', url: pool },
+    'the pod DELETECOLLECTION': { method: 'DELETE', url: pods },
+    "the wait's pod LIST": { method: 'GET', url: pods, skip: 1 },
+    'the pod WATCH': {
+      method: 'GET',
+      url: new RegExp(`^/api/v1/namespaces/${namespace}/pods\\?.*watch=true`),
+    },
+    'the PATCH clearing the owed mark': { method: 'PATCH', url: pool, skip: 1 },
+    'the Event POST': { method: 'POST', url: new RegExp(`^/api/v1/namespaces/${namespace}/events`) },
+  };
+}
+
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(sharedCluster().server, sharedCluster().runDir);
+});
+afterAll(async () => {
+  await proxy.close();
+});
+
+interface Home {
+  home: HomeCluster;
+  env: Record<string, string>;
+  /** The pool before any run, with what the tool manages (addresses, its annotations) left out. */
+  notOurs: unknown;
+}
+
+const withoutOurs = (pool: PoolObject) => ({
+  spec: { ...pool.spec, addresses: undefined },
+  annotations: Object.fromEntries(
+    Object.entries(pool.metadata.annotations ?? {}).filter(([k]) => !k.startsWith(`${ANNOTATION_PREFIX}/`)),
+  ),
+});
+
+/** A home whose CLI talks to the apiserver through the proxy; MetalLB 0.13 must be cycled. */
+async function homeBehindProxy(prefix: string): Promise<Home> {
+  const home = await homeCluster(prefix, { metallbVersion: 'v0.13.12', annotations: TEAM });
+  const kubeconfig = path.join(sharedCluster().runDir, 'kubeconfigs', `${home.namespace}-proxied.yaml`);
+  writeFileSync(
+    kubeconfig,
+    kubeconfigYaml({ ...sharedCluster(), server: proxy.server }, home.username, home.token),
+    {
+      mode: 0o600,
+    },
+  );
+  return {
+    home,
+    env: home.env({ KUBECONFIG: kubeconfig, ...FAST }),
+    notOurs: withoutOurs(await home.readPool()),
+  };
+}
+
+/** The pool holds exactly the old or the new addresses, and what is not ours is as it was. */
+async function expectOldOrNew({ home, notOurs }: Home): Promise<'old' | 'new'> {
+  const pool = await home.readPool();
+  expect([OLD, NEW]).toContainEqual(pool.spec.addresses);
+  expect(withoutOurs(pool)).toEqual(notOurs);
+  return JSON.stringify(pool.spec.addresses) === JSON.stringify(OLD) ? 'old' : 'new';
+}
+
+/** An undisturbed run puts the new addresses in, owes MetalLB nothing, and MetalLB restarted after the write. */
+async function expectConvergence({ home, env }: Home): Promise<void> {
+  proxy.inject([]);
+  const next = await runCli(['sync'], env, 60_000);
+  expect({ code: next.code, stderr: next.code === 0 ? '' : next.stderr }).toEqual({ code: 0, stderr: '' });
+  const pool = await home.readPool();
+  expect(pool.spec.addresses).toEqual(NEW);
+  expect(pool.metadata.annotations).not.toHaveProperty([RELOAD_OWED_ANNOTATION]);
+  const written = Math.floor(Date.parse(pool.metadata.annotations?.[LAST_SYNC_ANNOTATION] ?? '') / 1000);
+  const pods = (await core.listNamespacedPod({ namespace: home.namespace, labelSelector: METALLB_SELECTOR }))
+    .items;
+  for (const pod of pods) {
+    const started = Math.floor((pod.metadata?.creationTimestamp?.getTime() ?? 0) / 1000);
+    expect(started).toBeGreaterThanOrEqual(written);
+  }
+}
+
+interface Expected {
+  code: number;
+  status: string;
+  stage?: string;
+  pool: 'old' | 'new';
+  error?: RegExp;
+}
+
+const STALLED: Record<string, Expected> = {
+  'the pool GET': {
+    code: 1,
+    status: 'failed',
+    stage: 'read',
+    pool: 'old',
+    error: /within 0\.5 s \(--request-timeout\)/,
+  },
+  'the pod LIST before the write': {
+    code: 1,
+    status: 'rolled-back',
+    stage: 'reload',
+    pool: 'old',
+    error: /listing MetalLB pods/,
+  },
+  'the pool PATCH': {
+    code: 1,
+    status: 'failed',
+    stage: 'write',
+    pool: 'old',
+    error: /writing IPAddressPool .*within 0\.5 s/,
+  },
+  'the pod DELETECOLLECTION': {
+    code: 1,
+    status: 'rolled-back',
+    stage: 'reload',
+    pool: 'old',
+    error: /deleting MetalLB pods/,
+  },
+  "the wait's pod LIST": {
+    code: 1,
+    status: 'failed',
+    stage: 'reload',
+    pool: 'new',
+    error: /could not be observed.*the next run makes/,
+  },
+  'the pod WATCH': { code: 0, status: 'updated', pool: 'new' },
+  'the PATCH clearing the owed mark': { code: 0, status: 'updated', pool: 'new' },
+  'the Event POST': { code: 0, status: 'updated', pool: 'new' },
+};
+
+describe('API faults during a sync (through a fault-injecting proxy)', () => {
+  describe.each(Object.keys(STALLED))('%s', (name) => {
+    it('stalled for good: the run ends by itself, says what stalled, and the next run converges', async () => {
+      const at = await homeBehindProxy('stall');
+      const { home, env } = at;
+      const call = calls(home.namespace)[name] as Call;
+      proxy.inject([{ ...call, fault: 'stall', times: Infinity }]);
+      const run = await runCli(['sync'], env, 60_000);
+      expect(proxy.broken.length).toBeGreaterThan(0);
+      const want = STALLED[name] as Expected;
+      expect({ code: run.code, status: run.result?.status, stage: run.result?.stage }).toEqual({
+        code: want.code,
+        status: want.status,
+        stage: want.stage,
+      });
+      if (want.error !== undefined) expect(run.result?.error).toMatch(want.error);
+      expect(await expectOldOrNew(at)).toBe(want.pool);
+      await expectConvergence(at);
+    }, 120_000);
+
+    it.each(['reset', 'drop', 'commit-then-reset'] as Fault[])(
+      'one %s: retried, and the same run ends with the new addresses MetalLB took',
+      async (fault) => {
+        const at = await homeBehindProxy(fault);
+        const { home, env } = at;
+        proxy.inject([{ ...(calls(home.namespace)[name] as Call), fault }]);
+        const run = await runCli(['sync'], env, 60_000);
+        expect(proxy.broken).toHaveLength(1);
+        expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(['updated', 'unchanged']).toContain(run.result?.status);
+        expect(await expectOldOrNew(at)).toBe('new');
+        expect((await home.readPool()).metadata.annotations).not.toHaveProperty([RELOAD_OWED_ANNOTATION]);
+      },
+      120_000,
+    );
+  });
+});
+
+describe('SIGKILL at points spread over a run', () => {
+  const landed: ('old' | 'new')[] = [];
+  // From before the first request to after the last: each kill lands somewhere else in the run.
+  it.each([40, 90, 140, 190, 240, 300, 380, 480, 600, 800])(
+    'killed after %d ms: the pool is old or new, and the next run converges with MetalLB restarted',
+    async (ms) => {
+      const at = await homeBehindProxy('kill');
+      proxy.inject([]);
+      const started = startCli(['sync'], at.env, 60_000);
+      await new Promise((r) => setTimeout(r, ms));
+      started.child.kill('SIGKILL');
+      await started.done;
+      landed.push(await expectOldOrNew(at));
+      await expectConvergence(at);
+    },
+    120_000,
+  );
+
+  it('the kills landed both before and after the write', () => {
+    expect(new Set(landed)).toEqual(new Set(['old', 'new']));
+  });
+});

@@ -7,8 +7,6 @@ export interface HttpSettings {
 
 const DEFAULT_ACCEPT = 'application/json, text/plain;q=0.9, */*;q=0.1';
 
-const MAX_ANSWER_BYTES = 64 * 1024;
-
 /**
  * GETs a small text answer with a per-request timeout and bounded, backed-off retries on network
  * errors and 5xx/429. Every failure becomes a SourceError naming the source.
@@ -22,24 +20,24 @@ export async function getText(
 ): Promise<string> {
   // Loaded on first use: ky loads Node's web classes (Request, Response, streams), ~30 ms and ~7 MB,
   // and node-fetch ~25 ms more, that a run with a DNS, interface, node or static source never needs.
-  const [{ default: ky, HTTPError, TimeoutError }, { fetchOverNodeHttp }] = await Promise.all([
-    import('ky'),
-    import('./node-http-fetch.js'),
-  ]);
+  const [{ default: ky, HTTPError, TimeoutError }, { fetchOverNodeHttp, PermanentFetchFailure }] =
+    await Promise.all([import('ky'), import('./node-http-fetch.js')]);
   try {
     const response = await ky.get(url, {
       timeout: http.timeoutMs,
-      retry: { limit: http.retries, methods: ['get'], backoffLimit: 2000 },
+      retry: {
+        limit: http.retries,
+        methods: ['get'],
+        backoffLimit: 2000,
+        shouldRetry: ({ error }) => (error instanceof PermanentFetchFailure ? false : undefined),
+      },
       headers: { accept, 'user-agent': 'metallb-dyn6' },
       fetch: fetchOverNodeHttp,
       ...(signal === undefined ? {} : { signal }),
     });
-    const text = await response.text();
-    if (text.length > MAX_ANSWER_BYTES)
-      throw new SourceError(source, `answer larger than ${String(MAX_ANSWER_BYTES)} bytes`);
-    return text;
+    return await response.text();
   } catch (error) {
-    if (error instanceof SourceError) throw error;
+    if (error instanceof PermanentFetchFailure) throw new SourceError(source, `${url}: ${error.message}`);
     if (error instanceof TimeoutError) {
       throw new SourceError(source, `no answer from ${url} within ${String(http.timeoutMs)} ms`);
     }

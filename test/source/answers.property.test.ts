@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { jsonLogger } from '../../lib/log/logger.js';
+import { SHORTEST_DELEGATION } from '../../lib/prefix/subnet.js';
 import { urlSource } from '../../lib/source/url.js';
 import { syncOnce } from '../../lib/sync/sync.js';
 import { auditSettled } from '../harness/shared-cluster.js';
@@ -17,7 +18,9 @@ describe('arbitrary source answers', () => {
     let validRuns = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(answerCaseArb, async ({ text, valid }) => {
+        fc.asyncProperty(answerCaseArb, async ({ text, valid: parses, prefixLength }) => {
+          // Usable: an answer parseAnswer takes, no shorter than a delegation can be.
+          const valid = parses && (prefixLength === undefined || prefixLength >= SHORTEST_DELEGATION);
           routes['/ip'].body = text;
           const before = (await home.readPool()).metadata.resourceVersion;
           const result = await syncOnce(

@@ -44,7 +44,9 @@ beforeAll(async () => {
     else if (path === '/drip') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       const timer = setInterval(() => res.write('2'), 1000);
-      res.on('close', () => { clearInterval(timer); });
+      res.on('close', () => {
+        clearInterval(timer);
+      });
     } else if (path === '/elsewhere') {
       res.writeHead(302, { location: `http://localhost:${String(port)}/ok` }).end();
     } else if (path === '/loop') res.writeHead(302, { location: '/loop' }).end();

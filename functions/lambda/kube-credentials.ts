@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { defaultKubeConfig, type KubeConfigProvider } from '../shared/kube-config-provider.js';
 import { eksToken, type EksToken } from './eks-token.js';
 import { errorText } from '../../lib/errors/error-text.js';
+import { kubeconfigProblem } from '../../lib/cluster/kube-config.js';
 
 export const EKS_CLUSTER_ENV = 'METALLB_DYN6_EKS_CLUSTER';
 export const KUBECONFIG_DATA_ENV = 'METALLB_DYN6_KUBECONFIG_DATA';
@@ -69,7 +70,9 @@ export function kubeConfigProvider(env: NodeJS.ProcessEnv, now: () => number = D
       return inlineProvider(data);
     } catch (error) {
       return () =>
-        Promise.reject(new Error(`${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${errorText(error)}`));
+        Promise.reject(
+          new Error(`${KUBECONFIG_DATA_ENV} is not a readable kubeconfig: ${kubeconfigProblem(error)}`),
+        );
     }
   }
   return defaultKubeConfig();

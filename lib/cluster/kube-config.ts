@@ -7,12 +7,17 @@ import { errorText } from '../errors/error-text.js';
  */
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (path === undefined) kc.loadFromDefault();
-  else {
+  if (path === undefined) {
+    try {
+      kc.loadFromDefault();
+    } catch (error) {
+      throw new Error(`cannot read the kubeconfig: ${kubeconfigProblem(error)}`);
+    }
+  } else {
     try {
       kc.loadFromFile(path);
     } catch (error) {
-      throw new Error(`cannot read kubeconfig ${path}: ${errorText(error)}`, { cause: error });
+      throw new Error(`cannot read kubeconfig ${path}: ${kubeconfigProblem(error)}`);
     }
   }
   if (kc.getCurrentCluster() === null) {
@@ -23,4 +28,13 @@ export function loadKubeConfig(path?: string): KubeConfig {
     );
   }
   return kc;
+}
+
+/**
+ * What is wrong with a kubeconfig, without quoting it: the YAML parser's message goes on with an
+ * excerpt of the lines around the error, and those lines hold tokens and keys. Only its first line
+ * (what and where: "bad indentation of a mapping entry (7:4)") is kept.
+ */
+export function kubeconfigProblem(error: unknown): string {
+  return errorText(error).split('\n')[0] ?? '';
 }

@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { startControlPlane } from '../harness/control-plane.js';
 import { METALLB_SELECTOR } from '../harness/metallb-fixture.js';
-import { adminKubeConfig, auditSettled } from '../harness/shared-cluster.js';
+import { adminKubeConfig, auditSettled, sharedCluster } from '../harness/shared-cluster.js';
 import { runCli, startCli } from '../support/cli.js';
+import { brokenKubeconfig, leakedPieces, TEST_SECRET } from '../support/secrets.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 
@@ -110,6 +113,22 @@ describe('CLI modes and environments', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^metallb-dyn6: cannot read kubeconfig \/nonexistent\/kubeconfig: /);
     expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
+  });
+
+  it('never prints a piece of the token of a kubeconfig it cannot parse, from the flag or $KUBECONFIG', async () => {
+    const home = await homeCluster('kubeconfig-secret');
+    const broken = path.join(sharedCluster().runDir, `broken-${home.namespace}.yaml`);
+    writeFileSync(broken, brokenKubeconfig(TEST_SECRET), { mode: 0o600 });
+    const byFlag = await runCli(['sync', '--kubeconfig', broken], home.env());
+    const byEnv = await runCli(['sync'], home.env({ KUBECONFIG: broken }));
+    expect(byFlag.stderr).toBe(
+      `metallb-dyn6: cannot read kubeconfig ${broken}: bad indentation of a mapping entry (7:4)\n`,
+    );
+    expect(byEnv.stderr).toBe(
+      'metallb-dyn6: cannot read the kubeconfig: bad indentation of a mapping entry (7:4)\n',
+    );
+    expect([byFlag.code, byEnv.code]).toEqual([2, 2]);
+    expect(leakedPieces(TEST_SECRET, byFlag.stdout, byFlag.stderr, byEnv.stdout, byEnv.stderr)).toEqual([]);
   });
 
   it('--log-level sets which log lines reach stderr', async () => {

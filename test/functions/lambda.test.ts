@@ -19,6 +19,7 @@ import { apiOutcome } from '../support/api-outcome.js';
 import { TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { json, startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { runToSuccess } from '../support/run-process.js';
+import { brokenKubeconfig, leakedPieces, TEST_SECRET } from '../support/secrets.js';
 import { kubectl } from '../support/kubectl.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
 
@@ -113,14 +114,19 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
    * Invokes the packaged handler in a fresh Node process, one event after another (a warm
    * container). Asynchronously: the authenticator and the simulated kubelet live in this process.
    */
-  async function invoke(
+  async function invoke(fn: 'sync' | 'http', events: unknown[], env: Record<string, string> = {}) {
+    return (await invokeWithLogs(fn, events, env)).results;
+  }
+
+  /** The results (or what each invocation threw) and everything the function logged. */
+  async function invokeWithLogs(
     fn: 'sync' | 'http',
     events: unknown[],
     env: Record<string, string> = {},
-  ): Promise<unknown[]> {
+  ): Promise<{ results: unknown[]; logs: string }> {
     const handler = path.join(work, fn, 'functions/lambda/handler.mjs');
     const runner = `const { handler } = await import(${JSON.stringify(handler)}); const out = []; for (const e of JSON.parse(process.argv[1])) { try { out.push(await handler(e, {})); } catch (err) { out.push({ thrown: err.name, message: err.message }); } } process.stdout.write(JSON.stringify(out));`;
-    const { stdout } = await runToSuccess(
+    const { stdout, stderr } = await runToSuccess(
       process.execPath,
       ['--input-type=module', '-e', runner, JSON.stringify(events)],
       {
@@ -140,7 +146,7 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
         },
       },
     );
-    return JSON.parse(stdout) as unknown[];
+    return { results: JSON.parse(stdout) as unknown[], logs: stderr };
   }
 
   it('syncs on the EventBridge schedule through DescribeCluster and an IAM token the apiserver accepts', async () => {
@@ -188,6 +194,34 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
         /^metallb-dyn6 sync failed at config: EKS DescribeCluster no-such-cluster in eu-central-1 failed: No cluster found/,
       ),
     });
+  });
+
+  it('never shows a piece of the token of a kubeconfig it cannot parse: not thrown, answered or logged', async () => {
+    const env = { METALLB_DYN6_EKS_CLUSTER: '', METALLB_DYN6_KUBECONFIG_DATA: brokenKubeconfig(TEST_SECRET) };
+    const scheduled = await invokeWithLogs('sync', [scheduledEvent], env);
+    const http = await invokeWithLogs(
+      'http',
+      [httpApiEvent({ authorization: `Bearer ${TEST_HTTP_TOKEN}` }, '{}')],
+      env,
+    );
+    expect(scheduled.results).toEqual([
+      {
+        thrown: 'ScheduledSyncFailed',
+        message: expect.stringMatching(
+          /at config: METALLB_DYN6_KUBECONFIG_DATA is not a readable kubeconfig: bad indentation of a mapping entry \(7:4\)$/,
+        ),
+      },
+    ]);
+    expect(http.results).toEqual([expect.objectContaining({ statusCode: 502 })]);
+    expect(
+      leakedPieces(
+        TEST_SECRET,
+        JSON.stringify(scheduled.results),
+        JSON.stringify(http.results),
+        scheduled.logs,
+        http.logs,
+      ),
+    ).toEqual([]);
   });
 
   it('caches the cluster and its token, and renews the token a minute before it expires', async () => {

@@ -4,7 +4,7 @@ import { fail, ok, type Result } from '../errors/result.js';
 import type { HostRange } from '../prefix/host-range.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
 import { equal, hostBitsOf, lastOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
-import type { PoolEntry } from './pool-entry.js';
+import { parsePoolEntry, type PoolEntry } from './pool-entry.js';
 
 export const ANNOTATION_PREFIX = 'metallb-dyn6';
 export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
@@ -42,7 +42,25 @@ export function readOwnership(
       `annotation ${OWNED_ANNOTATION} must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(raw)}; fix or remove it`,
     );
   }
+  // A record copied with a manifest or edited by hand could name the pool's IPv4 or ULA entries,
+  // and the plan would replace them. Whatever the host ranges were when it was written, this tool
+  // only ever writes global IPv6 ranges inside one /64.
+  const foreign = value.find((entry) => !writableByUs(parsePoolEntry(entry)));
+  if (foreign !== undefined) {
+    return fail(
+      `annotation ${OWNED_ANNOTATION} names "${foreign}", which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
+    );
+  }
   return ok({ kind: 'recorded', entries: value });
+}
+
+function writableByUs(entry: PoolEntry | undefined): boolean {
+  if (entry?.family !== 'ipv6') return false;
+  const first = entry.first as IPv6;
+  return (
+    notGlobalUnicast(first) === undefined &&
+    equal(networkOf(first, SUBNET_LENGTH), networkOf(entry.last as IPv6, SUBNET_LENGTH))
+  );
 }
 
 /**
@@ -79,11 +97,9 @@ export function previousRecord(
  * global-unicast IPv6 range in a single /64 whose host part is exactly a configured host range.
  */
 export function looksOwned(entry: PoolEntry, hosts: readonly HostRange[]): boolean {
-  if (entry.family !== 'ipv6') return false;
+  if (!writableByUs(entry)) return false;
   const first = entry.first as IPv6;
   const last = entry.last as IPv6;
-  if (notGlobalUnicast(first) !== undefined) return false;
-  if (!equal(networkOf(first, SUBNET_LENGTH), networkOf(last, SUBNET_LENGTH))) return false;
   return hosts.some((h) => {
     if (h.kind === 'cidr') {
       return (

@@ -86,7 +86,7 @@ describe('planning', () => {
     expect(recordAnnotations([NEW], `${NET}::/64`, now, true)['metallb-dyn6/reload-owed']).toBe(
       '2026-11-28T01:02:03.004Z',
     );
-    expect(readOwnership({ [OWNED_ANNOTATION]: '["a"]' })).toEqual(ok(recorded('a')));
+    expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD]) })).toEqual(ok(recorded(OLD)));
     expect(readOwnership({ [OWNED_ANNOTATION]: written[OWNED_ANNOTATION] ?? '' })).toEqual(
       ok(recorded(OLD, NEW)),
     );
@@ -99,6 +99,21 @@ describe('planning', () => {
         ),
       );
     }
+  });
+
+  it.each([
+    ['an IPv4 range', '192.168.178.240/28'],
+    ['a ULA range', 'fd00:1234::1000-fd00:1234::1999'],
+    ['a link-local range', 'fe80::1000-fe80::1999'],
+    ['a range wider than one /64', '2a02:8071:1234::/48'],
+    ['a range across two /64s', '2a02:8071:1234:1::1-2a02:8071:1234:2::1'],
+    ['something MetalLB would refuse', 'a'],
+  ])('refuses a record naming %s, which this tool cannot have written', (_what, entry) => {
+    expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD, entry]) })).toEqual(
+      fail(
+        `annotation metallb-dyn6/owned-addresses names "${entry}", which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
+      ),
+    );
   });
 
   it('restores the record a pool had, removing what it did not have', () => {

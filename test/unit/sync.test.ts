@@ -157,6 +157,18 @@ describe('read', () => {
   });
 });
 
+describe('a record someone copied or edited', () => {
+  it('naming the IPv4 entry fails the run, names the annotation, and deletes nothing', async () => {
+    const cluster = inMemoryCluster([V4, OLD], { annotations: ours(V4, OLD) });
+    const before = cluster.pool.stored;
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'failed', stage: 'read', before: [V4, OLD] });
+    expect(result.error).toMatch(/^annotation metallb-dyn6\/owned-addresses names "192\.168\.178\.240\/28"/);
+    expect(cluster.pool.stored).toEqual(before);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+});
+
 describe('plan', () => {
   it('a desired range overlapping an entry someone else owns is refused, writing nothing', async () => {
     const cluster = inMemoryCluster([V4, OLD, `${SUBNET_NEW}::/64`], { annotations: ours(OLD) });

@@ -11,12 +11,14 @@ export function loadKubeConfig(path?: string): KubeConfig {
     try {
       kc.loadFromDefault();
     } catch (error) {
+      // eslint-disable-next-line preserve-caught-error -- the parser's error quotes the file: tokens too
       throw new Error(`cannot read the kubeconfig: ${kubeconfigProblem(error)}`);
     }
   } else {
     try {
       kc.loadFromFile(path);
     } catch (error) {
+      // eslint-disable-next-line preserve-caught-error -- the parser's error quotes the file: tokens too
       throw new Error(`cannot read kubeconfig ${path}: ${kubeconfigProblem(error)}`);
     }
   }

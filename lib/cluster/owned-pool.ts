@@ -13,7 +13,7 @@ import {
   type OwnershipRecord,
 } from '../plan/registry.js';
 import type { HostRange } from '../prefix/host-range.js';
-import { ConflictError, type Pool, type PoolApi } from './pool-client.js';
+import { ConflictError, type Pool, type PoolApi, type PoolRef } from './pool-client.js';
 
 /** Conflicts tolerated in one write or restore before giving up. */
 export const MAX_CONFLICTS = 3;
@@ -36,6 +36,7 @@ export interface Written {
 export interface PoolStore {
   /** namespace/name, for reports. */
   readonly name: string;
+  readonly ref: PoolRef;
   /**
    * Calls `attempt` with the pool as it is now. When a write inside it meets a conflict, reads the
    * pool again and calls it again; after MAX_CONFLICTS conflicts the ConflictError stands.
@@ -63,6 +64,10 @@ export class OwnedPool implements PoolStore {
 
   get name(): string {
     return `${this.api.ref.namespace}/${this.api.ref.name}`;
+  }
+
+  get ref(): PoolRef {
+    return this.api.ref;
   }
 
   update<T>(attempt: (state: PoolState) => Promise<T>, onConflict?: (conflicts: number) => void): Promise<T> {

@@ -5,17 +5,46 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { fail, ok, type Result } from '../errors/result.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
-import type { Pool } from './pool-client.js';
 import type { ApiRequests } from './api-requests.js';
 
 export const COMPONENT = 'metallb-dyn6';
 
 export type EventType = 'Normal' | 'Warning';
 
+/** The pool an Event is about (its uid when the pool was read). */
+export interface EventSubject {
+  name: string;
+  namespace: string;
+  uid?: string;
+}
+
 /** Where a sync tells people what it did to the pool. */
 export interface EventRecorder {
   /** Best effort: a failure is returned, for the log, never thrown. */
-  record(pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>>;
+  record(pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>>;
+}
+
+/**
+ * The same Event (reason and message) at most once per window in one process: a failing source
+ * called in a loop must not flood `kubectl get events`. A CronJob's runs are minutes apart anyway.
+ */
+export class EventRateLimit {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs = 10 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when this Event may be recorded now (and counts it). */
+  admit(reason: string, message: string): boolean {
+    const key = `${reason}\n${message}`;
+    const now = this.now();
+    const previous = this.last.get(key);
+    if (previous !== undefined && now - previous < this.windowMs) return false;
+    this.last.set(key, now);
+    return true;
+  }
 }
 
 export class PoolEvents implements EventRecorder {
@@ -24,12 +53,14 @@ export class PoolEvents implements EventRecorder {
   constructor(
     clients: ApiClients,
     private readonly counter: ApiRequests,
+    private readonly limit: EventRateLimit,
   ) {
     this.core = clients.get(CoreV1Api);
   }
 
-  async record(pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>> {
-    const { name, namespace, uid } = pool.metadata;
+  async record(pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>> {
+    const { name, namespace, uid } = pool;
+    if (!this.limit.admit(reason, message)) return ok(undefined);
     const now = new Date();
     try {
       await this.counter.track(() =>

@@ -12,7 +12,7 @@ import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source
 import type { MetalLBApi } from '../cluster/metallb-pods.js';
 import type { PoolStore, RestoreOutcome, Written } from '../cluster/owned-pool.js';
 import type { Pool } from '../cluster/pool-client.js';
-import type { EventRecorder, EventType } from '../cluster/pool-events.js';
+import type { EventRecorder, EventSubject, EventType } from '../cluster/pool-events.js';
 import type { RequestCount } from '../cluster/api-requests.js';
 import { detect } from './detect.js';
 import { carryOut, planReload, reloadMetalLB, type ReloadPlan } from './reload.js';
@@ -106,11 +106,11 @@ export async function syncOnce(
     report: startReport(target.pool.name, target.counter, log, request.trigger),
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
-  if (!detected.ok) return run.report.failed('detect', detected.error, { source: source.name });
+  if (!detected.ok) return stopEarly(run, 'detect', detected.error, { source: source.name });
   const { raw, prefixLength } = detected.value;
   const plausible = checkAnswerLength(raw, prefixLength, settings.policy);
   if (!plausible.ok)
-    return run.report.failed('detect', plausible.error, { source: detected.value.source, answer: raw });
+    return stopEarly(run, 'detect', plausible.error, { source: detected.value.source, answer: raw });
   const wanted = wantedPool(detected.value, settings);
   log.debug('prefix detected', { ...wanted.found, desired: wanted.entries });
 
@@ -118,7 +118,7 @@ export async function syncOnce(
   const change = await planAndWrite(run, wanted, mode);
   if (!change.ok) {
     const { stage, message, fields } = change.error;
-    return run.report.failed(stage, message, { ...wanted.found, ...fields });
+    return stopEarly(run, stage, message, { ...wanted.found, ...fields });
   }
   if (change.value.kind === 'dry-run')
     return run.report.done('dry-run', { ...wanted.found, ...change.value.diff });
@@ -232,7 +232,7 @@ async function takeOrRollBack(run: Run, wanted: Wanted, change: Change, force: b
       await settle(run, change.kind === 'written' ? change.written.after : change.pool);
     if (change.kind === 'written') {
       const message = updateMessage(wanted, change.written.plan, report);
-      await announce(run, change.written.after, 'Normal', 'AddressesUpdated', message);
+      await announce(run, change.written.after.metadata, 'Normal', 'AddressesUpdated', message);
     }
     return run.report.done(status, reported);
   }
@@ -280,23 +280,44 @@ async function rollBack(
   } catch (error) {
     const why = errorText(error);
     const message = `${failure}; restoring ${previous.join(', ')} failed: ${why}`;
-    await announce(run, written.after, 'Warning', 'RollbackFailed', message);
+    await announce(run, written.after.metadata, 'Warning', 'RollbackFailed', message);
     return report.failed('rollback', `${failure}; rolling the pool back failed too: ${why}`, fields);
   }
   if (restored === 'superseded') {
     const message = `${failure}; not rolled back: another sync has written the pool since, and its addresses stay`;
-    await announce(run, written.after, 'Warning', 'RollbackSkipped', message);
+    await announce(run, written.after.metadata, 'Warning', 'RollbackSkipped', message);
     return report.failed('reload', message, fields);
   }
   const again = await reloadMetalLB(target.metallb, settings, true);
   if (again.failure === undefined) await settle(run);
-  await announce(run, written.after, 'Warning', 'RolledBack', `${failure}; restored ${previous.join(', ')}`);
+  await announce(
+    run,
+    written.after.metadata,
+    'Warning',
+    'RolledBack',
+    `${failure}; restored ${previous.join(', ')}`,
+  );
   const restarted =
     again.failure === undefined
       ? ' and MetalLB restarted'
       : `; restarting MetalLB again failed: ${again.failure}`;
   const message = `${failure}; pool restored to its previous addresses${restarted}`;
   return report.failed('reload', message, { ...fields, after: previous }, 'rolled-back');
+}
+
+/**
+ * A run that ends before MetalLB is asked anything: reported, and told on the pool as a Warning
+ * Event, so `kubectl describe ipaddresspool` shows an outage of the source or the API too.
+ */
+async function stopEarly(
+  run: Run,
+  stage: FailureStage,
+  message: string,
+  fields: ReportFields,
+): Promise<SyncResult> {
+  const reason = stage === 'detect' ? 'PrefixNotDetected' : 'SyncFailed';
+  await announce(run, run.target.pool.ref, 'Warning', reason, message);
+  return run.report.failed(stage, message, fields);
 }
 
 function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport): string {
@@ -307,7 +328,7 @@ function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport): string
 /** Best effort: a sync never fails because its Event could not be recorded. */
 async function announce(
   run: Run,
-  pool: Pool,
+  pool: EventSubject,
   type: EventType,
   reason: string,
   message: string,

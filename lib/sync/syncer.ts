@@ -6,7 +6,7 @@ import { ClusterNodes } from '../cluster/cluster-nodes.js';
 import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { OwnedPool } from '../cluster/owned-pool.js';
 import { PoolClient } from '../cluster/pool-client.js';
-import { PoolEvents } from '../cluster/pool-events.js';
+import { EventRateLimit, PoolEvents } from '../cluster/pool-events.js';
 import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
 import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest } from './sync.js';
@@ -21,6 +21,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
   const podSet = { namespace: config.pool.namespace, labelSelectors: config.labelSelectors };
   // One connection pool for every sync of this process (warm functions, `run`).
   const clients = new ApiClients(kc);
+  const eventLimit = new EventRateLimit();
   return {
     async sync(request = {}, stop) {
       const deadline = runDeadline(config.deadlineMs);
@@ -30,7 +31,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
         nodes: new ClusterNodes(clients, counter),
         pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
         metallb: new MetalLBPods(clients, podSet, counter),
-        events: new PoolEvents(clients, counter),
+        events: new PoolEvents(clients, counter, eventLimit),
         counter,
       };
       try {

@@ -261,8 +261,14 @@ describe('sync against the real control plane', () => {
     );
     expect(asAdmin.code).toBe(1);
     expect(asAdmin.result?.error).toMatch(/IPAddressPool no-such-namespace\/ipv6-pool not found/);
-    // The two runs as the service account read, were refused, and wrote nothing.
-    expect(await auditSettled(home)).toEqual(['get ipaddresspools 404', 'get ipaddresspools 403']);
+    // The two runs as the service account read, were refused, wrote nothing, and said so in an
+    // Event where the Role allows it (not in a namespace it has no rights in).
+    expect(await auditSettled(home)).toEqual([
+      'get ipaddresspools 404',
+      'create events 201',
+      'get ipaddresspools 403',
+      'create events 403',
+    ]);
   });
 
   it('writes nothing when the source answers garbage', async () => {
@@ -275,7 +281,8 @@ describe('sync against the real control plane', () => {
       error: expect.stringMatching(/^source url:.*\/html: answer "<html>.*is not an IPv6 address$/),
     });
     expect(await home.readPool()).toEqual(before);
-    expect(await auditSettled(home)).toEqual([]);
+    // Not read, not written: only the Warning Event saying why.
+    expect(await auditSettled(home)).toEqual(['create events 201']);
   });
 
   it('checks the whole configuration before any network call: exit 2, one line per problem', async () => {

@@ -126,6 +126,18 @@ describe('Knative function on the real faas-js-runtime', () => {
     expect(trail.filter((t) => t.startsWith('deletecollection pods'))).toHaveLength(1);
   });
 
+  it("answers GET with our 405 and PUT or DELETE with the runtime's own 404, syncing nothing", async () => {
+    const { home, url } = await knativeFunction();
+    const statuses = [];
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      statuses.push(
+        (await fetch(url, { method, headers: { authorization: bearer().authorization } })).status,
+      );
+    }
+    expect(statuses).toEqual([405, 404, 404]);
+    expect(await auditSettled(home)).toEqual([]);
+  });
+
   it('answers a second ping within the minimum interval with 429 and Retry-After, syncing nothing', async () => {
     const { home, url } = await knativeFunction();
     expect((await call(url, ping())).status).toBe(200);

@@ -13,7 +13,7 @@ import {
 } from '../../lib/cluster/metallb-pods.js';
 import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/cluster/pool-client.js';
-import type { EventRecorder, EventType } from '../../lib/cluster/pool-events.js';
+import type { EventRecorder, EventSubject, EventType } from '../../lib/cluster/pool-events.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
 import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
 import type { SyncTarget } from '../../lib/sync/sync.js';
@@ -171,7 +171,7 @@ export class RecordingEvents implements EventRecorder {
 
   constructor(private readonly trail: Trail) {}
 
-  record(_pool: Pool, type: EventType, reason: string, message: string): Promise<Result<void>> {
+  record(_pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>> {
     this.trail.push(`create events ${this.refusal === undefined ? 201 : 403}`);
     if (this.refusal !== undefined) return Promise.resolve(fail(this.refusal));
     this.events.push({ type, reason, message });

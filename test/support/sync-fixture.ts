@@ -8,7 +8,7 @@ import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
 import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
-import { PoolEvents } from '../../lib/cluster/pool-events.js';
+import { EventRateLimit, PoolEvents } from '../../lib/cluster/pool-events.js';
 import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
 import type { SyncTarget } from '../../lib/sync/sync.js';
 import { REPO_ROOT } from '../harness/binaries.js';
@@ -118,7 +118,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
       { namespace: home.namespace, labelSelectors: [METALLB_SELECTOR] },
       counter,
     ),
-    events: new PoolEvents(clients, counter),
+    events: new PoolEvents(clients, counter, new EventRateLimit()),
     counter,
   };
 }

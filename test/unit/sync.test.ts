@@ -2,6 +2,7 @@
 // message), what the pool holds afterwards, which requests were made and which Events recorded.
 import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
+import { EventRateLimit } from '../../lib/cluster/pool-events.js';
 import { ConflictError, type Pool } from '../../lib/cluster/pool-client.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
@@ -48,7 +49,7 @@ const synced = (metallbVersion = 'v0.13.12') =>
   inMemoryCluster([V4, OLD], { annotations: { 'team/owner': 'home-lab', ...ours(OLD) }, metallbVersion });
 
 describe('detect', () => {
-  it('a source that fails ends the run before any request', async () => {
+  it('a source that fails ends the run before the pool is read; a Warning Event on the pool says why', async () => {
     const cluster = synced();
     const source: PrefixSource = {
       name: 'my-ip',
@@ -60,9 +61,16 @@ describe('detect', () => {
       stage: 'detect',
       source: 'my-ip',
       error: 'source my-ip: HTTP 502 from https://api6.my-ip.io/ip.json',
-      apiRequests: 0,
+      apiRequests: 1,
     });
-    expect(cluster.trail).toEqual([]);
+    expect(cluster.trail).toEqual(['create events 201']);
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'PrefixNotDetected',
+        message: 'source my-ip: HTTP 502 from https://api6.my-ip.io/ip.json',
+      },
+    ]);
   });
 
   it('a source that does not answer in time is stopped, and the message names the setting to raise', async () => {
@@ -86,7 +94,7 @@ describe('detect', () => {
         'source slow: no usable answer within the 0.02 s detection deadline; raise --detect-deadline / METALLB_DYN6_DETECT_DEADLINE if the sources need longer',
     });
     expect(aborted).toBe(true);
-    expect(cluster.trail).toEqual([]);
+    expect(cluster.trail).toEqual(['create events 201']);
   });
 
   it('a pushed prefix is used without asking the source', async () => {
@@ -114,7 +122,7 @@ describe('answers that cannot be a delegation', () => {
       expect(result).toMatchObject({ status: 'failed', stage: 'detect', source: 'push', answer: pushed });
       expect(result.error).toMatch(/shorter than a prefix delegated to you can be \(\/48 at most\)/);
       expect(cluster.pool.stored).toEqual(before);
-      expect(cluster.trail).toEqual([]);
+      expect(cluster.trail).toEqual(['create events 201']);
     },
   );
 
@@ -137,7 +145,7 @@ describe('read', () => {
       error: 'reading IPAddressPool metallb-system/ipv6-pool: forbidden (403)',
     });
     expect(result).not.toHaveProperty('before');
-    expect(cluster.trail).toEqual(['get ipaddresspools 403']);
+    expect(cluster.trail).toEqual(['get ipaddresspools 403', 'create events 201']);
   });
 
   it('an unreadable ownership record fails the run and nothing is written', async () => {
@@ -153,7 +161,7 @@ describe('read', () => {
       ),
     });
     expect(cluster.pool.stored).toEqual(before);
-    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'create events 201']);
   });
 });
 
@@ -165,7 +173,7 @@ describe('a record someone copied or edited', () => {
     expect(result).toMatchObject({ status: 'failed', stage: 'read', before: [V4, OLD] });
     expect(result.error).toMatch(/^annotation metallb-dyn6\/owned-addresses names "192\.168\.178\.240\/28"/);
     expect(cluster.pool.stored).toEqual(before);
-    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'create events 201']);
   });
 });
 
@@ -181,7 +189,7 @@ describe('plan', () => {
         `overlaps pool entry "${SUBNET_NEW}::/64", which metallb-dyn6 does not own`,
       ),
     });
-    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'create events 201']);
   });
 });
 
@@ -798,5 +806,33 @@ describe('a rollback racing another writer', () => {
     // Every entry in the pool is either someone else's or recorded as ours: the next run converges.
     const next = await run(cluster);
     expect(next.result).toMatchObject({ status: 'updated', after: [V4, NEW] });
+  });
+});
+
+describe('Warning Events do not flood', () => {
+  it('the same reason and message once per window in a process; another message at once', () => {
+    let now = 0;
+    const limit = new EventRateLimit(600_000, () => now);
+    expect(limit.admit('PrefixNotDetected', 'source my-ip: HTTP 502')).toBe(true);
+    now += 599_999;
+    expect(limit.admit('PrefixNotDetected', 'source my-ip: HTTP 502')).toBe(false);
+    expect(limit.admit('PrefixNotDetected', 'source my-ip: HTTP 503')).toBe(true);
+    expect(limit.admit('SyncFailed', 'source my-ip: HTTP 502')).toBe(true);
+    now += 1;
+    expect(limit.admit('PrefixNotDetected', 'source my-ip: HTTP 502')).toBe(true);
+  });
+
+  it('a write the apiserver refuses is told on the pool as SyncFailed', async () => {
+    const cluster = synced();
+    cluster.pool.failWrites.push(forbidden('writing'));
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'failed', stage: 'write' });
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'SyncFailed',
+        message: expect.stringMatching(/^writing IPAddressPool .*forbidden \(403\)/),
+      },
+    ]);
   });
 });

@@ -32,7 +32,7 @@ export const currentRequestSignal = new AsyncLocalStorage<AbortSignal>();
  */
 export function isTransient(error: unknown): boolean {
   const code = statusCode(error);
-  if (code !== undefined) return code === 429 || (code >= 500 && code <= 504);
+  if (code !== undefined) return [429, 500, 502, 503, 504].includes(code);
   const text = `${(error as { code?: string }).code ?? ''} ${(error as Error).name} ${(error as Error).message}`;
   return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|socket hang up|AbortError|TimeoutError|aborted|network|premature close/i.test(
     text,

@@ -1,0 +1,93 @@
+// The one wrapper every Kubernetes API request of a run goes through: its timeout, its retries of
+// transient failures only, and the run's stop.
+import { describe, expect, it } from '@jest/globals';
+import { ApiRequests, currentRequestSignal, isTransient } from '../../lib/cluster/api-requests.js';
+
+const limits = (stop = new AbortController().signal) => ({ timeoutMs: 50, stop, retries: 3, backoffMs: 1 });
+const withStatus = (code: number) => Object.assign(new Error(`HTTP ${String(code)}`), { code });
+const network = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+
+/** A request that fails with `errors` in turn, then answers "ok". */
+function flaky(errors: Error[]) {
+  let calls = 0;
+  const request = () => {
+    const error = errors[calls++];
+    return error === undefined ? Promise.resolve('ok') : Promise.reject(error);
+  };
+  return { request, calls: () => calls };
+}
+
+/** A request that never answers on its own: only its signal ends it, as fetch does. */
+const stalled = () =>
+  new Promise<string>((_, reject) => {
+    const signal = currentRequestSignal.getStore();
+    signal?.addEventListener('abort', () => {
+      reject(Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }));
+    });
+  });
+
+describe('transient or not', () => {
+  it.each([
+    [withStatus(429), true],
+    [withStatus(500), true],
+    [withStatus(503), true],
+    [withStatus(504), true],
+    [network('ECONNRESET'), true],
+    [network('ECONNREFUSED'), true],
+    [Object.assign(new Error('socket hang up'), {}), true],
+    [Object.assign(new Error('aborted'), { name: 'AbortError' }), true],
+    [withStatus(400), false],
+    [withStatus(403), false],
+    [withStatus(404), false],
+    [withStatus(409), false],
+    [withStatus(422), false],
+    [withStatus(501), false],
+    [withStatus(505), false],
+    [new Error('IPAddressPool has no spec.addresses list'), false],
+  ])('%s: %s', (error, transient) => {
+    expect(isTransient(error)).toBe(transient);
+  });
+});
+
+describe('ApiRequests', () => {
+  it('retries a transient failure and counts every attempt', async () => {
+    const requests = new ApiRequests(limits());
+    const r = flaky([network('ECONNRESET'), withStatus(503)]);
+    expect(await requests.track(r.request)).toBe('ok');
+    expect([r.calls(), requests.count]).toEqual([3, 3]);
+  });
+
+  it('gives up after the configured retries with the last failure', async () => {
+    const requests = new ApiRequests(limits());
+    const r = flaky([withStatus(502), withStatus(502), withStatus(502), withStatus(503), withStatus(500)]);
+    await expect(requests.track(r.request)).rejects.toThrow('HTTP 503');
+    expect(r.calls()).toBe(4);
+  });
+
+  it('never retries an answer: 403, 404, 409', async () => {
+    for (const code of [403, 404, 409]) {
+      const r = flaky([withStatus(code)]);
+      await expect(new ApiRequests(limits()).track(r.request)).rejects.toMatchObject({ code });
+      expect(r.calls()).toBe(1);
+    }
+  });
+
+  it('ends a request that does not answer at its timeout, and says which setting that is', async () => {
+    const requests = new ApiRequests(limits());
+    await expect(requests.track(stalled, { retries: 1 })).rejects.toThrow(
+      'no answer from the Kubernetes API within 0.05 s (--request-timeout)',
+    );
+    expect(requests.count).toBe(2);
+  });
+
+  it('stops at once when the run is stopped, with the reason, and sends nothing more', async () => {
+    const stop = new AbortController();
+    const requests = new ApiRequests(limits(stop.signal));
+    const pending = requests.track(stalled);
+    stop.abort(new Error('stopped by SIGTERM'));
+    await expect(pending).rejects.toThrow('stopped by SIGTERM');
+    await expect(requests.track(() => Promise.resolve('late'))).rejects.toThrow('stopped by SIGTERM');
+    expect(requests.count).toBe(1);
+    expect(requests.stopped).toBe('stopped by SIGTERM');
+  });
+});

@@ -202,6 +202,30 @@ describe('API faults during a sync (through a fault-injecting proxy)', () => {
   });
 });
 
+describe('SIGTERM in run mode', () => {
+  it('ends the process at once, even while a request hangs, and the next run converges', async () => {
+    const at = await homeBehindProxy('sigterm');
+    proxy.inject([
+      { ...(calls(at.home.namespace)['the pool PATCH'] as Call), fault: 'stall', times: Infinity },
+    ]);
+    // A minute per request: only the signal can end this run early.
+    const started = startCli(['run', '--request-timeout', '60'], at.env, 60_000);
+    for (let waited = 0; proxy.broken.length === 0 && waited < 20_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(proxy.broken).toHaveLength(1);
+    const signalled = Date.now();
+    started.child.kill('SIGTERM');
+    const run = await started.done;
+    expect(Date.now() - signalled).toBeLessThan(3000);
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({ status: 'failed', stage: 'write' });
+    expect(run.result?.error).toMatch(/stopped by SIGTERM/);
+    expect(await expectOldOrNew(at)).toBe('old');
+    await expectConvergence(at);
+  }, 120_000);
+});
+
 describe('SIGKILL at points spread over a run', () => {
   const landed: ('old' | 'new')[] = [];
   // From before the first request to after the last: each kill lands somewhere else in the run.

@@ -109,15 +109,19 @@ describe('Knative function on the real faas-js-runtime', () => {
     expect((await home.readPool()).spec.addresses).toContain(range(SUBNET_OLD));
   });
 
-  it('runs a ping and a POST that arrive at once as one sync: one read, one write, one MetalLB cycle', async () => {
+  it('runs twenty calls that arrive at once (ten pings, ten POSTs) as one sync: one read, one write, one MetalLB cycle', async () => {
     const { home, url } = await knativeFunction();
-    const [tick, post] = await Promise.all([
-      call(url, ping()),
-      call(url, { headers: { authorization: bearer().authorization } }),
-    ]);
-    expect([tick.status, post.status]).toEqual([200, 200]);
-    expect([tick.json['status'], post.json['status']]).toEqual(['updated', 'updated']);
-    expect(tick.json).toEqual(post.json);
+    const post = { headers: { authorization: bearer().authorization } };
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(url, i % 2 === 0 ? ping() : post)),
+    );
+    const statuses = answers.map((a) => a.status);
+    // One ping passes the tick gate and joins the POSTs' sync; the other nine are told to wait.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(11);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    const synced = answers.filter((a) => a.status === 200).map((a) => a.json);
+    expect(new Set(synced.map((j) => JSON.stringify(j))).size).toBe(1);
+    expect(synced[0]).toMatchObject({ status: 'updated' });
     expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
     const trail = await auditSettled(home);
     expect(trail.filter((t) => t.startsWith('get ipaddresspools'))).toHaveLength(1);

@@ -8,11 +8,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ANNOTATION_PREFIX, LAST_SYNC_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
-import { METALLB_SELECTOR, type PoolObject } from '../harness/metallb-fixture.js';
+import {
+  createPool,
+  METALLB_SELECTOR,
+  POOL,
+  setPodsNeverReady,
+  type PoolObject,
+} from '../harness/metallb-fixture.js';
 import { kubeconfigYaml } from '../harness/kubeconfig.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { installPoolWebhook, type PoolWebhook } from '../support/admission-webhook.js';
 import { runCli, startCli } from '../support/cli.js';
 import { startFaultProxy, type Fault, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
@@ -21,7 +28,8 @@ const V4 = '192.168.178.240/28';
 const OLD = [V4, range(SUBNET_OLD)];
 const NEW = [V4, range(SUBNET_NEW)];
 const TEAM = { 'team/owner': 'home-lab' };
-const core = adminKubeConfig().makeApiClient(CoreV1Api);
+const admin = adminKubeConfig();
+const core = admin.makeApiClient(CoreV1Api);
 
 // Short enough that a stalled call costs seconds: 4 attempts of 0.5 s and the backoffs between.
 const FAST = {
@@ -200,6 +208,71 @@ describe('API faults during a sync (through a fault-injecting proxy)', () => {
       120_000,
     );
   });
+});
+
+describe('writes refused by a validating admission webhook', () => {
+  /** Installs the webhook and waits until the apiserver calls it (a probe pool's updates). */
+  async function frozen(namespace: string): Promise<PoolWebhook> {
+    const hook = await installPoolWebhook(admin, sharedCluster().runDir, namespace);
+    await createPool(admin, namespace, 'probe', { addresses: ['10.99.0.0/24'] });
+    const objects = admin.makeApiClient(CustomObjectsApi);
+    for (let i = 0; hook.seen.length === 0 && i < 100; i++) {
+      await objects.patchNamespacedCustomObject(
+        { ...POOL, namespace, name: 'probe', body: { metadata: { labels: { probe: String(i) } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(hook.seen.length).toBeGreaterThan(0);
+    return hook;
+  }
+
+  it("a refused write ends the run at write with the webhook's message, changing nothing; a later run converges", async () => {
+    const at = await homeBehindProxy('webhook');
+    const hook = await frozen(at.home.namespace);
+    try {
+      proxy.inject([]);
+      hook.refuseAfter(0);
+      const run = await runCli(['sync'], at.env, 60_000);
+      expect({ code: run.code, status: run.result?.status, stage: run.result?.stage }).toEqual({
+        code: 1,
+        status: 'failed',
+        stage: 'write',
+      });
+      expect(run.result?.error).toMatch(/denied the request: IPAddressPool edits are frozen by policy/);
+      expect(await expectOldOrNew(at)).toBe('old');
+      hook.refuseAfter(Infinity);
+      await expectConvergence(at);
+    } finally {
+      await hook.remove();
+    }
+  }, 120_000);
+
+  it('a refused rollback is reported as a failed rollback; the next run converges once MetalLB is back', async () => {
+    const at = await homeBehindProxy('webhook-rollback');
+    const hook = await frozen(at.home.namespace);
+    try {
+      proxy.inject([]);
+      await setPodsNeverReady(admin, at.home.namespace, true);
+      // The write passes; the restore after MetalLB failed to come back is refused.
+      hook.refuseAfter(1);
+      const run = await runCli(['sync', '--reload-timeout', '2'], at.env, 60_000);
+      expect({ code: run.code, status: run.result?.status, stage: run.result?.stage }).toEqual({
+        code: 1,
+        status: 'failed',
+        stage: 'rollback',
+      });
+      expect(run.result?.error).toMatch(
+        /rolling the pool back failed too: .*IPAddressPool edits are frozen by policy/,
+      );
+      expect(await expectOldOrNew(at)).toBe('new');
+      await setPodsNeverReady(admin, at.home.namespace, false);
+      hook.refuseAfter(Infinity);
+      await expectConvergence(at);
+    } finally {
+      await hook.remove();
+    }
+  }, 120_000);
 });
 
 describe('SIGTERM in run mode', () => {

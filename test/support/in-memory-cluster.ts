@@ -29,6 +29,11 @@ export class InMemoryPool implements PoolApi {
   /** Errors to throw instead of answering, one per request, in order. */
   readonly failReads: Error[] = [];
   readonly failWrites: Error[] = [];
+  /**
+   * Writes applied whose answer is lost, one entry each, counted down: the client's retry of the
+   * PATCH then meets the resourceVersion it changed itself, and gets 409.
+   */
+  lostAnswers: boolean[] = [];
   /** Runs when a write arrives, before it is checked: where a test's concurrent writer acts. */
   beforeWrite: ((pool: InMemoryPool) => void) | undefined;
 
@@ -78,6 +83,10 @@ export class InMemoryPool implements PoolApi {
     );
     this.object.spec.addresses = [...addresses];
     this.bump();
+    if (this.lostAnswers.shift() === true) {
+      this.trail.push('patch ipaddresspools 409');
+      return Promise.reject(new ConflictError(this.ref));
+    }
     return Promise.resolve(this.stored);
   }
 

@@ -783,6 +783,29 @@ describe('a restart owed to MetalLB survives the run that owed it', () => {
   });
 });
 
+describe('answers lost on the way back', () => {
+  it('a restore the apiserver applied but whose answer was lost is reported as a rollback, not a failure', async () => {
+    const cluster = synced();
+    cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
+    // The write's answer arrives; the restore's is lost (and its retry gets 409).
+    cluster.pool.lostAnswers = [false, true];
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'rolled-back', stage: 'reload', after: [V4, OLD] });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+    expect(cluster.events.events.map((e) => e.reason)).toEqual(['RolledBack']);
+  });
+
+  it('a write whose answer was lost is found on the re-read, and MetalLB still restarted', async () => {
+    const cluster = synced();
+    cluster.pool.lostAnswers = [true];
+    const { result } = await run(cluster);
+    expect(result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    expect(cluster.trail).toContain('deletecollection pods 200');
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+  });
+});
+
 describe('a rollback racing another writer', () => {
   it('leaves the pool to the sync that wrote it since: no orphaned range, and later runs converge', async () => {
     const cluster = synced();

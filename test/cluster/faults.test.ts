@@ -9,7 +9,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ANNOTATION_PREFIX, LAST_SYNC_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
+import {
+  ANNOTATION_PREFIX,
+  LAST_SYNC_ANNOTATION,
+  OWNED_ANNOTATION,
+  RELOAD_OWED_ANNOTATION,
+} from '../../lib/plan/registry.js';
 import {
   createPool,
   METALLB_SELECTOR,
@@ -207,6 +212,27 @@ describe('API faults during a sync (through a fault-injecting proxy)', () => {
       },
       120_000,
     );
+  });
+});
+
+describe('a hostile pool', () => {
+  it('whose ownership record names its IPv4 and ULA entries: the run refuses, naming the annotation, and deletes nothing', async () => {
+    const ula = 'fd00:1234::1000-fd00:1234::1999';
+    const home = await homeCluster('hostile-record', {
+      addresses: [V4, ula, range(SUBNET_OLD)],
+      annotations: { [OWNED_ANNOTATION]: JSON.stringify([V4, ula, range(SUBNET_OLD)]) },
+    });
+    const before = await home.readPool();
+    const run = await runCli(['sync'], home.env(), 60_000);
+    expect({ code: run.code, status: run.result?.status, stage: run.result?.stage }).toEqual({
+      code: 1,
+      status: 'failed',
+      stage: 'read',
+    });
+    expect(run.result?.error).toBe(
+      `annotation ${OWNED_ANNOTATION} names "${V4}", which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
+    );
+    expect(await home.readPool()).toEqual(before);
   });
 });
 

@@ -81,21 +81,20 @@ export class ApiRequests implements RequestCount {
       try {
         return await currentRequestSignal.run(signal, request);
       } catch (error) {
-        const why = this.stopped ?? this.timedOut(signal);
-        if (why !== undefined && this.limits.stop.aborted) throw new Error(why, { cause: error });
-        if (attempt >= retries || !isTransient(error)) {
-          if (why !== undefined) throw new Error(why, { cause: error });
-          throw error;
+        const stoppedNow = this.stopped;
+        if (stoppedNow !== undefined) throw new Error(stoppedNow, { cause: error });
+        if (attempt < retries && isTransient(error)) {
+          await this.pause(this.limits.backoffMs * 2 ** attempt);
+          continue;
         }
-        await this.pause(this.limits.backoffMs * 2 ** attempt);
+        // Not stopped, so only the request's own timeout can have aborted it.
+        if (!signal.aborted) throw error;
+        const seconds = String(this.limits.timeoutMs / 1000);
+        throw new Error(`no answer from the Kubernetes API within ${seconds} s (--request-timeout)`, {
+          cause: error,
+        });
       }
     }
-  }
-
-  private timedOut(signal: AbortSignal): string | undefined {
-    return signal.aborted
-      ? `no answer from the Kubernetes API within ${String(this.limits.timeoutMs / 1000)} s (--request-timeout)`
-      : undefined;
   }
 
   /** Waits, but not past a stop. */

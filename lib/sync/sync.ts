@@ -86,6 +86,9 @@ type Change =
   | { kind: 'unchanged'; diff: Diff; reloadOwed: boolean; pool: Pool }
   | { kind: 'written'; diff: Diff; written: Written; reloadOwed: boolean; reload?: ReloadPlan };
 
+/** What MetalLB may have to take: anything but a dry run. */
+type Committed = Exclude<Change, { kind: 'dry-run' }>;
+
 interface StepFailure {
   stage: FailureStage;
   message: string;
@@ -200,8 +203,12 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
  * The one place that decides whether MetalLB is asked to take the pool: after the addresses
  * changed, when an earlier run left a restart owed, or when the caller forces it. Otherwise says why not.
  */
-function reloadSkipped(change: Change, force: boolean, strategy: ReloadStrategy): ReloadReport | undefined {
-  if (force || change.kind === 'dry-run') return undefined;
+function reloadSkipped(
+  change: Committed,
+  force: boolean,
+  strategy: ReloadStrategy,
+): ReloadReport | undefined {
+  if (force) return undefined;
   if (change.reloadOwed || (change.kind === 'written' && change.written.plan.addressesChanged))
     return undefined;
   const reason =
@@ -212,7 +219,12 @@ function reloadSkipped(change: Change, force: boolean, strategy: ReloadStrategy)
 }
 
 /** Has MetalLB take the pool when it must; a written pool it does not take is rolled back. */
-async function takeOrRollBack(run: Run, wanted: Wanted, change: Change, force: boolean): Promise<SyncResult> {
+async function takeOrRollBack(
+  run: Run,
+  wanted: Wanted,
+  change: Committed,
+  force: boolean,
+): Promise<SyncResult> {
   const fields = { ...wanted.found, ...change.diff };
   const status = change.kind === 'written' ? 'updated' : 'unchanged';
   const skipped = reloadSkipped(change, force, run.settings.reload);
@@ -228,8 +240,7 @@ async function takeOrRollBack(run: Run, wanted: Wanted, change: Change, force: b
     : reload.report;
   const reported = { ...fields, reload: report };
   if (reload.failure === undefined) {
-    if (change.kind !== 'dry-run' && change.reloadOwed)
-      await settle(run, change.kind === 'written' ? change.written.after : change.pool);
+    if (change.reloadOwed) await settle(run, change.kind === 'written' ? change.written.after : change.pool);
     if (change.kind === 'written') {
       const message = updateMessage(wanted, change.written.plan, report);
       await announce(run, change.written.after.metadata, 'Normal', 'AddressesUpdated', message);

@@ -175,15 +175,22 @@ export interface RecordedEvent {
 
 export class RecordingEvents implements EventRecorder {
   readonly events: RecordedEvent[] = [];
+  /** The pool each Event was about, in the same order. */
+  readonly subjects: EventSubject[] = [];
   /** Set to make every Event fail with this message. */
   refusal: string | undefined;
 
   constructor(private readonly trail: Trail) {}
 
-  record(_pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>> {
+  record(pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>> {
     this.trail.push(`create events ${this.refusal === undefined ? 201 : 403}`);
     if (this.refusal !== undefined) return Promise.resolve(fail(this.refusal));
     this.events.push({ type, reason, message });
+    this.subjects.push({
+      name: pool.name,
+      namespace: pool.namespace,
+      ...(pool.uid === undefined ? {} : { uid: pool.uid }),
+    });
     return Promise.resolve(ok(undefined));
   }
 }

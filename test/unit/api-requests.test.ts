@@ -91,3 +91,42 @@ describe('ApiRequests', () => {
     expect(requests.stopped).toBe('stopped by SIGTERM');
   });
 });
+
+describe('ApiRequests: waits and causes', () => {
+  it('backs off before each retry, doubling the pause', async () => {
+    const requests = new ApiRequests({ ...limits(), backoffMs: 40 });
+    const r = flaky([withStatus(503), withStatus(503), withStatus(503)]);
+    const started = Date.now();
+    expect(await requests.track(r.request)).toBe('ok');
+    // 40 + 80 + 160 ms of pauses.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(270);
+  });
+
+  it('a stop during a pause ends the wait at once', async () => {
+    const stop = new AbortController();
+    const requests = new ApiRequests({ ...limits(stop.signal), backoffMs: 60_000 });
+    const r = flaky([withStatus(503)]);
+    const started = Date.now();
+    const pending = requests.track(r.request);
+    setTimeout(() => stop.abort(new Error("the run's deadline passed")), 20);
+    await expect(pending).rejects.toThrow("the run's deadline passed");
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(r.calls()).toBe(1);
+  });
+
+  it('keeps the failure as the cause of a timeout and of a stop', async () => {
+    const timedOut = await new ApiRequests(limits()).track(stalled, { retries: 0 }).catch((e: unknown) => e);
+    expect((timedOut as Error).cause).toMatchObject({ name: 'AbortError' });
+    const stop = new AbortController();
+    const pending = new ApiRequests(limits(stop.signal)).track(stalled).catch((e: unknown) => e);
+    stop.abort('stopped by SIGINT');
+    const stopped = (await pending) as Error;
+    expect(stopped.message).toBe('stopped by SIGINT');
+    expect(stopped.cause).toMatchObject({ name: 'AbortError' });
+  });
+
+  it('takes a network error by its code even when the message does not say it', () => {
+    expect(isTransient(Object.assign(new Error('read failed'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransient(Object.assign(new Error('read failed'), { code: 'EACCES' }))).toBe(false);
+  });
+});

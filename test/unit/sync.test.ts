@@ -71,6 +71,8 @@ describe('detect', () => {
         message: 'source my-ip: HTTP 502 from https://api6.my-ip.io/ip.json',
       },
     ]);
+    // About the configured pool, though it was not read.
+    expect(cluster.events.subjects).toEqual([{ namespace: 'metallb-system', name: 'ipv6-pool' }]);
   });
 
   it('a source that does not answer in time is stopped, and the message names the setting to raise', async () => {
@@ -473,6 +475,8 @@ describe('MetalLB does not take the new pool', () => {
       error:
         'MetalLB did not come back within 10 s: first; pool restored to its previous addresses; restarting MetalLB again failed: MetalLB did not come back within 10 s: second',
     });
+    // MetalLB has still to take the restored pool: the next run restarts it.
+    expect(cluster.pool.stored.metadata.annotations).toHaveProperty([OWED]);
   });
 
   it('an edit made meanwhile survives the rollback: only our entries are swapped back', async () => {
@@ -758,6 +762,26 @@ describe('a restart owed to MetalLB survives the run that owed it', () => {
     expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
   });
 
+  it('MetalLB took the pool but the mark cannot be cleared: updated, a warning, and the next run pays again', async () => {
+    const cluster = synced();
+    let writes = 0;
+    cluster.pool.beforeWrite = () => {
+      if (++writes === 2) cluster.pool.failWrites.push(forbidden('writing'));
+    };
+    const { result, logs } = await run(cluster);
+    expect(result).toMatchObject({ status: 'updated', reload: { action: 'cycled' } });
+    expect(cluster.pool.stored.metadata.annotations).toHaveProperty([OWED]);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'MetalLB took the pool, but the owed-reload mark could not be cleared; the next run restarts it again',
+      }),
+    );
+    cluster.pool.beforeWrite = undefined;
+    expect((await run(cluster)).result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+  });
+
   it('an owed restart that fails again is reported, and stays owed for the run after', async () => {
     const cluster = leftOwing('v0.13.12');
     cluster.metallb.cycles.push({ fails: '0 of 2 replacement pods Ready' });
@@ -825,7 +849,14 @@ describe('a rollback racing another writer', () => {
       /not rolled back: another sync has written the pool since, and its addresses stay/,
     );
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, OTHER]);
-    expect(cluster.events.events.map((e) => e.reason)).toEqual(['RollbackSkipped']);
+    expect(cluster.events.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'RollbackSkipped',
+        message:
+          'MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready; not rolled back: another sync has written the pool since, and its addresses stay',
+      },
+    ]);
     // Every entry in the pool is either someone else's or recorded as ours: the next run converges.
     const next = await run(cluster);
     expect(next.result).toMatchObject({ status: 'updated', after: [V4, NEW] });

@@ -108,7 +108,9 @@ describe('ApiRequests: waits and causes', () => {
     const r = flaky([withStatus(503)]);
     const started = Date.now();
     const pending = requests.track(r.request);
-    setTimeout(() => stop.abort(new Error("the run's deadline passed")), 20);
+    setTimeout(() => {
+      stop.abort(new Error("the run's deadline passed"));
+    }, 20);
     await expect(pending).rejects.toThrow("the run's deadline passed");
     expect(Date.now() - started).toBeLessThan(5000);
     expect(r.calls()).toBe(1);

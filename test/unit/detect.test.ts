@@ -16,7 +16,9 @@ function hanging() {
     detect: ({ signal }) =>
       new Promise((_, reject) => {
         if (signal !== undefined) seen.push(signal);
-        signal?.addEventListener('abort', () => reject(new Error('aborted')));
+        signal?.addEventListener('abort', () => {
+          reject(new Error('aborted'));
+        });
       }),
   };
   return { source, seen };

@@ -95,6 +95,8 @@ export async function startFaultProxy(target: string, certDir: string): Promise<
         },
       );
       forward.on('error', () => req.socket.destroy());
+      // A client gone (a watch it ended, a request it gave up on) ends the upstream request too.
+      res.on('close', () => forward.destroy());
       req.pipe(forward);
     },
   );

@@ -14,35 +14,32 @@ export async function detect(
 ): Promise<Result<SourceAnswer>> {
   if (pushed !== undefined) return ok(pushed);
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const seconds = String(deadlineMs / 1000);
-      reject(
-        new SourceError(
-          source.name,
-          `no usable answer within the ${seconds} s detection deadline; raise ${optionLabel('detectDeadline')} if the sources need longer`,
-        ),
-      );
-      // After the rejection, so the deadline's message wins the race over the source's "aborted".
-      controller.abort();
-    }, deadlineMs);
-  });
-  let onStop: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    onStop = () => {
-      reject(new SourceError(source.name, `detection ${errorText(stop?.reason)}`));
+  // The deadline and a stop end detection the same way: this message, then the source's signal.
+  let end!: (why: string) => void;
+  const ended = new Promise<never>((_, reject) => {
+    end = (why) => {
+      reject(new SourceError(source.name, why));
+      // After the rejection, so this message wins the race over the source's "aborted".
       controller.abort();
     };
-    if (stop?.aborted === true) onStop();
-    else stop?.addEventListener('abort', onStop, { once: true });
   });
+  const seconds = String(deadlineMs / 1000);
+  const timer = setTimeout(() => {
+    end(
+      `no usable answer within the ${seconds} s detection deadline; raise ${optionLabel('detectDeadline')} if the sources need longer`,
+    );
+  }, deadlineMs);
+  const onStop = () => {
+    end(`detection ${errorText(stop?.reason)}`);
+  };
+  if (stop?.aborted === true) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
   try {
-    return ok(await Promise.race([source.detect({ signal: controller.signal, nodes }), deadline, stopped]));
+    return ok(await Promise.race([source.detect({ signal: controller.signal, nodes }), ended]));
   } catch (error) {
     return fail(errorText(error));
   } finally {
     clearTimeout(timer);
-    if (onStop !== undefined) stop?.removeEventListener('abort', onStop);
+    stop?.removeEventListener('abort', onStop);
   }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { REPO_ROOT } from '../harness/binaries.js';
-import { goToBuild } from '../harness/metallb-runtime.js';
+import { goToBuild, onPath } from '../harness/metallb-runtime.js';
 import { auditTrail } from '../harness/shared-cluster.js';
 import { lastResult } from '../support/cli.js';
 import { describeIf } from '../support/declared-skips.js';
@@ -63,7 +63,10 @@ async function unpack(arch: Arch): Promise<string> {
 
 /** The program on this machine's PATH: the run's own PATH is the image's. */
 function hostCommand(name: string): string {
-  return execFileSync('sh', ['-c', 'command -v "$0"', name], { encoding: 'utf8' }).trim();
+  const found = onPath(name);
+  if (found === undefined)
+    throw new Error(`${name} is not installed (scripts/provision-test-tools.sh installs it)`);
+  return found;
 }
 
 /**

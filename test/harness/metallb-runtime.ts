@@ -35,11 +35,15 @@ export interface MetalLBRelease {
 
 /** Whether a Go toolchain is there to build MetalLB with (PATH or /usr/local/go/bin). */
 export function goAvailable(): boolean {
-  if (existsSync('/usr/local/go/bin/go')) return true;
+  return existsSync('/usr/local/go/bin/go') || onPath('go') !== undefined;
+}
+
+/** Where a program is on this machine's PATH, if it is. */
+export function onPath(name: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim() !== '';
+    return execFileSync('sh', ['-c', 'command -v "$0"', name], { encoding: 'utf8' }).trim() || undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -7,3 +7,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Which Services keep their host part across a prefix change (see lib/plan/host-parts.ts). */
+export const KEEP_MODES = ['none', 'annotated', 'all'] as const;
+export type KeepMode = (typeof KEEP_MODES)[number];

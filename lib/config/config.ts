@@ -6,9 +6,11 @@ import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
 import { fail, ok, type Result } from '../errors/result.js';
 import {
+  KEEP_MODES,
   LOG_LEVELS,
   OUTPUT_FORMATS,
   RELOAD_STRATEGIES,
+  type KeepMode,
   type LogLevel,
   type OutputFormat,
   type ReloadStrategy,
@@ -35,6 +37,7 @@ export interface Config {
   dryRun: boolean;
   reload: ReloadStrategy;
   reloadTimeoutMs: number;
+  keepHostParts: KeepMode;
   requestTimeoutMs: number;
   /** The whole run, detection, requests, waits and a rollback included. */
   deadlineMs: number;
@@ -177,6 +180,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   const dryRun = checked('dryRun', parseBoolean, 'true or false');
   const reload = checked('reload', ...oneOf(RELOAD_STRATEGIES));
   const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
+  const keepHostParts = checked('keepHostParts', ...oneOf(KEEP_MODES));
   const sourceTimeoutMs = checked('sourceTimeout', durationFrom(1), 'a positive duration');
   const retries = checked(
     'sourceRetries',
@@ -230,6 +234,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     dryRun,
     reload,
     reloadTimeoutMs,
+    keepHostParts,
     requestTimeoutMs,
     deadlineMs,
     ...(raw.kubeconfig === undefined ? {} : { kubeconfig: raw.kubeconfig }),

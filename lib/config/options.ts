@@ -85,6 +85,12 @@ export const OPTIONS = {
     boolean: true,
     help: 'Print what would change and write nothing',
   },
+  keepHostParts: {
+    flag: 'keep-host-parts',
+    env: ['METALLB_DYN6_KEEP_HOST_PARTS'],
+    default: 'none',
+    help: 'When the prefix changes, LoadBalancer Services keep their host part (::1005 stays ::1005) by re-pinning them: none | annotated (Services annotated metallb-dyn6/keep-host-part=true) | all; needs deploy/components/keep-host-parts',
+  },
   reload: {
     flag: 'reload',
     env: ['METALLB_DYN6_RELOAD'],

@@ -1,11 +1,12 @@
 // The result document of one sync: what the CLI prints and every function returns.
-import type { ReloadStrategy } from '../config/choices.js';
+import type { KeepMode, ReloadStrategy } from '../config/choices.js';
 import type { Evidence } from '../source/source.js';
 
 export type SyncStatus = 'unchanged' | 'updated' | 'dry-run' | 'rolled-back' | 'failed';
 
 /** Where a failed (or rolled-back) run stopped, for monitors: the message is for people. */
-export type FailureStage = 'config' | 'detect' | 'read' | 'plan' | 'write' | 'reload' | 'rollback';
+export type FailureStage =
+  'config' | 'detect' | 'read' | 'plan' | 'services' | 'write' | 'reload' | 'rollback';
 
 export interface ReloadReport {
   strategy: ReloadStrategy;
@@ -14,6 +15,25 @@ export interface ReloadReport {
   metallbImage?: string;
   deletedPods?: string[];
   readyPods?: string[];
+}
+
+/** One Service re-pinned to keep its host part (or, `unpin`, handed back to MetalLB). */
+export interface ServiceChange {
+  service: string;
+  kind: 'rewrite' | 'pin' | 'unpin';
+  moved: { from: string; to: string }[];
+}
+
+/** What stable host numbering did to the Services in this run. */
+export interface ServiceReport {
+  mode: KeepMode;
+  changed: ServiceChange[];
+  /** Addresses in the old range that could not keep their host part, and why. */
+  notKept: { service: string; address: string; reason: string }[];
+  /** Why the Services were left alone (a missing permission), while the pool was synced. */
+  skipped?: string;
+  /** The changes were put back with the pool (rollback). */
+  undone?: boolean;
 }
 
 export interface SyncResult {
@@ -30,6 +50,7 @@ export interface SyncResult {
   added?: string[];
   removed?: string[];
   reload?: ReloadReport;
+  services?: ServiceReport;
   apiRequests: number;
   durationMs: number;
   stage?: FailureStage;

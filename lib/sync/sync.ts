@@ -1,12 +1,14 @@
 // One sync run as a pipeline (external-dns's Controller.RunOnce): detect the prefix → plan the pool
 // and write it → have MetalLB take it, or roll the write back → report. Each step hands the next
 // what it needs, or the failure that ends the run.
-import type { ReloadStrategy } from '../config/choices.js';
+import type { KeepMode, ReloadStrategy } from '../config/choices.js';
 import { errorText } from '../errors/error-text.js';
 import { fail, ok, type Result } from '../errors/result.js';
 import type { Logger } from '../log/logger.js';
 import { planPool, type Plan } from '../plan/plan.js';
+import { parsePoolEntry, type PoolEntry } from '../plan/pool-entry.js';
 import type { HostRange } from '../prefix/host-range.js';
+import type { IPv6 } from '../prefix/ipv6.js';
 import { checkAnswerLength, desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
 import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source.js';
 import type { MetalLBApi } from '../cluster/metallb-pods.js';
@@ -14,6 +16,8 @@ import type { PoolStore, RestoreOutcome, Written } from '../cluster/owned-pool.j
 import type { Pool } from '../cluster/pool-client.js';
 import type { EventRecorder, EventSubject, EventType } from '../cluster/pool-events.js';
 import type { RequestCount } from '../cluster/api-requests.js';
+import type { ServiceApi } from '../cluster/service-client.js';
+import { HostPartKeeper } from './host-part-keeper.js';
 import { detect } from './detect.js';
 import { carryOut, planReload, reloadMetalLB, type ReloadPlan } from './reload.js';
 import type { FailureStage, ReloadReport, SyncResult } from './result.js';
@@ -27,6 +31,8 @@ export interface SyncSettings {
   reload: ReloadStrategy;
   reloadTimeoutMs: number;
   dryRun: boolean;
+  /** Which Services keep their host part when the prefix changes. */
+  keepHostParts: KeepMode;
 }
 
 /** The cluster as a sync uses it; the cluster/ classes implement it, and so does the in-memory fake. */
@@ -35,6 +41,7 @@ export interface SyncTarget {
   pool: PoolStore;
   events: EventRecorder;
   metallb: MetalLBApi;
+  services: ServiceApi;
   counter: RequestCount;
 }
 
@@ -56,6 +63,7 @@ interface Run {
   target: SyncTarget;
   log: Logger;
   report: RunReport;
+  keeper: HostPartKeeper;
 }
 
 interface Mode {
@@ -66,6 +74,7 @@ interface Mode {
 /** The pool entries this run wants, and how it found them out. */
 interface Wanted {
   prefix: string;
+  subnet: IPv6;
   entries: string[];
   found: ReportFields;
 }
@@ -89,6 +98,9 @@ type Change =
 /** What MetalLB may have to take: anything but a dry run. */
 type Committed = Exclude<Change, { kind: 'dry-run' }>;
 
+/** How far planAndWrite got, for a failure's stage. */
+type WriteStep = { stage: 'read' } | { stage: 'services' } | { stage: 'write'; diff: Diff };
+
 interface StepFailure {
   stage: FailureStage;
   message: string;
@@ -107,6 +119,7 @@ export async function syncOnce(
     target,
     log,
     report: startReport(target.pool.name, target.counter, log, request.trigger),
+    keeper: new HostPartKeeper(target.services, settings.keepHostParts),
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
   if (!detected.ok) return stopEarly(run, 'detect', detected.error, { source: source.name });
@@ -121,10 +134,10 @@ export async function syncOnce(
   const change = await planAndWrite(run, wanted, mode);
   if (!change.ok) {
     const { stage, message, fields } = change.error;
-    return stopEarly(run, stage, message, { ...wanted.found, ...fields });
+    return stopEarly(run, stage, message, { ...wanted.found, ...fields, ...servicesOf(run) });
   }
   if (change.value.kind === 'dry-run')
-    return run.report.done('dry-run', { ...wanted.found, ...change.value.diff });
+    return run.report.done('dry-run', { ...wanted.found, ...change.value.diff, ...servicesOf(run) });
   return takeOrRollBack(run, wanted, change.value, mode.force);
 }
 
@@ -133,6 +146,7 @@ function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
   const prefix = `${subnet.toString()}/64`;
   return {
     prefix,
+    subnet,
     entries: desiredEntries(subnet, settings.hosts),
     found: {
       source: answer.source,
@@ -152,8 +166,9 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
   const { target, settings, log } = run;
   const store = target.pool;
   let reload: ReloadPlan | undefined;
-  // The diff being written, reported if the write fails; a failed re-read after a conflict is a read failure.
-  let writing: Diff | undefined;
+  // Where a throw lands: the Services' moves, or the write of this diff (reported if it fails); a
+  // failed re-read after a conflict is a read failure.
+  let step = { stage: 'read' } as WriteStep;
   try {
     return await store.update(
       async ({ pool, ownership, reloadOwed }): Promise<Result<Change, StepFailure>> => {
@@ -169,11 +184,16 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
         const plan = planned.value;
         const diff = { before, after: plan.addresses, added: plan.added, removed: plan.removed };
         const changes = plan.addressesChanged || plan.recordChanged;
+        if (changes && plan.removed.length > 0) {
+          // Before the pool: MetalLB must find each kept Service pinned when the new range appears.
+          step = { stage: 'services' };
+          await run.keeper.keep(hostPartInput(plan, wanted), mode.dryRun);
+        }
         if (mode.dryRun && (changes || mode.force)) return ok({ kind: 'dry-run', diff });
         if (!changes) return ok({ kind: 'unchanged', diff, reloadOwed, pool });
         if (plan.addressesChanged) reload ??= await planReload(target.metallb, settings.reload, mode.force);
         const owed = reload === undefined ? reloadOwed : reload.kind !== 'skip';
-        writing = diff;
+        step = { stage: 'write', diff };
         const written = await store.write(pool, plan, wanted.prefix, owed);
         log.info('pool written', { pool: store.name, ...diff, reloadOwed: owed });
         return ok({
@@ -185,18 +205,31 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
         });
       },
       (conflicts) => {
-        writing = undefined;
+        step = { stage: 'read' };
         log.warn('pool changed while we wrote it; re-reading', { pool: store.name, conflicts });
       },
     );
   } catch (error) {
     const message = errorText(error);
-    return fail(
-      writing === undefined
-        ? { stage: 'read', message, fields: {} }
-        : { stage: 'write', message, fields: writing },
-    );
+    if (step.stage !== 'write') return fail({ stage: step.stage, message, fields: {} });
+    // The pool stays as it was, so the Services go back to match it.
+    const left = await run.keeper.undo();
+    const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
+    return fail({ stage: 'write', message: `${message}${residue}`, fields: step.diff });
   }
+}
+
+/** Where the Services' addresses go: from the entries we owned to the same host parts in the new /64. */
+function hostPartInput(plan: Plan, wanted: Wanted) {
+  const parsed = (entries: string[]) =>
+    entries.map(parsePoolEntry).filter((e): e is PoolEntry => e !== undefined);
+  return { from: parsed(plan.previouslyOwned), subnet: wanted.subnet, into: parsed(plan.owned) };
+}
+
+/** The Service part of a report, when the run looked at Services. */
+function servicesOf(run: Run): ReportFields {
+  const services = run.keeper.report();
+  return services === undefined ? {} : { services };
 }
 
 /**
@@ -225,7 +258,7 @@ async function takeOrRollBack(
   change: Committed,
   force: boolean,
 ): Promise<SyncResult> {
-  const fields = { ...wanted.found, ...change.diff };
+  const fields = { ...wanted.found, ...change.diff, ...servicesOf(run) };
   const status = change.kind === 'written' ? 'updated' : 'unchanged';
   const skipped = reloadSkipped(change, force, run.settings.reload);
   if (skipped !== undefined) return run.report.done(status, { ...fields, reload: skipped });
@@ -244,6 +277,7 @@ async function takeOrRollBack(
     if (change.kind === 'written') {
       const message = updateMessage(wanted, change.written.plan, report);
       await announce(run, change.written.after.metadata, 'Normal', 'AddressesUpdated', message);
+      await announceServices(run, change.written.after.metadata);
     }
     return run.report.done(status, reported);
   }
@@ -299,6 +333,9 @@ async function rollBack(
     await announce(run, written.after.metadata, 'Warning', 'RollbackSkipped', message);
     return report.failed('reload', message, fields);
   }
+  // The Services follow the pool back, before MetalLB restarts on it.
+  const left = await run.keeper.undo();
+  const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
   const again = await reloadMetalLB(target.metallb, settings, true);
   if (again.failure === undefined) await settle(run);
   await announce(
@@ -306,14 +343,14 @@ async function rollBack(
     written.after.metadata,
     'Warning',
     'RolledBack',
-    `${failure}; restored ${previous.join(', ')}`,
+    `${failure}; restored ${previous.join(', ')}${residue}`,
   );
   const restarted =
     again.failure === undefined
       ? ' and MetalLB restarted'
       : `; restarting MetalLB again failed: ${again.failure}`;
-  const message = `${failure}; pool restored to its previous addresses${restarted}`;
-  return report.failed('reload', message, { ...fields, after: previous }, 'rolled-back');
+  const message = `${failure}; pool restored to its previous addresses${restarted}${residue}`;
+  return report.failed('reload', message, { ...fields, after: previous, ...servicesOf(run) }, 'rolled-back');
 }
 
 /**
@@ -329,6 +366,24 @@ async function stopEarly(
   const reason = stage === 'detect' ? 'PrefixNotDetected' : 'SyncFailed';
   await announce(run, run.target.pool.ref, 'Warning', reason, message);
   return run.report.failed(stage, message, fields);
+}
+
+/** What the Services went through, told on the pool: kept host parts, and those that could not be. */
+async function announceServices(run: Run, pool: EventSubject): Promise<void> {
+  const services = run.keeper.report();
+  if (services === undefined) return;
+  if (services.changed.length > 0) {
+    const moves = services.changed.map(
+      (c) =>
+        `${c.service} ${c.kind === 'unpin' ? 'unpinned' : c.moved.map((m) => `${m.from} → ${m.to}`).join(', ')}`,
+    );
+    await announce(run, pool, 'Normal', 'HostPartsKept', moves.join('; '));
+  }
+  const lost = [
+    ...services.notKept.map((n) => `${n.service} ${n.address}: ${n.reason}`),
+    ...(services.skipped === undefined ? [] : [services.skipped]),
+  ];
+  if (lost.length > 0) await announce(run, pool, 'Warning', 'HostPartsNotKept', lost.join('; '));
 }
 
 function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport): string {

@@ -8,6 +8,7 @@ import { OwnedPool } from '../cluster/owned-pool.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { EventRateLimit, PoolEvents } from '../cluster/pool-events.js';
 import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
+import { ServiceClient } from '../cluster/service-client.js';
 import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest } from './sync.js';
 import type { SyncResult } from './result.js';
@@ -32,6 +33,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
         pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
         metallb: new MetalLBPods(clients, podSet, counter),
         events: new PoolEvents(clients, counter, eventLimit),
+        services: new ServiceClient(clients, counter),
         counter,
       };
       try {

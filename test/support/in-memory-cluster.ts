@@ -14,6 +14,13 @@ import {
 import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/cluster/pool-client.js';
 import type { EventRecorder, EventSubject, EventType } from '../../lib/cluster/pool-events.js';
+import {
+  ServiceConflictError,
+  ServicePermissionError,
+  type ServiceApi,
+  type ServiceRef,
+} from '../../lib/cluster/service-client.js';
+import type { LoadBalancerService, PinFields } from '../../lib/plan/host-parts.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
 import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
 import type { SyncTarget } from '../../lib/sync/sync.js';
@@ -195,6 +202,91 @@ export class RecordingEvents implements EventRecorder {
   }
 }
 
+/**
+ * The cluster's LoadBalancer Services, each with a resourceVersion: a patch at a stale one gets 409,
+ * a merge patch's null removes an annotation, and `forbidden` answers every request 403.
+ */
+export class InMemoryServices implements ServiceApi {
+  private readonly objects = new Map<string, LoadBalancerService>();
+  private version = 100;
+  /** Set to refuse this verb (or every verb) with 403, as RBAC without the component does. */
+  forbidden: 'list' | 'patch' | 'all' | undefined;
+  /** Errors to throw instead of answering a patch, one per request, in order. */
+  readonly failPatches: Error[] = [];
+  /** Runs when a patch arrives, before it is checked: where a person's concurrent edit lands. */
+  beforePatch: ((ref: ServiceRef) => void) | undefined;
+
+  constructor(private readonly trail: Trail) {}
+
+  add(service: Omit<LoadBalancerService, 'resourceVersion'>): void {
+    this.objects.set(`${service.namespace}/${service.name}`, {
+      ...copy(service),
+      resourceVersion: this.next(),
+    });
+  }
+
+  /** A person's edit: applied with a new resourceVersion. */
+  edit(ref: ServiceRef, change: (service: LoadBalancerService) => void): void {
+    const service = this.objects.get(`${ref.namespace}/${ref.name}`);
+    if (service === undefined) throw new Error(`no Service ${ref.namespace}/${ref.name}`);
+    change(service);
+    service.resourceVersion = this.next();
+  }
+
+  stored(namespace: string, name: string): LoadBalancerService | undefined {
+    const service = this.objects.get(`${namespace}/${name}`);
+    return service === undefined ? undefined : copy(service);
+  }
+
+  list(): Promise<LoadBalancerService[]> {
+    if (this.refuses('list')) return this.refuse('list services', 'listing Services in all namespaces');
+    this.trail.push('list services 200');
+    return Promise.resolve([...this.objects.values()].map(copy));
+  }
+
+  get(ref: ServiceRef): Promise<LoadBalancerService> {
+    this.trail.push('get services 200');
+    const service = this.stored(ref.namespace, ref.name);
+    return service === undefined
+      ? Promise.reject(new ClusterError('not found', 404))
+      : Promise.resolve(service);
+  }
+
+  patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService> {
+    if (this.refuses('patch'))
+      return this.refuse('patch services', `patching Service ${ref.namespace}/${ref.name}`);
+    this.beforePatch?.(ref);
+    const service = this.objects.get(`${ref.namespace}/${ref.name}`);
+    const failure =
+      this.failPatches.shift() ??
+      (service?.resourceVersion === resourceVersion ? undefined : new ServiceConflictError(ref));
+    this.trail.push(`patch services ${failure === undefined ? 200 : statusOf(failure)}`);
+    if (failure !== undefined) return Promise.reject(failure);
+    if (service === undefined) return Promise.reject(new ClusterError('not found', 404));
+    const merged = Object.entries({ ...service.annotations, ...fields.annotations });
+    service.annotations = Object.fromEntries(
+      merged.filter((entry): entry is [string, string] => entry[1] !== null),
+    );
+    if (fields.loadBalancerIP !== undefined) service.loadBalancerIP = fields.loadBalancerIP;
+    service.resourceVersion = this.next();
+    return Promise.resolve(copy(service));
+  }
+
+  private refuses(verb: 'list' | 'patch'): boolean {
+    return this.forbidden === 'all' || this.forbidden === verb;
+  }
+
+  private refuse(request: string, action: string): Promise<never> {
+    this.trail.push(`${request} 403`);
+    return Promise.reject(new ServicePermissionError(action, 'RBAC: access denied'));
+  }
+
+  private next(): string {
+    this.version++;
+    return String(this.version);
+  }
+}
+
 const NO_NODES: NodeDirectory = {
   addresses: (): Promise<NodeAddresses> => Promise.resolve({ nodes: 0, addresses: [] }),
 };
@@ -204,6 +296,7 @@ export interface InMemoryCluster {
   pool: InMemoryPool;
   metallb: FakeMetalLB;
   events: RecordingEvents;
+  services: InMemoryServices;
   /** Every request a sync made, in order. */
   trail: Trail;
 }
@@ -216,16 +309,18 @@ export function inMemoryCluster(
   const pool = new InMemoryPool(trail, addresses, options.annotations);
   const metallb = new FakeMetalLB(trail, options.metallbVersion ?? 'v0.13.12');
   const events = new RecordingEvents(trail);
+  const services = new InMemoryServices(trail);
   const target: SyncTarget = {
     nodes: NO_NODES,
     pool: new OwnedPool(pool),
     metallb,
     events,
+    services,
     counter: {
       get count() {
         return trail.length;
       },
     },
   };
-  return { target, pool, metallb, events, trail };
+  return { target, pool, metallb, events, services, trail };
 }

@@ -10,6 +10,7 @@ import { OwnedPool } from '../../lib/cluster/owned-pool.js';
 import { PoolClient } from '../../lib/cluster/pool-client.js';
 import { EventRateLimit, PoolEvents } from '../../lib/cluster/pool-events.js';
 import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
+import { ServiceClient } from '../../lib/cluster/service-client.js';
 import type { SyncTarget } from '../../lib/sync/sync.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { kubeConfigFor, kubeconfigYaml } from '../harness/kubeconfig.js';
@@ -119,6 +120,7 @@ export function syncTargetFor(home: HomeCluster, poolType: typeof PoolClient = P
       counter,
     ),
     events: new PoolEvents(clients, counter, new EventRateLimit()),
+    services: new ServiceClient(clients, counter),
     counter,
   };
 }

@@ -17,6 +17,7 @@ export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSetting
     reload: 'auto',
     reloadTimeoutMs: 10_000,
     dryRun: false,
+    keepHostParts: 'none',
     ...overrides,
   };
 }

@@ -1,0 +1,201 @@
+// Stable host numbering, pure: which Services must be re-pinned so that each keeps its host part
+// (the bits after the /64) when the pool moves to a new prefix. MetalLB gives an unpinned Service the
+// lowest free address of the new range, and leaves a Service pinned to a dead address pending; a pin
+// to the same host part under the new prefix avoids both.
+import type { KeepMode } from '../config/choices.js';
+import { SUBNET_LENGTH } from '../prefix/host-range.js';
+import { hostBitsOf, or, parseIPv6, toBigInt, type IPv6 } from '../prefix/ipv6.js';
+import { ANNOTATION_PREFIX } from './registry.js';
+import type { PoolEntry } from './pool-entry.js';
+
+/** The annotation MetalLB reads first, and the one it still honours from before 0.14. */
+export const PIN_ANNOTATION = 'metallb.io/loadBalancerIPs';
+export const DEPRECATED_PIN_ANNOTATION = 'metallb.universe.tf/loadBalancerIPs';
+/** A Service's opt-in under --keep-host-parts annotated: "true". */
+export const KEEP_ANNOTATION = `${ANNOTATION_PREFIX}/keep-host-part`;
+/**
+ * The PIN_ANNOTATION value this tool wrote when it pinned a Service nobody had pinned. While the
+ * two are equal the pin is ours to move or remove; once a person edits the pin, it is theirs.
+ */
+export const PINNED_BY_US_ANNOTATION = `${ANNOTATION_PREFIX}/pinned`;
+
+/** A LoadBalancer Service as far as its addresses go. */
+export interface LoadBalancerService {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  annotations: Readonly<Record<string, string>>;
+  /** spec.loadBalancerIP, the pin Kubernetes deprecated but MetalLB still reads. */
+  loadBalancerIP?: string;
+  /** status.loadBalancer.ingress[].ip: what MetalLB assigned. */
+  ingress: readonly string[];
+}
+
+/** The fields a Service patch sets: annotations (null removes one) and spec.loadBalancerIP. */
+export interface PinFields {
+  annotations: Record<string, string | null>;
+  loadBalancerIP?: string;
+}
+
+export interface AddressMove {
+  from: string;
+  to: string;
+}
+
+/**
+ * One Service patch: `rewrite` moves the addresses of an existing pin, `pin` pins an unpinned
+ * Service to its new address, `unpin` removes a pin of ours from a Service no longer kept.
+ */
+export interface ServiceMove {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  kind: 'rewrite' | 'pin' | 'unpin';
+  moved: AddressMove[];
+  set: PinFields;
+  /** The same fields as they were: what undoing the move writes back. */
+  was: PinFields;
+}
+
+export interface NotKept {
+  service: string;
+  address: string;
+  reason: string;
+}
+
+export interface ServicePlan {
+  moves: ServiceMove[];
+  notKept: NotKept[];
+}
+
+export interface HostPartInput {
+  mode: KeepMode;
+  /** The pool entries this tool owned before: a Service address inside one is ours to move. */
+  from: readonly PoolEntry[];
+  /** The /64 the pool moves to. */
+  subnet: IPv6;
+  /** The pool entries this tool owns after: a moved address must land inside one. */
+  into: readonly PoolEntry[];
+}
+
+type Moved = { to: string } | { reason: string } | undefined;
+
+const inside = (address: IPv6, entries: readonly PoolEntry[]) => {
+  const value = toBigInt(address);
+  return entries.some((e) => e.family === 'ipv6' && toBigInt(e.first) <= value && value <= toBigInt(e.last));
+};
+
+/** Where one address goes: undefined when it is not in our old range or does not change. */
+function moveAddress(text: string, input: HostPartInput): Moved {
+  const address = parseIPv6(text.trim());
+  if (address === undefined || !inside(address, input.from)) return undefined;
+  const hostPart = hostBitsOf(address, SUBNET_LENGTH);
+  const to = or(input.subnet, hostPart);
+  if (!inside(to, input.into))
+    return { reason: `its host part ${hostPart.toString()} is outside the new host ranges` };
+  return to.toString() === address.toString() ? undefined : { to: to.toString() };
+}
+
+/** A comma list of addresses (as MetalLB splits it) with our old-range entries moved, spacing kept. */
+function moveList(value: string, input: HostPartInput, service: string, notKept: NotKept[]) {
+  const moved: AddressMove[] = [];
+  const pieces = value.split(',').map((piece) => {
+    const to = moveAddress(piece, input);
+    if (to === undefined) return piece;
+    const from = piece.trim();
+    if ('reason' in to) {
+      notKept.push({ service, address: from, reason: to.reason });
+      return piece;
+    }
+    moved.push({ from, to: to.to });
+    return piece.replace(from, to.to);
+  });
+  return { value: pieces.join(','), moved };
+}
+
+const wantsKept = (service: LoadBalancerService, mode: KeepMode) =>
+  mode === 'all' || (mode === 'annotated' && service.annotations[KEEP_ANNOTATION] === 'true');
+
+/** The pins a Service carries, in the order MetalLB reads them: annotation name, or spec.loadBalancerIP. */
+function pinsOf(service: LoadBalancerService): { field: string; value: string }[] {
+  const annotations = [PIN_ANNOTATION, DEPRECATED_PIN_ANNOTATION].flatMap((field) => {
+    const value = service.annotations[field];
+    return value === undefined ? [] : [{ field, value }];
+  });
+  const spec = service.loadBalancerIP;
+  return spec === undefined ? annotations : [...annotations, { field: LOAD_BALANCER_IP, value: spec }];
+}
+
+const LOAD_BALANCER_IP = 'spec.loadBalancerIP';
+
+function setField(fields: PinFields, field: string, value: string): void {
+  if (field === LOAD_BALANCER_IP) fields.loadBalancerIP = value;
+  else fields.annotations[field] = value;
+}
+
+/** What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. */
+function planOne(service: LoadBalancerService, input: HostPartInput, notKept: NotKept[]) {
+  const key = `${service.namespace}/${service.name}`;
+  const base = { namespace: service.namespace, name: service.name, resourceVersion: service.resourceVersion };
+  const kept = wantsKept(service, input.mode);
+  const pins = pinsOf(service);
+  const record = service.annotations[PINNED_BY_US_ANNOTATION];
+  const lost: NotKept[] = [];
+
+  if (pins.length === 0) {
+    if (!kept) return undefined;
+    // Pinned with every address MetalLB assigned: a dual-stack Service's pin must name both families.
+    const assigned = moveList(service.ingress.join(','), input, key, lost);
+    notKept.push(...lost);
+    if (assigned.moved.length === 0 || lost.length > 0) return undefined;
+    return {
+      ...base,
+      kind: 'pin' as const,
+      moved: assigned.moved,
+      set: { annotations: { [PIN_ANNOTATION]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
+      was: { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: record ?? null } },
+    };
+  }
+
+  const rewrites = pins.map((pin) => ({ ...pin, rewritten: moveList(pin.value, input, key, lost) }));
+  const moved = rewrites.flatMap((r) => r.rewritten.moved);
+  if (moved.length === 0 && lost.length === 0) return undefined;
+  const pin = service.annotations[PIN_ANNOTATION];
+  const ours = pin !== undefined && record === pin;
+  if (kept) notKept.push(...lost);
+  if (ours && (!kept || lost.length > 0)) {
+    // Our own pin, about to name a dead address, on a Service we do not keep there: back to MetalLB.
+    const set = { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: null } };
+    const was = { annotations: { [PIN_ANNOTATION]: pin, [PINNED_BY_US_ANNOTATION]: record } };
+    return { ...base, kind: 'unpin' as const, moved: [], set, was };
+  }
+  if (!kept || moved.length === 0) return undefined;
+  const set: PinFields = { annotations: {} };
+  const was: PinFields = { annotations: {} };
+  for (const r of rewrites.filter((r) => r.rewritten.moved.length > 0)) {
+    setField(set, r.field, r.rewritten.value);
+    setField(was, r.field, r.value);
+  }
+  if (record !== undefined) {
+    // Ours stays ours at its new value; a record a person's edit made stale goes.
+    set.annotations[PINNED_BY_US_ANNOTATION] = ours ? (set.annotations[PIN_ANNOTATION] ?? pin) : null;
+    was.annotations[PINNED_BY_US_ANNOTATION] = record;
+  }
+  return { ...base, kind: 'rewrite' as const, moved, set, was };
+}
+
+/**
+ * The Service patches that keep host parts when the pool moves from `from` to `into`: one pass,
+ * linear in the Services. A Service the mode does not keep is left alone, except that a pin this
+ * tool made on it is removed rather than left naming a dead address.
+ */
+export function planHostParts(services: readonly LoadBalancerService[], input: HostPartInput): ServicePlan {
+  const notKept: NotKept[] = [];
+  const moves: ServiceMove[] = [];
+  if (input.mode === 'none') return { moves, notKept };
+  for (const service of services) {
+    const move = planOne(service, input, notKept);
+    if (move !== undefined) moves.push(move);
+  }
+  return { moves, notKept };
+}

@@ -69,9 +69,23 @@ export function formatText(r: SyncResult): string {
   if (r.added !== undefined && r.added.length > 0) lines.push(...r.added.map((a) => `  + ${a}`));
   if (r.after !== undefined) lines.push(`  pool:    ${r.after.join(', ')}`);
   if (r.reload !== undefined) lines.push(`  reload:  ${r.reload.action} (${r.reload.reason})`);
+  if (r.services !== undefined) lines.push(...serviceLines(r.services));
   if (r.error !== undefined) lines.push(`  error:   ${r.error}`);
   lines.push(
     `  ${String(r.apiRequests)} API request${r.apiRequests === 1 ? '' : 's'} in ${String(r.durationMs)} ms`,
   );
   return lines.join('\n');
+}
+
+function serviceLines(services: ServiceReport): string[] {
+  const undone = services.undone === true ? ' (put back)' : '';
+  return [
+    ...services.changed.map((c) =>
+      c.kind === 'unpin'
+        ? `  service: ${c.service} unpinned${undone}`
+        : `  service: ${c.service} ${c.moved.map((m) => `${m.from} -> ${m.to}`).join(', ')}${undone}`,
+    ),
+    ...services.notKept.map((n) => `  not kept: ${n.service} ${n.address}: ${n.reason}`),
+    ...(services.skipped === undefined ? [] : [`  services left alone: ${services.skipped}`]),
+  ];
 }

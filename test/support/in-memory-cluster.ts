@@ -211,10 +211,15 @@ export class InMemoryServices implements ServiceApi {
   private version = 100;
   /** Set to refuse this verb (or every verb) with 403, as RBAC without the component does. */
   forbidden: 'list' | 'patch' | 'all' | undefined;
-  /** Errors to throw instead of answering a patch, one per request, in order. */
-  readonly failPatches: Error[] = [];
+  /** Errors to throw instead of answering a patch, one per request, in order (undefined: answer it). */
+  readonly failPatches: (Error | undefined)[] = [];
   /** Runs when a patch arrives, before it is checked: where a person's concurrent edit lands. */
   beforePatch: ((ref: ServiceRef) => void) | undefined;
+  /** How long each patch takes to answer, so that patches overlap. */
+  latencyMs = 0;
+  /** The most patches that were in flight at once. */
+  maxInFlight = 0;
+  private inFlight = 0;
 
   constructor(private readonly trail: Trail) {}
 
@@ -252,24 +257,35 @@ export class InMemoryServices implements ServiceApi {
       : Promise.resolve(service);
   }
 
-  patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService> {
+  async patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService> {
     if (this.refuses('patch'))
       return this.refuse('patch services', `patching Service ${ref.namespace}/${ref.name}`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+      return this.apply(ref, resourceVersion, fields);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private apply(ref: ServiceRef, resourceVersion: string, fields: PinFields): LoadBalancerService {
     this.beforePatch?.(ref);
     const service = this.objects.get(`${ref.namespace}/${ref.name}`);
     const failure =
       this.failPatches.shift() ??
       (service?.resourceVersion === resourceVersion ? undefined : new ServiceConflictError(ref));
     this.trail.push(`patch services ${failure === undefined ? 200 : statusOf(failure)}`);
-    if (failure !== undefined) return Promise.reject(failure);
-    if (service === undefined) return Promise.reject(new ClusterError('not found', 404));
+    if (failure !== undefined) throw failure;
+    if (service === undefined) throw new ClusterError('not found', 404);
     const merged = Object.entries({ ...service.annotations, ...fields.annotations });
     service.annotations = Object.fromEntries(
       merged.filter((entry): entry is [string, string] => entry[1] !== null),
     );
     if (fields.loadBalancerIP !== undefined) service.loadBalancerIP = fields.loadBalancerIP;
     service.resourceVersion = this.next();
-    return Promise.resolve(copy(service));
+    return copy(service);
   }
 
   private refuses(verb: 'list' | 'patch'): boolean {

@@ -4,45 +4,22 @@ import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
 import { EventRateLimit } from '../../lib/cluster/pool-events.js';
 import { ConflictError, type Pool } from '../../lib/cluster/pool-client.js';
-import { jsonLogger } from '../../lib/log/logger.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { SourceError, type PrefixSource } from '../../lib/source/source.js';
 import { firstSource } from '../../lib/source/combinators.js';
 import { staticSource } from '../../lib/source/static.js';
-import { syncOnce, type SyncRequest, type SyncSettings } from '../../lib/sync/sync.js';
-import { inMemoryCluster, type InMemoryCluster } from '../support/in-memory-cluster.js';
-import { range, SUBNET_NEW, SUBNET_OLD, syncSettings } from '../support/sync-settings.js';
+import { inMemoryCluster } from '../support/in-memory-cluster.js';
+import { answering, run } from '../support/in-memory-sync.js';
+import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
 
 const V4 = '192.168.178.240/28';
 const OLD = range(SUBNET_OLD);
 const NEW = range(SUBNET_NEW);
 const OWED = 'metallb-dyn6/reload-owed';
 const ours = (...entries: string[]) => ({ [OWNED_ANNOTATION]: JSON.stringify(entries) });
-const answering = (subnet: string) => staticSource(parseAnswer('static', `${subnet}::9`));
 const forbidden = (action: string) =>
   new ClusterError(`${action} IPAddressPool metallb-system/ipv6-pool: forbidden (403)`, 403);
-
-interface Run {
-  result: Awaited<ReturnType<typeof syncOnce>>;
-  logs: { level: string; msg: string }[];
-}
-
-async function run(
-  cluster: InMemoryCluster,
-  options: { source?: PrefixSource; settings?: Partial<SyncSettings>; request?: SyncRequest } = {},
-): Promise<Run> {
-  const logs: Run['logs'] = [];
-  const log = jsonLogger('debug', (line) => logs.push(JSON.parse(line) as Run['logs'][number]));
-  const result = await syncOnce(
-    syncSettings(options.settings),
-    options.source ?? answering(SUBNET_NEW),
-    cluster.target,
-    log,
-    options.request,
-  );
-  return { result, logs };
-}
 
 /** A pool as the previous run left it: ours recorded, an IPv4 range and a team annotation beside. */
 const synced = (metallbVersion = 'v0.13.12') =>

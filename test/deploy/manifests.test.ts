@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
@@ -268,6 +268,8 @@ describe('deployment manifests', () => {
       ['get', 'secrets', 'metallb-system', false],
       ['get', 'deployments.apps', 'metallb-system', false],
       ['list', 'nodes', '', false],
+      ['list', 'services', '', false],
+      ['patch', 'services', 'default', false],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
     ];
     it.each(Object.entries(identities))('%s', (_who, as) => {
@@ -282,6 +284,58 @@ describe('deployment manifests', () => {
       expect(matrix.map(([v, r, n], i) => `${v} ${r} ${n}: ${String(answers[i])}`)).toEqual(
         matrix.map(([v, r, n, want]) => `${v} ${r} ${n}: ${String(want)}`),
       );
+    });
+
+    it('the keep-host-parts component adds exactly list, get and patch on Services in every namespace', () => {
+      // Rendered the way a user adds it: the CronJob overlay with the component in `components:`.
+      const dir = path.join(REPO_ROOT, '.run', 'keep-host-parts-overlay');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'kustomization.yaml'),
+        [
+          'apiVersion: kustomize.config.k8s.io/v1beta1',
+          'kind: Kustomization',
+          'resources: [../../deploy/overlays/cronjob]',
+          'components: [../../deploy/components/keep-host-parts]',
+          '',
+        ].join('\n'),
+      );
+      const rendered = kubectl(['kustomize', dir]);
+      const rbac = parseAllDocuments(rendered)
+        .map((d) => d.toJSON() as KubernetesObject)
+        .filter((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding');
+      expect(rbac.map((d) => `${d.kind ?? ''}/${d.metadata?.name ?? ''}`)).toEqual([
+        'ClusterRole/metallb-dyn6-service-pinner',
+        'ClusterRoleBinding/metallb-dyn6-service-pinner',
+      ]);
+      kubectl(['apply', '-f', '-'], { ...admin(), input: rbac.map((d) => JSON.stringify(d)).join('\n') });
+      const as = '--as=system:serviceaccount:metallb-system:metallb-dyn6';
+      const rows: [string, string, string, boolean, ...string[]][] = [
+        ['list', 'services', '', true],
+        ['get', 'services', 'default', true],
+        ['patch', 'services', 'apps', true],
+        ['update', 'services', 'apps', false],
+        ['create', 'services', 'apps', false],
+        ['delete', 'services', 'apps', false],
+        ['patch', 'services', 'apps', false, '--subresource=status'],
+        ['get', 'secrets', 'apps', false],
+        ['patch', 'endpoints', 'apps', false],
+      ];
+      try {
+        const answers = rows.map(([verb, resource, namespace, , ...extra]) =>
+          canI(
+            [verb, resource, ...(namespace === '' ? ['--all-namespaces'] : ['-n', namespace]), as, ...extra],
+            admin(),
+          ),
+        );
+        const line = ([v, r, n, , ...extra]: (typeof rows)[number], answer: boolean) =>
+          `${v} ${[r, ...extra].join(' ')} ${n}: ${String(answer)}`;
+        expect(rows.map((row, i) => line(row, answers[i] ?? false))).toEqual(
+          rows.map((row) => line(row, row[3])),
+        );
+      } finally {
+        kubectl(['delete', '-f', '-'], { ...admin(), input: rbac.map((d) => JSON.stringify(d)).join('\n') });
+      }
     });
 
     it('takes only a clean yes or no as an answer: a kubectl failure is an error, not a "no"', () => {

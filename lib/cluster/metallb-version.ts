@@ -13,6 +13,20 @@ export interface Version {
  */
 export const SELF_RELOADING = { major: 0, minor: 14, patch: 2 } as const satisfies Version;
 
+/**
+ * MetalLB reads the metallb.io/ annotations from 0.14.9 (its release notes deprecate the old
+ * metallb.universe.tf/ prefix there); every release still reads the old one, 0.13 only that one.
+ */
+export const READS_METALLB_IO = { major: 0, minor: 14, patch: 9 } as const satisfies Version;
+
+/** The pin annotation the installed MetalLB reads: the current name where it knows it, else the old one. */
+export function pinAnnotationFor(image: string | undefined): string {
+  const version = image === undefined ? undefined : versionOfImage(image);
+  return version !== undefined && compareVersions(version, READS_METALLB_IO) >= 0
+    ? 'metallb.io/loadBalancerIPs'
+    : 'metallb.universe.tf/loadBalancerIPs';
+}
+
 /** The version in an image reference such as quay.io/metallb/controller:v0.14.9@sha256:…, if it has one. */
 export function versionOfImage(image: string): Version | undefined {
   // Stryker disable next-line StringLiteral: split always yields a first part

@@ -14,8 +14,8 @@ export const DEPRECATED_PIN_ANNOTATION = 'metallb.universe.tf/loadBalancerIPs';
 /** A Service's opt-in under --keep-host-parts annotated: "true". */
 export const KEEP_ANNOTATION = `${ANNOTATION_PREFIX}/keep-host-part`;
 /**
- * The PIN_ANNOTATION value this tool wrote when it pinned a Service nobody had pinned. While the
- * two are equal the pin is ours to move or remove; once a person edits the pin, it is theirs.
+ * The pin this tool wrote when it pinned a Service nobody had pinned. While a pin annotation holds
+ * exactly this value the pin is ours to move or remove; once a person edits it, it is theirs.
  */
 export const PINNED_BY_US_ANNOTATION = `${ANNOTATION_PREFIX}/pinned`;
 
@@ -76,6 +76,8 @@ export interface HostPartInput {
   subnet: IPv6;
   /** The pool entries this tool owns after: a moved address must land inside one. */
   into: readonly PoolEntry[];
+  /** The annotation new pins are written with: the one the installed MetalLB reads. */
+  pinWith: string;
 }
 
 type Moved = { to: string } | { reason: string } | undefined;
@@ -148,25 +150,26 @@ function planOne(service: LoadBalancerService, input: HostPartInput, notKept: No
     const assigned = moveList(service.ingress.join(','), input, key, lost);
     notKept.push(...lost);
     if (assigned.moved.length === 0 || lost.length > 0) return undefined;
+    const pin = input.pinWith;
     return {
       ...base,
       kind: 'pin' as const,
       moved: assigned.moved,
-      set: { annotations: { [PIN_ANNOTATION]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
-      was: { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: record ?? null } },
+      set: { annotations: { [pin]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
+      was: { annotations: { [pin]: null, [PINNED_BY_US_ANNOTATION]: record ?? null } },
     };
   }
 
   const rewrites = pins.map((pin) => ({ ...pin, rewritten: moveList(pin.value, input, key, lost) }));
   const moved = rewrites.flatMap((r) => r.rewritten.moved);
   if (moved.length === 0 && lost.length === 0) return undefined;
-  const pin = service.annotations[PIN_ANNOTATION];
-  const ours = pin !== undefined && record === pin;
+  // The annotation holding our own pin, if a pin is still as we wrote it.
+  const ours = pins.find((p) => p.field !== LOAD_BALANCER_IP && p.value === record)?.field;
   if (kept) notKept.push(...lost);
-  if (ours && (!kept || lost.length > 0)) {
+  if (ours !== undefined && (!kept || lost.length > 0)) {
     // Our own pin, about to name a dead address, on a Service we do not keep there: back to MetalLB.
-    const set = { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: null } };
-    const was = { annotations: { [PIN_ANNOTATION]: pin, [PINNED_BY_US_ANNOTATION]: record } };
+    const set = { annotations: { [ours]: null, [PINNED_BY_US_ANNOTATION]: null } };
+    const was = { annotations: { [ours]: record ?? null, [PINNED_BY_US_ANNOTATION]: record ?? null } };
     return { ...base, kind: 'unpin' as const, moved: [], set, was };
   }
   if (!kept || moved.length === 0) return undefined;
@@ -178,7 +181,8 @@ function planOne(service: LoadBalancerService, input: HostPartInput, notKept: No
   }
   if (record !== undefined) {
     // Ours stays ours at its new value; a record a person's edit made stale goes.
-    set.annotations[PINNED_BY_US_ANNOTATION] = ours ? (set.annotations[PIN_ANNOTATION] ?? pin) : null;
+    set.annotations[PINNED_BY_US_ANNOTATION] =
+      ours === undefined ? null : (set.annotations[ours] ?? service.annotations[ours] ?? null);
     was.annotations[PINNED_BY_US_ANNOTATION] = record;
   }
   return { ...base, kind: 'rewrite' as const, moved, set, was };

@@ -13,6 +13,8 @@ import {
   type NotKept,
   type ServiceMove,
 } from '../plan/host-parts.js';
+import { podImages, type MetalLBApi } from '../cluster/metallb-pods.js';
+import { metallbImage, pinAnnotationFor } from '../cluster/metallb-version.js';
 import { MAX_CONFLICTS } from '../cluster/owned-pool.js';
 import {
   ServiceConflictError,
@@ -49,21 +51,32 @@ export class HostPartKeeper {
   private undone = false;
   private active = false;
 
+  /** The pin annotation this run writes, from MetalLB's version. */
+  private pinWith: string | undefined;
+
   constructor(
     private readonly api: ServiceApi,
+    private readonly metallb: MetalLBApi,
     readonly mode: KeepMode,
   ) {}
 
   /**
-   * Moves the Services for the pool moving as `input` says (a dry run only plans). A Service
+   * Moves the Services for the pool moving as `input` says (a dry run only plans); `metallbImage`,
+   * when the run already knows it, saves looking at MetalLB's pods again. A Service
    * changed since the LIST is read again and planned again. When a patch fails, every move of the
    * run is undone and the failure thrown, except a refused permission: then the Services are left
    * as they were, the report says what to grant, and the pool goes on without them.
    */
-  async keep(input: Omit<HostPartInput, 'mode'>, dryRun: boolean): Promise<void> {
+  async keep(
+    input: Omit<HostPartInput, 'mode' | 'pinWith'>,
+    dryRun: boolean,
+    metallbImage?: string,
+  ): Promise<void> {
     if (this.mode === 'none' || this.skipped !== undefined) return;
     this.active = true;
-    const full = { ...input, mode: this.mode };
+    this.pinWith ??=
+      metallbImage === undefined ? await this.installedPinAnnotation() : pinAnnotationFor(metallbImage);
+    const full = { ...input, mode: this.mode, pinWith: this.pinWith };
     try {
       this.services ??= new Map((await this.api.list()).map((s) => [keyOf(s), s]));
     } catch (error) {
@@ -99,6 +112,15 @@ export class HostPartKeeper {
       return;
     }
     throw new Error(`${errorText(problem)}; the Services moved before it were put back${residue}`);
+  }
+
+  /** MetalLB's version from its pods' images; when they cannot be read, the old annotation every release reads. */
+  private async installedPinAnnotation(): Promise<string> {
+    try {
+      return pinAnnotationFor(metallbImage(podImages((await this.metallb.list()).items)));
+    } catch {
+      return pinAnnotationFor(undefined);
+    }
   }
 
   private async applyOne(first: ServiceMove, input: HostPartInput): Promise<AppliedMove | undefined> {

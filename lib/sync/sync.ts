@@ -119,7 +119,7 @@ export async function syncOnce(
     target,
     log,
     report: startReport(target.pool.name, target.counter, log, request.trigger),
-    keeper: new HostPartKeeper(target.services, settings.keepHostParts),
+    keeper: new HostPartKeeper(target.services, target.metallb, settings.keepHostParts),
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
   if (!detected.ok) return stopEarly(run, 'detect', detected.error, { source: source.name });
@@ -185,9 +185,10 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
         const diff = { before, after: plan.addresses, added: plan.added, removed: plan.removed };
         const changes = plan.addressesChanged || plan.recordChanged;
         if (changes && plan.removed.length > 0) {
+          if (!mode.dryRun) reload ??= await planReload(target.metallb, settings.reload, mode.force);
           // Before the pool: MetalLB must find each kept Service pinned when the new range appears.
           step = { stage: 'services' };
-          await run.keeper.keep(hostPartInput(plan, wanted), mode.dryRun);
+          await run.keeper.keep(hostPartInput(plan, wanted), mode.dryRun, reload?.report.metallbImage);
         }
         if (mode.dryRun && (changes || mode.force)) return ok({ kind: 'dry-run', diff });
         if (!changes) return ok({ kind: 'unchanged', diff, reloadOwed, pool });

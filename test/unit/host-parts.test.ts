@@ -29,6 +29,7 @@ const input = (mode: KeepMode, into = range(SUBNET_NEW)) => ({
   from: [entry(range(SUBNET_OLD))],
   subnet: v6(`${SUBNET_NEW}::`),
   into: [entry(into)],
+  pinWith: PIN_ANNOTATION,
 });
 const OLD = (host: string) => `${SUBNET_OLD}::${host}`;
 const NEW = (host: string) => `${SUBNET_NEW}::${host}`;
@@ -56,6 +57,25 @@ describe('planHostParts', () => {
         was: { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: null } },
       },
     ]);
+  });
+
+  it('pins with the annotation the installed MetalLB reads, and knows its own pin under either name', () => {
+    const old = { ...input('all'), pinWith: DEPRECATED_PIN_ANNOTATION };
+    expect(planHostParts([web], old).moves[0]?.set.annotations).toEqual({
+      [DEPRECATED_PIN_ANNOTATION]: NEW('1005'),
+      [PINNED_BY_US_ANNOTATION]: NEW('1005'),
+    });
+    const oursUnderOldName = service('web', {
+      annotations: { [DEPRECATED_PIN_ANNOTATION]: OLD('1005'), [PINNED_BY_US_ANNOTATION]: OLD('1005') },
+    });
+    expect(planHostParts([oursUnderOldName], input('all')).moves[0]?.set.annotations).toEqual({
+      [DEPRECATED_PIN_ANNOTATION]: NEW('1005'),
+      [PINNED_BY_US_ANNOTATION]: NEW('1005'),
+    });
+    expect(planHostParts([oursUnderOldName], input('annotated')).moves[0]).toMatchObject({
+      kind: 'unpin',
+      set: { annotations: { [DEPRECATED_PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: null } },
+    });
   });
 
   it('annotated: only the Services that opted in with metallb-dyn6/keep-host-part=true', () => {
@@ -182,6 +202,7 @@ describe('planHostParts', () => {
       from: [entry(`${SUBNET_OLD}::/64`)],
       subnet: v6(`${SUBNET_NEW}::`),
       into: [entry(`${SUBNET_NEW}::/64`)],
+      pinWith: PIN_ANNOTATION,
     };
     const deep = service('deep', { ingress: [`${SUBNET_OLD}:abcd:ef01:2345:6789`] });
     expect(planHostParts([deep], wide).moves[0]?.moved).toEqual([

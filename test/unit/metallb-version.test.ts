@@ -3,6 +3,7 @@ import {
   compareVersions,
   decideReload,
   metallbImage,
+  pinAnnotationFor,
   versionOfImage,
 } from '../../lib/cluster/metallb-version.js';
 
@@ -80,5 +81,18 @@ describe('MetalLB version detection', () => {
     ['never', 'quay.io/metallb/controller:v0.13.12', false],
   ] as const)('with strategy %s and image %s cycles: %s', (strategy, image, cycle) => {
     expect(decideReload(strategy, image).cycle).toBe(cycle);
+  });
+});
+
+describe('pinAnnotationFor', () => {
+  it.each([
+    ['quay.io/metallb/controller:v0.15.3', 'metallb.io/loadBalancerIPs'],
+    ['quay.io/metallb/controller:v0.14.9', 'metallb.io/loadBalancerIPs'],
+    ['quay.io/metallb/controller:v0.14.8', 'metallb.universe.tf/loadBalancerIPs'],
+    ['quay.io/metallb/controller:v0.13.12', 'metallb.universe.tf/loadBalancerIPs'],
+    ['quay.io/metallb/controller:main', 'metallb.universe.tf/loadBalancerIPs'],
+    [undefined, 'metallb.universe.tf/loadBalancerIPs'],
+  ])('%s pins with %s', (image, annotation) => {
+    expect(pinAnnotationFor(image)).toBe(annotation);
   });
 });

@@ -5,7 +5,11 @@ import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
 import { SERVICE_PATCH_CONCURRENCY } from '../../lib/sync/host-part-keeper.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
-import { PIN_ANNOTATION, PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
+import {
+  DEPRECATED_PIN_ANNOTATION,
+  PIN_ANNOTATION,
+  PINNED_BY_US_ANNOTATION,
+} from '../../lib/plan/host-parts.js';
 import { inMemoryCluster } from '../support/in-memory-cluster.js';
 import { run } from '../support/in-memory-sync.js';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
@@ -57,17 +61,32 @@ describe('keeping host parts through a sync', () => {
     expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
     expect(cluster.services.stored('apps', 'web')?.annotations[PINNED_BY_US_ANNOTATION]).toBe(NEW('1005'));
     expect(cluster.services.stored('apps', 'vpn')).toEqual(vpn);
-    expect(cluster.trail.slice(0, 4)).toEqual([
+    // MetalLB's pods are listed once: its version decides both the reload and the pin annotation.
+    expect(cluster.trail.slice(0, 6)).toEqual([
       'get ipaddresspools 200',
+      'list pods 200',
       'list services 200',
       'patch services 200',
       'patch services 200',
+      'patch ipaddresspools 200',
     ]);
-    expect(cluster.trail[5]).toBe('patch ipaddresspools 200');
     expect(cluster.events.events).toContainEqual({
       type: 'Normal',
       reason: 'HostPartsKept',
       message: `apps/web ${OLD('1005')} → ${NEW('1005')}; iot/mqtt ${OLD('1006')} → ${NEW('1006')}`,
+    });
+  });
+
+  it('pins with the annotation MetalLB < 0.14.9 reads on a cluster running one', async () => {
+    const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
+      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
+      metallbVersion: 'v0.13.12',
+    });
+    cluster.services.add({ namespace: 'apps', name: 'web', annotations: {}, ingress: [OLD('1005')] });
+    await run(cluster, { settings: { keepHostParts: 'all', reload: 'never' } });
+    expect(cluster.services.stored('apps', 'web')?.annotations).toEqual({
+      [DEPRECATED_PIN_ANNOTATION]: NEW('1005'),
+      [PINNED_BY_US_ANNOTATION]: NEW('1005'),
     });
   });
 
@@ -96,7 +115,7 @@ describe('keeping host parts through a sync', () => {
       status: 'dry-run',
       services: { changed: [{ service: 'apps/web' }, { service: 'iot/mqtt' }] },
     });
-    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'list services 200']);
+    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'list pods 200', 'list services 200']);
     expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
   });
 

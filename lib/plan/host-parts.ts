@@ -151,12 +151,15 @@ function planOne(service: LoadBalancerService, input: HostPartInput, notKept: No
     notKept.push(...lost);
     if (assigned.moved.length === 0 || lost.length > 0) return undefined;
     const pin = input.pinWith;
+    // Undone, the pin stays (ours) at the address MetalLB had given: without one, MetalLB would
+    // number the Service afresh on the restored pool, and the host part would be lost anyway.
+    const current = service.ingress.join(',');
     return {
       ...base,
       kind: 'pin' as const,
       moved: assigned.moved,
       set: { annotations: { [pin]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
-      was: { annotations: { [pin]: null, [PINNED_BY_US_ANNOTATION]: record ?? null } },
+      was: { annotations: { [pin]: current, [PINNED_BY_US_ANNOTATION]: current } },
     };
   }
 

@@ -2,19 +2,38 @@
 // LoadBalancer Services answer on the new prefix. Proven with MetalLB's real controller (built from
 // the Go module proxy) running against the test apiserver, not with a stand-in.
 import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
+import { PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { AppsV1Api, CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { createLoadBalancers, installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
 import { goToBuild, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
 import { readAuditEvents } from '../harness/control-plane.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
-import { compareVersions, SELF_RELOADING, versionOfImage } from '../../lib/cluster/metallb-version.js';
+import {
+  compareVersions,
+  pinAnnotationFor,
+  SELF_RELOADING,
+  versionOfImage,
+} from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../support/cli.js';
 import { describeIf } from '../support/declared-skips.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+import {
+  grantKeepHostParts,
+  homeCluster,
+  range,
+  SUBNET_NEW,
+  SUBNET_OLD,
+  type HomeCluster,
+} from '../support/sync-fixture.js';
 
 const admin = adminKubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
@@ -54,6 +73,30 @@ async function settledIn(
   throw new Error(
     `Services in ${namespace} not all under ${subnet}::/64 after ${String(timeoutMs)} ms: ${JSON.stringify(seen)}\n${controllerLog(namespace)}`,
   );
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** An IPv6 LoadBalancer Service, pinned as given. */
+async function createService(
+  namespace: string,
+  name: string,
+  pin: { annotations?: Record<string, string>; loadBalancerIP?: string } = {},
+): Promise<void> {
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name, annotations: pin.annotations ?? {} },
+      spec: {
+        type: 'LoadBalancer',
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: ['IPv6'],
+        selector: { app: name },
+        ports: [{ port: 443, protocol: 'TCP' }],
+        ...(pin.loadBalancerIP === undefined ? {} : { loadBalancerIP: pin.loadBalancerIP }),
+      },
+    },
+  });
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -110,6 +153,9 @@ describeIf(
       const namespace = current?.namespace;
       current = undefined;
       if (namespace === undefined) return;
+      // The next test's controller would otherwise take these Services over, addresses and all.
+      for (const service of (await core.listNamespacedService({ namespace })).items)
+        await core.deleteNamespacedService({ namespace, name: service.metadata?.name ?? '' });
       await admin.makeApiClient(AppsV1Api).deleteNamespacedDeployment({
         name: 'metallb-controller',
         namespace,
@@ -165,6 +211,118 @@ describeIf(
         },
       );
 
+      // A range of its own, so that no other test's Service is in it.
+      const [KEEP_OLD, KEEP_NEW, ULA] = ['2a02:8071:1234:5a00', '2a02:8071:1234:5acd', 'fd00:8071:1234:5a00'];
+
+      /**
+       * Services as a home lab has them after a while: web at ::1005 unpinned, mqtt and legacy pinned
+       * by a person inside our range (annotation, spec.loadBalancerIP), vpn pinned by a person to a
+       * ULA outside it, plain numbered by MetalLB.
+       */
+      async function homeWithPins(prefix: string) {
+        const home = await homeCluster(`${prefix}-${short}`, {
+          metallbVersion: version,
+          realMetalLB: true,
+          // Ours first: MetalLB gives an unpinned Service the first free address of the first range.
+          addresses: ['192.168.178.240/28', range(KEEP_OLD), `${ULA}::/120`],
+        });
+        current = home;
+        await grantKeepHostParts(home);
+        // People pin with the annotation their MetalLB reads.
+        const pin = pinAnnotationFor(`quay.io/metallb/controller:${version}`);
+        const namespace = home.namespace;
+        await createService(namespace, 'web', { annotations: { [pin]: `${KEEP_OLD}::1005` } });
+        await createService(namespace, 'mqtt', { annotations: { [pin]: `${KEEP_OLD}::1010` } });
+        await createService(namespace, 'legacy', { loadBalancerIP: `${KEEP_OLD}::1011` });
+        await createService(namespace, 'vpn', { annotations: { [pin]: `${ULA}::5` } });
+        await createService(namespace, 'plain');
+        await until('MetalLB to assign every Service', async () =>
+          Object.values(await ingress(namespace)).every((ips) => ips.length === 1),
+        );
+        // web ends up at ::1005 without a pin, as a Service MetalLB numbered long ago: MetalLB
+        // keeps an address when the pin that asked for it goes.
+        await core.patchNamespacedService(
+          { namespace, name: 'web', body: { metadata: { annotations: { [pin]: null } } } },
+          mergePatch,
+        );
+        const before = await ingress(namespace);
+        expect(before).toMatchObject({
+          web: [`${KEEP_OLD}::1005`],
+          mqtt: [`${KEEP_OLD}::1010`],
+          legacy: [`${KEEP_OLD}::1011`],
+          vpn: [`${ULA}::5`],
+          plain: [`${KEEP_OLD}::1000`],
+        });
+        const env = (keep: string) =>
+          home.env({ METALLB_DYN6_KEEP_HOST_PARTS: keep, METALLB_DYN6_SOURCE: `static:${KEEP_NEW}::9` });
+        return { home, namespace, before, env };
+      }
+
+      it(`keeps each Service's host part under the new prefix (${selfReloading(version) ? 'MetalLB reloads by itself' : 'MetalLB cycled'}), and leaves a Service a person pinned outside our range untouched`, async () => {
+        const { home, namespace, before, env } = await homeWithPins('keep');
+        const vpn = await core.readNamespacedService({ namespace, name: 'vpn' });
+
+        const run = await runCli(['sync'], env('all'));
+        expect(run.result).toMatchObject({
+          status: 'updated',
+          after: ['192.168.178.240/28', range(KEEP_NEW), `${ULA}::/120`],
+          reload: { action: selfReloading(version) ? 'skipped' : 'cycled' },
+          services: { mode: 'all', notKept: [] },
+        });
+        const changed = (run.result?.services?.changed ?? []).filter((c) =>
+          c.service.startsWith(`${namespace}/`),
+        );
+        expect(changed.map((c) => `${c.service} ${c.kind}`).sort()).toEqual(
+          ['legacy rewrite', 'mqtt rewrite', 'plain pin', 'web pin'].map((c) => `${namespace}/${c}`),
+        );
+        const hostPart = (ip: string) => ip.slice(ip.lastIndexOf('::'));
+        const expected = Object.fromEntries(
+          Object.entries(before).map(([name, ips]) => [
+            name,
+            ips.map((ip) => (ip.startsWith(`${KEEP_OLD}::`) ? `${KEEP_NEW}${hostPart(ip)}` : ip)),
+          ]),
+        );
+        await until(
+          'every kept Service to be at its host part under the new prefix',
+          async () => JSON.stringify(await ingress(namespace)) === JSON.stringify(expected),
+          60_000,
+        ).catch(async (error: unknown) => {
+          throw new Error(
+            `${String(error)}: ${JSON.stringify(await ingress(namespace))} (wanted ${JSON.stringify(expected)})\n${controllerLog(namespace)}`,
+          );
+        });
+        expect(expected['web']).toEqual([`${KEEP_NEW}::1005`]);
+        // The person's pin outside our range: not a byte changed, and the same address.
+        const vpnAfter = await core.readNamespacedService({ namespace, name: 'vpn' });
+        expect(vpnAfter.metadata?.annotations).toEqual(vpn.metadata?.annotations);
+        expect(vpnAfter.spec).toEqual(vpn.spec);
+        const ourWrites = readAuditEvents(sharedCluster().auditLog, home.username).filter(
+          (e) => e.objectRef?.resource === 'services' && e.verb === 'patch',
+        );
+        expect(ourWrites.map((e) => e.objectRef?.name).sort()).toEqual(['legacy', 'mqtt', 'plain', 'web']);
+        // The next run has nothing to do, and does not look at a Service.
+        const again = await runCli(['sync'], env('all'));
+        expect(again.result).toMatchObject({ status: 'unchanged' });
+        expect(again.result).not.toHaveProperty('services');
+      }, 180_000);
+
+      if (selfReloading(version))
+        it('without keeping, MetalLB renumbers the unpinned Services and leaves the pinned ones pending (the control)', async () => {
+          const { namespace, env } = await homeWithPins('nokeep');
+          const run = await runCli(['sync'], env('none'));
+          expect(run.result).toMatchObject({ status: 'updated' });
+          expect(run.result).not.toHaveProperty('services');
+          await until('MetalLB to renumber web and plain', async () => {
+            const now = await ingress(namespace);
+            return [now['web'], now['plain']].every((ips) => ips?.[0]?.startsWith(`${KEEP_NEW}::`) === true);
+          });
+          const now = await ingress(namespace);
+          // web's ::1005 is gone: it got a low free address; the pinned ones have none.
+          expect(now['web']).not.toEqual([`${KEEP_NEW}::1005`]);
+          expect(now['mqtt']).toEqual([]);
+          expect(now['legacy']).toEqual([]);
+        });
+
       if (selfReloading(version)) return;
 
       it('without the cycle MetalLB < 0.14.2 refuses the new pool, says so in its metric, and the Services stay on the dead prefix', async () => {
@@ -177,6 +335,53 @@ describeIf(
           async () => (await configStale(home.namespace)) === 1,
         );
         expect(await ingress(home.namespace)).toEqual(before);
+      });
+
+      it("when MetalLB does not come back, the Services' pins are put back with the pool", async () => {
+        const { home, namespace, before } = await homeWithPins('keepback');
+        const services = async () =>
+          (await core.listNamespacedService({ namespace })).items.map((s) => ({
+            name: s.metadata?.name,
+            annotations: s.metadata?.annotations,
+            loadBalancerIP: s.spec?.loadBalancerIP,
+          }));
+        const pins = await services();
+        await setPodsNeverReady(admin, namespace, true);
+        const run = await runCli(
+          ['sync', '--reload-timeout', '2'],
+          home.env({ METALLB_DYN6_KEEP_HOST_PARTS: 'all', METALLB_DYN6_SOURCE: `static:${KEEP_NEW}::9` }),
+        );
+        expect(run.code).toBe(1);
+        expect(run.result).toMatchObject({ status: 'rolled-back', services: { undone: true } });
+        // The people's pins as they were; the Services MetalLB had numbered are pinned (by us, on
+        // record) where they were, so that they come back there.
+        const pinned = (name: string, ip: string) => ({
+          ...pins.find((p) => p.name === name),
+          annotations: {
+            ...pins.find((p) => p.name === name)?.annotations,
+            [pinAnnotationFor(`quay.io/metallb/controller:${version}`)]: ip,
+            [PINNED_BY_US_ANNOTATION]: ip,
+          },
+        });
+        expect(await services()).toEqual(
+          pins.map((p) =>
+            p.name === 'web' || p.name === 'plain' ? pinned(p.name, before[p.name]?.[0] ?? '') : p,
+          ),
+        );
+        // Once MetalLB does come back, on the restored pool and pins, it numbers them as before.
+        await setPodsNeverReady(admin, namespace, false);
+        await core.deleteCollectionNamespacedPod({ namespace });
+        await until(
+          'the Services to be back at their old addresses',
+          async () => JSON.stringify(await ingress(namespace)) === JSON.stringify(before),
+        ).catch(async (error: unknown) => {
+          const pods = (await core.listNamespacedPod({ namespace })).items.map(
+            (p) => `${p.metadata?.name ?? ''} ${p.status?.phase ?? ''}`,
+          );
+          throw new Error(
+            `${String(error)}: ${JSON.stringify(await ingress(namespace))} (wanted ${JSON.stringify(before)}) pods ${pods.join(', ')}\n${controllerLog(namespace)}`,
+          );
+        });
       });
 
       it('when MetalLB does not come back, the pool is restored byte for byte and the Services keep the old addresses', async () => {

@@ -2,7 +2,14 @@
 // account with exactly the Role the deployment manifests ship, acting through a real token.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadYaml, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  loadYaml,
+  RbacAuthorizationV1Api,
+  type V1ClusterRole,
+  type V1PolicyRule,
+  type V1Role,
+} from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
 import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
@@ -38,6 +45,33 @@ export function shippedRoleRules(pool: string): V1PolicyRule[] {
   const rules = role.rules ?? [];
   for (const rule of rules) if (rule.resourceNames !== undefined) rule.resourceNames = [pool];
   return rules;
+}
+
+/** Binds the ClusterRole of deploy/components/keep-host-parts to the home's service account. */
+export async function grantKeepHostParts(home: HomeCluster): Promise<void> {
+  const file = path.join(REPO_ROOT, 'deploy/components/keep-host-parts/clusterrole.yaml');
+  const role = loadYaml<V1ClusterRole>(readFileSync(file, 'utf8'));
+  const name = `metallb-dyn6-service-pinner-${home.namespace}`;
+  const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: { metadata: { name }, rules: role.rules ?? [] } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name: 'metallb-dyn6', namespace: home.namespace }],
+    },
+  });
+  // The authorizer learns of a binding from its informer: wait until the account may list.
+  const core = kubeConfigFor(sharedCluster(), 'sa', home.token).makeApiClient(CoreV1Api);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await core.listServiceForAllNamespaces({ limit: 1 });
+      return;
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 export interface HomeCluster {

@@ -54,7 +54,8 @@ describe('planHostParts', () => {
         kind: 'pin',
         moved: [{ from: OLD('1005'), to: NEW('1005') }],
         set: { annotations: { [PIN_ANNOTATION]: NEW('1005'), [PINNED_BY_US_ANNOTATION]: NEW('1005') } },
-        was: { annotations: { [PIN_ANNOTATION]: null, [PINNED_BY_US_ANNOTATION]: null } },
+        // Undone, the Service stays pinned (by us) where MetalLB had it, so it comes back there.
+        was: { annotations: { [PIN_ANNOTATION]: OLD('1005'), [PINNED_BY_US_ANNOTATION]: OLD('1005') } },
       },
     ]);
   });

@@ -5,7 +5,7 @@ import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
 import { PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -25,6 +25,7 @@ import {
   versionOfImage,
 } from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../support/cli.js';
+import { exclusive, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { describeIf } from '../support/declared-skips.js';
 import {
   grantKeepHostParts,
@@ -149,6 +150,11 @@ describeIf(
     // Without loadBalancerClass every MetalLB controller claims every Service in the cluster, so each
     // test's controller is gone before the next one starts.
     let current: HomeCluster | undefined;
+    let release: (() => void) | undefined;
+    beforeAll(async () => {
+      release = await exclusive(LOAD_BALANCER_SERVICES);
+    }, 25 * 60_000);
+    afterAll(() => release?.());
     afterEach(async () => {
       const namespace = current?.namespace;
       current = undefined;

@@ -1,0 +1,160 @@
+// Stable host numbering against the real apiserver and its RBAC: without the component's
+// ClusterRole a run says what to grant and still syncs the pool; with it a dry run lists the moves
+// and writes nothing, a run pins the Service, and a patch at a stale resourceVersion is refused.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiClients } from '../../lib/cluster/api-clients.js';
+import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
+import { ServiceClient, ServiceConflictError } from '../../lib/cluster/service-client.js';
+import { PIN_ANNOTATION, PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
+import { kubeConfigFor } from '../harness/kubeconfig.js';
+import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+import { runCli } from '../support/cli.js';
+import { exclusive, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
+import { grantKeepHostParts, homeCluster, range, type HomeCluster } from '../support/sync-fixture.js';
+
+// Each test its own /64s, and its Service deleted afterwards: a run keeping host parts lists every
+// Service in the shared cluster, and would move another test's Service in the same range.
+let subnet = 0xb0;
+let homes: HomeCluster[] = [];
+const admin = adminKubeConfig();
+const core = admin.makeApiClient(CoreV1Api);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** A home on the old prefix with one Service MetalLB numbered ::1005 (its status written as MetalLB would). */
+async function homeWithService(prefix: string): Promise<{
+  home: HomeCluster;
+  OLD: string;
+  NEW: string;
+  env: (extra?: Record<string, string>) => Record<string, string>;
+}> {
+  subnet++;
+  const OLD = `2a02:8071:1234:${subnet.toString(16)}00`;
+  const NEW = `2a02:8071:1234:${subnet.toString(16)}cd`;
+  const home = await homeCluster(prefix, { addresses: ['192.168.178.240/28', range(OLD)] });
+  homes.push(home);
+  const { namespace } = home;
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: 'web', annotations: { 'team/owner': 'home-lab' } },
+      spec: {
+        type: 'LoadBalancer',
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: ['IPv6'],
+        ports: [{ port: 443, protocol: 'TCP' }],
+      },
+    },
+  });
+  await core.patchNamespacedServiceStatus(
+    { namespace, name: 'web', body: { status: { loadBalancer: { ingress: [{ ip: `${OLD}::1005` }] } } } },
+    mergePatch,
+  );
+  const env = (extra: Record<string, string> = {}) =>
+    home.env({ METALLB_DYN6_KEEP_HOST_PARTS: 'all', METALLB_DYN6_SOURCE: `static:${NEW}::9`, ...extra });
+  return { home, OLD, NEW, env };
+}
+
+const readWeb = (home: HomeCluster) => core.readNamespacedService({ namespace: home.namespace, name: 'web' });
+
+describe('keeping host parts on the real apiserver', () => {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await exclusive(LOAD_BALANCER_SERVICES);
+  }, 25 * 60_000);
+  afterAll(() => release?.());
+  afterEach(async () => {
+    for (const home of homes) await core.deleteNamespacedService({ namespace: home.namespace, name: 'web' });
+    homes = [];
+  });
+
+  it('without the ClusterRole: says exactly what to grant, syncs the pool anyway, and records a Warning on it', async () => {
+    const { home, NEW, env } = await homeWithService('keep-norbac');
+    const web = await readWeb(home);
+    const run = await runCli(['sync'], env());
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({ status: 'updated', after: ['192.168.178.240/28', range(NEW)] });
+    expect(run.result?.services?.skipped).toMatch(
+      /^listing Services in all namespaces: forbidden \(403\): .*cannot list resource "services".*\. Keeping host parts needs list, get and patch on Services in every namespace: add the kustomize component deploy\/components\/keep-host-parts \(or the same ClusterRole yourself\), or set --keep-host-parts \/ METALLB_DYN6_KEEP_HOST_PARTS to none$/,
+    );
+    expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(NEW)]);
+    expect((await readWeb(home)).metadata?.resourceVersion).toBe(web.metadata?.resourceVersion);
+    const events = (await core.listNamespacedEvent({ namespace: home.namespace })).items;
+    expect(events.find((e) => e.reason === 'HostPartsNotKept')?.message).toMatch(
+      /deploy\/components\/keep-host-parts/,
+    );
+  });
+
+  it('with the component: a dry run lists the move and writes nothing; the run pins the Service and records it', async () => {
+    const { home, OLD, NEW, env } = await homeWithService('keep-rbac');
+    await grantKeepHostParts(home);
+    const web = await readWeb(home);
+    const pool = await home.readPool();
+
+    const dry = await runCli(['sync', '--dry-run', '--output', 'text'], env());
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`  service: ${home.namespace}/web ${OLD}::1005 -> ${NEW}::1005`);
+    expect((await readWeb(home)).metadata?.resourceVersion).toBe(web.metadata?.resourceVersion);
+    expect(await home.readPool()).toEqual(pool);
+
+    const run = await runCli(['sync'], env());
+    expect(run.result).toMatchObject({
+      status: 'updated',
+      services: {
+        mode: 'all',
+        changed: [
+          {
+            service: `${home.namespace}/web`,
+            kind: 'pin',
+            moved: [{ from: `${OLD}::1005`, to: `${NEW}::1005` }],
+          },
+        ],
+      },
+    });
+    const after = await readWeb(home);
+    // MetalLB v0.14.9 runs here: the pin is written with the annotation it reads first.
+    expect(after.metadata?.annotations).toEqual({
+      'team/owner': 'home-lab',
+      [PIN_ANNOTATION]: `${NEW}::1005`,
+      [PINNED_BY_US_ANNOTATION]: `${NEW}::1005`,
+    });
+    expect(after.spec).toEqual(web.spec);
+    const events = (await core.listNamespacedEvent({ namespace: home.namespace })).items;
+    expect(events.find((e) => e.reason === 'HostPartsKept')?.message).toBe(
+      `${home.namespace}/web ${OLD}::1005 → ${NEW}::1005`,
+    );
+  });
+
+  it('a Service patch at a stale resourceVersion is refused (409), so a concurrent edit is never overwritten', async () => {
+    const { home, OLD, NEW } = await homeWithService('keep-conflict');
+    await grantKeepHostParts(home);
+    const clients = new ApiClients(kubeConfigFor(sharedCluster(), 'sa', home.token));
+    const services = new ServiceClient(
+      clients,
+      new ApiRequests(requestLimits(10_000, new AbortController().signal)),
+    );
+    const ref = { namespace: home.namespace, name: 'web' };
+    const seen = await services.get(ref);
+    expect(seen.ingress).toEqual([`${OLD}::1005`]);
+    await core.patchNamespacedService(
+      { ...ref, body: { metadata: { annotations: { 'team/owner': 'alice' } } } },
+      mergePatch,
+    );
+    await expect(
+      services.patch(ref, seen.resourceVersion, { annotations: { [PIN_ANNOTATION]: `${NEW}::1005` } }),
+    ).rejects.toBeInstanceOf(ServiceConflictError);
+    expect((await readWeb(home)).metadata?.annotations).toEqual({ 'team/owner': 'alice' });
+    // The pool is untouched by any of this.
+    expect(
+      (
+        (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+          group: 'metallb.io',
+          version: 'v1beta1',
+          plural: 'ipaddresspools',
+          namespace: home.namespace,
+          name: home.pool,
+        })) as { spec: { addresses: string[] } }
+      ).spec.addresses,
+    ).toEqual(['192.168.178.240/28', range(OLD)]);
+  });
+});

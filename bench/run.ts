@@ -14,6 +14,7 @@ import { startTestCluster } from '../test/harness/test-cluster.js';
 import { runToSuccess } from '../test/support/run-process.js';
 // Plain JavaScript, so that the cold floor process runs it without any loader.
 import { rawFloor } from './raw-floor.mjs';
+import { measureOnCluster, measurePlanning } from './host-parts.js';
 
 const quick = process.argv.includes('--quick');
 const WARM_RUNS = quick ? 10 : 60;
@@ -252,6 +253,11 @@ try {
       1.5,
     );
   }
+
+  process.stderr.write('host parts of 10,000 Services...\n');
+  const recorder = { row, figure, median };
+  measurePlanning(recorder, quick ? 5 : 30);
+  await measureOnCluster(recorder, cluster, cli, baseEnv, quick ? 3 : 10, quick ? 500 : 2_000, caPem);
 
   process.stderr.write('Lambda artifact...\n');
   const zipBytes = statSync(path.join(work, 'lambda', 'sync.zip')).size;

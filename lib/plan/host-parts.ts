@@ -4,7 +4,8 @@
 // to the same host part under the new prefix avoids both.
 import type { KeepMode } from '../config/choices.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
-import { hostBitsOf, or, parseIPv6, toBigInt, type IPv6 } from '../prefix/ipv6.js';
+import ipaddr from 'ipaddr.js';
+import { parseIPv6, type IPv6 } from '../prefix/ipv6.js';
 import { ANNOTATION_PREFIX } from './registry.js';
 import type { PoolEntry } from './pool-entry.js';
 
@@ -82,24 +83,52 @@ export interface HostPartInput {
 
 type Moved = { to: string } | { reason: string } | undefined;
 
-const inside = (address: IPv6, entries: readonly PoolEntry[]) => {
-  const value = toBigInt(address);
-  return entries.some((e) => e.family === 'ipv6' && toBigInt(e.first) <= value && value <= toBigInt(e.last));
+/** An address as its eight 16-bit groups: compared and recombined without building integers. */
+type Groups = readonly number[];
+
+interface Span {
+  first: Groups;
+  last: Groups;
+}
+
+const compare = (a: Groups, b: Groups) => {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[i]) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
 };
 
+/** The IPv6 entries' bounds, worked out once per plan rather than once per Service. */
+const spans = (entries: readonly PoolEntry[]): Span[] =>
+  entries
+    .filter((e) => e.family === 'ipv6')
+    .map((e) => ({ first: (e.first as IPv6).parts, last: (e.last as IPv6).parts }));
+
+const inside = (groups: Groups, within: readonly Span[]) =>
+  within.some((s) => compare(s.first, groups) <= 0 && compare(groups, s.last) <= 0);
+
+/** The host part is the last four groups: the bits below the /64. */
+const HOST_GROUPS = (128 - SUBNET_LENGTH) / 16;
+
+/** The plan's input with its ranges worked out. */
+interface Ranges extends HostPartInput {
+  fromSpans: Span[];
+  intoSpans: Span[];
+}
+
 /** Where one address goes: undefined when it is not in our old range or does not change. */
-function moveAddress(text: string, input: HostPartInput): Moved {
+function moveAddress(text: string, input: Ranges): Moved {
   const address = parseIPv6(text.trim());
-  if (address === undefined || !inside(address, input.from)) return undefined;
-  const hostPart = hostBitsOf(address, SUBNET_LENGTH);
-  const to = or(input.subnet, hostPart);
-  if (!inside(to, input.into))
+  if (address === undefined || !inside(address.parts, input.fromSpans)) return undefined;
+  const host = address.parts.slice(8 - HOST_GROUPS);
+  const to = [...input.subnet.parts.slice(0, 8 - HOST_GROUPS), ...host];
+  if (!inside(to, input.intoSpans)) {
+    const hostPart = new ipaddr.IPv6([...Array<number>(8 - HOST_GROUPS).fill(0), ...host]);
     return { reason: `its host part ${hostPart.toString()} is outside the new host ranges` };
-  return to.toString() === address.toString() ? undefined : { to: to.toString() };
+  }
+  return compare(to, address.parts) === 0 ? undefined : { to: new ipaddr.IPv6(to).toString() };
 }
 
 /** A comma list of addresses (as MetalLB splits it) with our old-range entries moved, spacing kept. */
-function moveList(value: string, input: HostPartInput, service: string, notKept: NotKept[]) {
+function moveList(value: string, input: Ranges, service: string, notKept: NotKept[]) {
   const moved: AddressMove[] = [];
   const pieces = value.split(',').map((piece) => {
     const to = moveAddress(piece, input);
@@ -136,7 +165,7 @@ function setField(fields: PinFields, field: string, value: string): void {
 }
 
 /** What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. */
-function planOne(service: LoadBalancerService, input: HostPartInput, notKept: NotKept[]) {
+function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]) {
   const key = `${service.namespace}/${service.name}`;
   const base = { namespace: service.namespace, name: service.name, resourceVersion: service.resourceVersion };
   const kept = wantsKept(service, input.mode);
@@ -200,8 +229,9 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const notKept: NotKept[] = [];
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
+  const ranges = { ...input, fromSpans: spans(input.from), intoSpans: spans(input.into) };
   for (const service of services) {
-    const move = planOne(service, input, notKept);
+    const move = planOne(service, ranges, notKept);
     if (move !== undefined) moves.push(move);
   }
   return { moves, notKept };

@@ -74,7 +74,10 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
       METALLB_DYN6_METALLB_NAMESPACE: 'metallb-system',
       METALLB_DYN6_METALLB_LABEL_SELECTOR:
         'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
+      METALLB_DYN6_KEEP_HOST_PARTS: 'none',
     });
+    // Keeping host parts is off unless asked for: then no cluster-wide grant either.
+    expect(objects.filter((d) => d.kind === 'ClusterRole')).toEqual([]);
     expect((find(objects, 'ServiceAccount') as KubernetesObject).metadata?.annotations).toEqual({
       team: 'home-lab',
     });
@@ -87,6 +90,26 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
     ) as V1Role;
     const kustomizeRole = find(docs(render('role')), 'Role') as V1Role;
     expect(helmRole.rules).toEqual(kustomizeRole.rules);
+  });
+
+  it('keepHostParts adds the ClusterRole of deploy/components/keep-host-parts and the setting; a typo is refused', () => {
+    const objects = docs(
+      helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES, '--set', 'keepHostParts=annotated']).stdout,
+    );
+    const component = find(docs(render('components/keep-host-parts')), 'ClusterRole') as V1Role;
+    expect((find(objects, 'ClusterRole') as V1Role).rules).toEqual(component.rules);
+    const binding = find(objects, 'ClusterRoleBinding') as { subjects: unknown[] };
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'dyn6-metallb-dyn6', namespace: 'default' },
+    ]);
+    const deployment = find(objects, 'Deployment') as { spec: { template: PodTemplate } };
+    expect(deployment.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: 'METALLB_DYN6_KEEP_HOST_PARTS',
+      value: 'annotated',
+    });
+    const typo = helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES, '--set', 'keepHostParts=yes']);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain('keepHostParts must be none, annotated or all, not "yes"');
   });
 
   it('in cronjob mode runs one sync per schedule with the kustomize CronJob overlay’s safety settings', () => {

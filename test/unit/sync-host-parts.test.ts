@@ -180,6 +180,25 @@ describe('keeping host parts through a sync', () => {
     expect(cluster.trail).toContain('get services 200');
   });
 
+  it('a pool conflict re-plans the pool, not the Services: one LIST per run, and the moves made stand', async () => {
+    const cluster = home();
+    let raced = false;
+    cluster.pool.beforeWrite = (pool) => {
+      if (raced) return;
+      raced = true;
+      pool.edit((p) => p.spec.addresses.push('10.10.0.0/24'));
+    };
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject({ status: 'updated', after: [V4, range(SUBNET_NEW), '10.10.0.0/24'] });
+    expect(result.services?.changed.map((c) => c.service)).toEqual(['apps/web', 'iot/mqtt']);
+    expect(cluster.trail.filter((t) => t === 'list services 200')).toHaveLength(1);
+    expect(cluster.trail.filter((t) => t.startsWith('patch services'))).toEqual([
+      'patch services 200',
+      'patch services 200',
+    ]);
+    expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
+  });
+
   it('a Service patch the server refuses fails the run at services: the moves before it are undone and the pool is as it was', async () => {
     const cluster = home();
     const before = { pool: cluster.pool.stored, web: cluster.services.stored('apps', 'web') };

@@ -79,6 +79,8 @@ containers:
         value: {{ .Release.Namespace | quote }}
       - name: METALLB_DYN6_METALLB_LABEL_SELECTOR
         value: {{ .Values.metallb.podsLabelSelector | quote }}
+      - name: METALLB_DYN6_KEEP_HOST_PARTS
+        value: {{ include "metallb-dyn6.keepHostParts" . | quote }}
 {{- with .Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -91,4 +93,13 @@ affinity:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{/* keepHostParts, checked: a typo must not silently turn the feature off. */}}
+{{- define "metallb-dyn6.keepHostParts" -}}
+{{- if has .Values.keepHostParts (list "none" "annotated" "all") -}}
+{{ .Values.keepHostParts }}
+{{- else -}}
+{{ fail (printf "keepHostParts must be none, annotated or all, not %q" (toString .Values.keepHostParts)) }}
+{{- end -}}
 {{- end }}

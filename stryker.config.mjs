@@ -23,6 +23,7 @@ export default {
     'lib/sync/detect.ts',
     'lib/sync/reload.ts',
     'lib/sync/run-report.ts',
+    'lib/sync/host-part-keeper.ts',
     'functions/shared/http-contract.ts',
     'functions/shared/tick-gate.ts',
     'functions/shared/shared-runs.ts',

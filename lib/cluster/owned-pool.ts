@@ -42,8 +42,17 @@ export interface PoolStore {
    * pool again and calls it again; after MAX_CONFLICTS conflicts the ConflictError stands.
    */
   update<T>(attempt: (state: PoolState) => Promise<T>, onConflict?: (conflicts: number) => void): Promise<T>;
-  /** Writes a plan's addresses and ownership record (with the reload it owes) onto the pool it was planned from. */
-  write(from: Pool, plan: Plan, prefix: string, reloadOwed: boolean): Promise<Written>;
+  /**
+   * Writes a plan's addresses and ownership record (with the reload it owes and the prefixes the
+   * pool has been on) onto the pool it was planned from.
+   */
+  write(
+    from: Pool,
+    plan: Plan,
+    prefix: string,
+    reloadOwed: boolean,
+    history: readonly string[],
+  ): Promise<Written>;
   /** Clears the owed-reload mark: MetalLB took the addresses. `seen`: the pool as last read or written. */
   settle(seen?: Pool): Promise<void>;
   /**
@@ -80,11 +89,17 @@ export class OwnedPool implements PoolStore {
     return this.retryOnConflict(undefined, withRecord, onConflict);
   }
 
-  async write(from: Pool, plan: Plan, prefix: string, owed: boolean): Promise<Written> {
+  async write(
+    from: Pool,
+    plan: Plan,
+    prefix: string,
+    owed: boolean,
+    history: readonly string[],
+  ): Promise<Written> {
     const after = await this.api.write(
       from.metadata.resourceVersion,
       plan.addresses,
-      recordAnnotations(plan.owned, prefix, new Date(), owed),
+      recordAnnotations(plan.owned, prefix, new Date(), owed, history),
     );
     return { before: from, after, plan };
   }

@@ -10,6 +10,8 @@ export const ANNOTATION_PREFIX = 'metallb-dyn6';
 export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
 export const LAST_PREFIX_ANNOTATION = `${ANNOTATION_PREFIX}/last-prefix`;
 export const LAST_SYNC_ANNOTATION = `${ANNOTATION_PREFIX}/last-sync`;
+/** The /64s the pool was moved to, oldest first, as a JSON list (see prefix-history.ts). */
+export const PREFIX_HISTORY_ANNOTATION = `${ANNOTATION_PREFIX}/prefix-history`;
 /**
  * Set in the same patch as addresses MetalLB must be restarted to take, cleared once it took them:
  * a run that dies (or loses an answer) in between leaves the debt where the next run finds it.
@@ -20,6 +22,7 @@ const MANAGED_ANNOTATIONS = [
   LAST_PREFIX_ANNOTATION,
   LAST_SYNC_ANNOTATION,
   RELOAD_OWED_ANNOTATION,
+  PREFIX_HISTORY_ANNOTATION,
 ] as const;
 
 export type OwnershipRecord = { kind: 'recorded'; entries: string[] } | { kind: 'none' };
@@ -64,17 +67,20 @@ function writableByUs(entry: PoolEntry | undefined): boolean {
 }
 
 /**
- * The record written together with the addresses: what is ours, for which prefix, when, and
- * whether MetalLB still has to be restarted to take them (null removes the mark).
+ * The record written together with the addresses: what is ours, for which prefix, when, whether
+ * MetalLB still has to be restarted to take them (null removes the mark), and the prefixes the pool
+ * has been on.
  */
 export function recordAnnotations(
   owned: readonly string[],
   prefix: string,
   now: Date,
   reloadOwed: boolean,
+  history: readonly string[],
 ): Record<string, string | null> {
   return {
     [OWNED_ANNOTATION]: JSON.stringify(owned),
+    [PREFIX_HISTORY_ANNOTATION]: JSON.stringify(history),
     [LAST_PREFIX_ANNOTATION]: prefix,
     [LAST_SYNC_ANNOTATION]: now.toISOString(),
     [RELOAD_OWED_ANNOTATION]: reloadOwed ? now.toISOString() : null,

@@ -87,10 +87,12 @@ export function withinSource(range: [IPv6, number], source: PrefixSource): Prefi
     name,
     async detect(context) {
       const answer = await source.detect(context);
-      if (!answer.address.match(range)) {
+      const { alternatives = [], ...primary } = answer;
+      const [first, ...others] = [primary, ...alternatives].filter((a) => a.address.match(range));
+      if (first === undefined) {
         throw new SourceError(name, `${answer.source} answered ${answer.raw}, outside the expected ${cidr}`);
       }
-      return answer;
+      return others.length === 0 ? first : { ...first, alternatives: others };
     },
   };
 }

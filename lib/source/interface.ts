@@ -50,13 +50,17 @@ function unusable(a: InterfaceAddress): string | undefined {
 export interface InterfaceChoice {
   address: IPv6;
   ifname: string;
-  /** Every candidate prefix, lowest first; the first is the one chosen. */
+  /** Every prefix in use, lowest first; the first is `address`'s. */
   candidates: string[];
+  /** The lowest stable address of each other prefix in use, in the same order. */
+  others: InterfaceAddress[];
 }
 
 /**
- * Picks deterministically among the usable addresses: the numerically lowest delegated prefix,
- * and in it the lowest address, so the same host state always yields the same answer.
+ * Orders the usable addresses deterministically: per delegated prefix the lowest address, the
+ * lowest prefix first, so the same host state always yields the same answer. When several prefixes
+ * are in use, which one the network uses now is not the kernel's to say: the others go along as
+ * alternatives, and the sync decides with the pool's prefix history.
  */
 export function chooseInterfaceAddress(
   all: readonly InterfaceAddress[],
@@ -81,9 +85,13 @@ export function chooseInterfaceAddress(
       sorted.map((a) => `${networkOf(a.address, delegatedLength).toString()}/${String(delegatedLength)}`),
     ),
   ];
-  const [chosen] = sorted;
+  const firstOf = (prefix: string) =>
+    sorted.find(
+      (a) => `${networkOf(a.address, delegatedLength).toString()}/${String(delegatedLength)}` === prefix,
+    );
+  const [chosen, ...others] = candidates.map(firstOf).filter((a) => a !== undefined);
   if (chosen === undefined) return 'no address';
-  return { address: chosen.address, ifname: chosen.ifname, candidates };
+  return { address: chosen.address, ifname: chosen.ifname, candidates, others };
 }
 
 export function interfaceSource(
@@ -106,10 +114,16 @@ export function interfaceSource(
       }
       const choice = chooseInterfaceAddress(parseIfInet6(text), ifname, delegatedLength);
       if (typeof choice === 'string') throw new SourceError(name, choice);
-      const raw = choice.address.toString();
-      const note =
-        choice.candidates.length > 1 ? `; chose the lowest of ${choice.candidates.join(', ')}` : '';
-      return { source: name, address: choice.address, raw: `${raw} on ${choice.ifname}${note}` };
+      const note = choice.candidates.length > 1 ? `; prefixes in use: ${choice.candidates.join(', ')}` : '';
+      const answer = (a: { address: IPv6; ifname: string }, extra = '') => ({
+        source: name,
+        address: a.address,
+        raw: `${a.address.toString()} on ${a.ifname}${extra}`,
+      });
+      return {
+        ...answer(choice, note),
+        ...(choice.others.length === 0 ? {} : { alternatives: choice.others.map((o) => answer(o)) }),
+      };
     },
   };
 }

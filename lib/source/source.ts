@@ -9,6 +9,11 @@ export interface SourceAnswer {
   raw: string;
   /** What each source consulted said, when several were (first, quorum). */
   evidence?: Evidence[];
+  /**
+   * Other prefixes in use right now, one address each (a host or nodes during a renumbering): the
+   * sync chooses among this answer and these with the pool's prefix history.
+   */
+  alternatives?: SourceAnswer[];
 }
 
 export interface Evidence {

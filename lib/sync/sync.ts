@@ -7,6 +7,7 @@ import { fail, ok, type Result } from '../errors/result.js';
 import type { Logger } from '../log/logger.js';
 import { planPool, type Plan } from '../plan/plan.js';
 import { parsePoolEntry, type PoolEntry } from '../plan/pool-entry.js';
+import { choosePrefix, readPrefixHistory, remember } from '../plan/prefix-history.js';
 import type { HostRange } from '../prefix/host-range.js';
 import type { IPv6 } from '../prefix/ipv6.js';
 import { checkAnswerLength, desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
@@ -123,22 +124,32 @@ export async function syncOnce(
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
   if (!detected.ok) return stopEarly(run, 'detect', detected.error, { source: source.name });
-  const { raw, prefixLength } = detected.value;
-  const plausible = checkAnswerLength(raw, prefixLength, settings.policy);
-  if (!plausible.ok)
-    return stopEarly(run, 'detect', plausible.error, { source: detected.value.source, answer: raw });
-  const wanted = wantedPool(detected.value, settings);
-  log.debug('prefix detected', { ...wanted.found, desired: wanted.entries });
+  const { alternatives = [], ...primary } = detected.value;
+  const answers = [primary, ...alternatives];
+  for (const { raw, prefixLength, source } of answers) {
+    const plausible = checkAnswerLength(raw, prefixLength, settings.policy);
+    if (!plausible.ok) return stopEarly(run, 'detect', plausible.error, { source, answer: raw });
+  }
+  const candidates = answers.map((answer) => wantedPool(answer, settings));
+  const [first] = candidates;
+  log.debug('prefix detected', {
+    ...first?.found,
+    desired: first?.entries,
+    ...(candidates.length > 1 ? { inUse: candidates.map((c) => c.prefix) } : {}),
+  });
 
   const mode = { dryRun: request.dryRun ?? settings.dryRun, force: request.force ?? false };
-  const change = await planAndWrite(run, wanted, mode);
-  if (!change.ok) {
-    const { stage, message, fields } = change.error;
-    return stopEarly(run, stage, message, { ...wanted.found, ...fields, ...servicesOf(run) });
+  const planned = await planAndWrite(run, candidates, mode);
+  if (!planned.ok) {
+    const { stage, message, fields } = planned.error;
+    const found =
+      candidates.length === 1 ? candidates[0]?.found : { source: primary.source, answer: primary.raw };
+    return stopEarly(run, stage, message, { ...found, ...fields, ...servicesOf(run) });
   }
-  if (change.value.kind === 'dry-run')
-    return run.report.done('dry-run', { ...wanted.found, ...change.value.diff, ...servicesOf(run) });
-  return takeOrRollBack(run, wanted, change.value, mode.force);
+  const { change, wanted } = planned.value;
+  if (change.kind === 'dry-run')
+    return run.report.done('dry-run', { ...wanted.found, ...change.diff, ...servicesOf(run) });
+  return takeOrRollBack(run, wanted, change, mode.force);
 }
 
 function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
@@ -162,7 +173,11 @@ function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
  * first. When the addresses change, MetalLB's pods are looked at first: the write records whether
  * they must be restarted to take the new addresses.
  */
-async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Result<Change, StepFailure>> {
+async function planAndWrite(
+  run: Run,
+  candidates: readonly Wanted[],
+  mode: Mode,
+): Promise<Result<{ change: Change; wanted: Wanted }, StepFailure>> {
   const { target, settings, log } = run;
   const store = target.pool;
   let reload: ReloadPlan | undefined;
@@ -171,9 +186,27 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
   let step = { stage: 'read' } as WriteStep;
   try {
     return await store.update(
-      async ({ pool, ownership, reloadOwed }): Promise<Result<Change, StepFailure>> => {
+      async ({
+        pool,
+        ownership,
+        reloadOwed,
+      }): Promise<Result<{ change: Change; wanted: Wanted }, StepFailure>> => {
         const before = pool.spec.addresses;
         if (!ownership.ok) return fail({ stage: 'read', message: ownership.error, fields: { before } });
+        const history = readPrefixHistory(pool.metadata.annotations);
+        if (!history.ok) return fail({ stage: 'read', message: history.error, fields: { before } });
+        const chosen = choosePrefix(
+          candidates.map((c) => c.prefix),
+          history.value,
+        );
+        const wanted = candidates.find((c) => chosen.ok && c.prefix === chosen.value);
+        if (!chosen.ok || wanted === undefined)
+          return fail({
+            stage: 'detect',
+            message: chosen.ok ? 'internal: no candidate chosen' : chosen.error,
+            fields: { before },
+          });
+        const done = (change: Change) => ok({ change, wanted });
         const planned = planPool({
           current: before,
           ownership: ownership.value,
@@ -190,14 +223,20 @@ async function planAndWrite(run: Run, wanted: Wanted, mode: Mode): Promise<Resul
           step = { stage: 'services' };
           await run.keeper.keep(hostPartInput(plan, wanted), mode.dryRun, reload?.report.metallbImage);
         }
-        if (mode.dryRun && (changes || mode.force)) return ok({ kind: 'dry-run', diff });
-        if (!changes) return ok({ kind: 'unchanged', diff, reloadOwed, pool });
+        if (mode.dryRun && (changes || mode.force)) return done({ kind: 'dry-run', diff });
+        if (!changes) return done({ kind: 'unchanged', diff, reloadOwed, pool });
         if (plan.addressesChanged) reload ??= await planReload(target.metallb, settings.reload, mode.force);
         const owed = reload === undefined ? reloadOwed : reload.kind !== 'skip';
         step = { stage: 'write', diff };
-        const written = await store.write(pool, plan, wanted.prefix, owed);
+        const written = await store.write(
+          pool,
+          plan,
+          wanted.prefix,
+          owed,
+          remember(history.value, wanted.prefix),
+        );
         log.info('pool written', { pool: store.name, ...diff, reloadOwed: owed });
-        return ok({
+        return done({
           kind: 'written',
           diff,
           written,

@@ -32,6 +32,7 @@ const detect = (ifname: string) =>
   ) as {
     address?: string;
     raw?: string;
+    alternatives?: string[];
     error?: string;
   };
 
@@ -77,10 +78,11 @@ describeIf(
       expect(flags('2a02:8071:7777::') & 0x40).toBe(0x40);
     });
 
-    it('picks the stable global address of the lowest prefix, and says which it chose among several', () => {
+    it('answers with the stable global address of each prefix in use, lowest first (the sync chooses with the pool)', () => {
       expect(detect('lan0')).toEqual({
         address: '2a02:8071:1234:5678::10',
-        raw: '2a02:8071:1234:5678::10 on lan0; chose the lowest of 2a02:8071:1234:5678::/64, 2a02:8071:aaaa:1::/64',
+        raw: '2a02:8071:1234:5678::10 on lan0; prefixes in use: 2a02:8071:1234:5678::/64, 2a02:8071:aaaa:1::/64',
+        alternatives: ['2a02:8071:aaaa:1::10'],
       });
       expect(detect('').address).toBe('2a02:8071:1234:5678::10');
     });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ClusterNodes } from '../../lib/cluster/cluster-nodes.js';
 import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
@@ -8,7 +8,15 @@ import { kubernetesNodesSource } from '../../lib/source/kubernetes-nodes.js';
 import { REPO_ROOT } from '../harness/binaries.js';
 import { startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { kubeConfigFor } from '../harness/kubeconfig.js';
-import { createNodes } from '../harness/metallb-fixture.js';
+import { createNodes, createPool, installPoolCrd } from '../harness/metallb-fixture.js';
+import { MetalLBPods } from '../../lib/cluster/metallb-pods.js';
+import { OwnedPool } from '../../lib/cluster/owned-pool.js';
+import { PoolClient } from '../../lib/cluster/pool-client.js';
+import { EventRateLimit, PoolEvents } from '../../lib/cluster/pool-events.js';
+import { ServiceClient } from '../../lib/cluster/service-client.js';
+import { jsonLogger } from '../../lib/log/logger.js';
+import { syncOnce, type SyncTarget } from '../../lib/sync/sync.js';
+import { range, syncSettings } from '../support/sync-settings.js';
 import { kubectl } from '../support/kubectl.js';
 
 /** Nodes as a dual-stack home cluster reports them: IPv4, ULA, link-local-free SLAAC addresses. */
@@ -56,8 +64,10 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
     expect(answer.raw).toBe('2a02:8071:1234:5678:dea6:32ff:fe01:1 (2 addresses on 2 nodes)');
   });
 
-  it('refuses nodes that disagree on the prefix, and nodes without a global address', async () => {
-    await expect(detect(undefined)).rejects.toThrow(/addresses disagree on the \/64 prefix/);
+  it('reports every prefix the nodes are on (the sync chooses), and refuses nodes without a global address', async () => {
+    const all = await detect(undefined);
+    expect(all.address.toString()).toBe('2a02:8071:1234:5678:dea6:32ff:fe01:1');
+    expect(all.alternatives?.map((a) => a.address.toString())).toEqual(['2a02:8071:4444:5678:1:2:3:4']);
     await expect(detect('role=ula')).rejects.toThrow(/no node reports a global IPv6 address/);
     await expect(detect('role=none')).rejects.toThrow(/no nodes match role=none/);
   });
@@ -90,5 +100,96 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
       },
     );
     expect((await detect('role=worker', sa)).address.toString()).toBe('2a02:8071:1234:5678:dea6:32ff:fe01:1');
+  });
+
+  describe('a renumbering as kubelets report it: one sync moves the pool, none moves it back', () => {
+    const V4 = '192.168.178.240/28';
+    const [LOW, OLD, HIGH] = ['2a02:8071:1234:5500', '2a02:8071:1234:5600', '2a02:8071:1234:56cd'];
+    const slaac = (subnet: string, i: number) => `${subnet}:dea6:32ff:fe02:${String(i)}`;
+    let count = 0;
+
+    /** Two nodes labelled for this case, reporting addresses from `subnets`, and a pool for them. */
+    async function lab(...subnets: string[]) {
+      count++;
+      const label = { renumber: String(count) };
+      const names = ['rpi-a', 'rpi-b'].map((n) => `${n}-${String(count)}`);
+      const report = async (...now: string[]) => {
+        const core = admin.makeApiClient(CoreV1Api);
+        for (const [i, name] of names.entries())
+          await core.patchNodeStatus(
+            {
+              name,
+              body: {
+                status: { addresses: node(name, label, ...now.map((s) => slaac(s, i + 1))).addresses },
+              },
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+      };
+      await createNodes(
+        admin,
+        names.map((name, i) => node(name, label, ...subnets.map((s) => slaac(s, i + 1)))),
+      );
+      await installPoolCrd(admin);
+      const pool = `pool-${String(count)}`;
+      await createPool(admin, 'default', pool, { addresses: [V4] });
+      const clients = new ApiClients(admin);
+      const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
+      const target: SyncTarget = {
+        nodes: new ClusterNodes(clients, counter),
+        pool: new OwnedPool(new PoolClient(clients, { namespace: 'default', name: pool }, counter)),
+        metallb: new MetalLBPods(clients, { namespace: 'default', labelSelectors: ['app=none'] }, counter),
+        events: new PoolEvents(clients, counter, new EventRateLimit()),
+        services: new ServiceClient(clients, counter),
+        counter,
+      };
+      const sync = () =>
+        syncOnce(
+          syncSettings({ reload: 'never' }),
+          kubernetesNodesSource(`renumber=${String(count)}`, 64),
+          target,
+          jsonLogger('error'),
+        );
+      const settlesOn = async (subnet: string, first = 'updated') => {
+        const once = await sync();
+        expect({ status: once.status, after: once.after, error: once.error }).toEqual({
+          status: first,
+          after: [V4, range(subnet)],
+          error: undefined,
+        });
+        expect((await sync()).status).toBe('unchanged');
+      };
+      return { report, sync, settlesOn };
+    }
+
+    it('first prefix', async () => {
+      const { settlesOn } = await lab(OLD);
+      await settlesOn(OLD);
+    });
+
+    it.each([
+      ['higher, reported after the old one', [OLD, HIGH], HIGH],
+      ['higher, reported first', [HIGH, OLD], HIGH],
+      ['lower', [OLD, LOW], LOW],
+    ])(
+      'the new prefix %s beside the old one: the pool moves to it; the old one dropping out changes nothing',
+      async (_, both, next) => {
+        const { report, settlesOn } = await lab(OLD);
+        await settlesOn(OLD);
+        await report(...both);
+        await settlesOn(next);
+        await report(next);
+        await settlesOn(next, 'unchanged');
+      },
+    );
+
+    it('nodes on two prefixes the pool was never on: refused, naming both', async () => {
+      const { sync } = await lab(LOW, HIGH);
+      const result = await sync();
+      expect(result).toMatchObject({ status: 'failed', stage: 'detect' });
+      expect(result.error).toContain(
+        `several prefixes are in use (${LOW}::/64, ${HIGH}::/64), 2 of them new to this pool`,
+      );
+    });
   });
 });

@@ -7,7 +7,14 @@ interfaceSource(ifname, 64)
   .detect({})
   .then(
     (a) => {
-      process.stdout.write(JSON.stringify({ address: a.address.toString(), raw: a.raw }));
+      const alternatives = a.alternatives?.map((o) => o.address.toString());
+      process.stdout.write(
+        JSON.stringify({
+          address: a.address.toString(),
+          raw: a.raw,
+          ...(alternatives === undefined ? {} : { alternatives }),
+        }),
+      );
     },
     (e: unknown) => {
       process.stdout.write(JSON.stringify({ error: e instanceof Error ? e.message : String(e) }));

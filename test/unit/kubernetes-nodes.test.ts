@@ -57,17 +57,18 @@ describe('kubernetes-nodes source', () => {
     expect(nodes.asked).toEqual([undefined]);
   });
 
-  it('compares the nodes at the delegated length', async () => {
+  it('compares the nodes at the delegated length; two prefixes in use go to the sync as alternatives', async () => {
     const two = {
       nodes: 2,
-      addresses: [ip('InternalIP', '2a02:8071:1234:5601::1'), ip('InternalIP', '2a02:8071:1234:5602::1')],
+      addresses: [ip('InternalIP', '2a02:8071:1234:5602::1'), ip('InternalIP', '2a02:8071:1234:5601::1')],
     };
-    await expect(
-      kubernetesNodesSource(undefined, 56).detect({ nodes: directory({ '': two }) }),
-    ).resolves.toBeDefined();
-    expect(await reason(kubernetesNodesSource(undefined, 64).detect({ nodes: directory({ '': two }) }))).toBe(
-      'source kubernetes-nodes: addresses disagree on the /64 prefix: 2a02:8071:1234:5601::1, 2a02:8071:1234:5602::1',
+    const one = await kubernetesNodesSource(undefined, 56).detect({ nodes: directory({ '': two }) });
+    expect(one.alternatives).toBeUndefined();
+    const renumbering = await kubernetesNodesSource(undefined, 64).detect({ nodes: directory({ '': two }) });
+    expect(renumbering.raw).toBe(
+      '2a02:8071:1234:5601::1 (2 addresses on 2 nodes; prefixes in use: 2a02:8071:1234:5601::/64, 2a02:8071:1234:5602::/64)',
     );
+    expect(renumbering.alternatives?.map((a) => a.address.toString())).toEqual(['2a02:8071:1234:5602::1']);
   });
 
   it.each([

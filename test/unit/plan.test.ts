@@ -76,14 +76,15 @@ describe('planning', () => {
 
   it('reads the ownership record strictly', () => {
     const now = new Date('2026-11-28T01:02:03.004Z');
-    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now, false);
+    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now, false, [`${NET}::/64`]);
     expect(written).toEqual({
       [OWNED_ANNOTATION]: `["${OLD}","${NEW}"]`,
+      'metallb-dyn6/prefix-history': `["${NET}::/64"]`,
       'metallb-dyn6/last-prefix': `${NET}::/64`,
       'metallb-dyn6/last-sync': '2026-11-28T01:02:03.004Z',
       'metallb-dyn6/reload-owed': null,
     });
-    expect(recordAnnotations([NEW], `${NET}::/64`, now, true)['metallb-dyn6/reload-owed']).toBe(
+    expect(recordAnnotations([NEW], `${NET}::/64`, now, true, [])['metallb-dyn6/reload-owed']).toBe(
       '2026-11-28T01:02:03.004Z',
     );
     expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD]) })).toEqual(ok(recorded(OLD)));
@@ -121,12 +122,14 @@ describe('planning', () => {
       [OWNED_ANNOTATION]: null,
       'metallb-dyn6/last-prefix': 'p',
       'metallb-dyn6/last-sync': null,
+      'metallb-dyn6/prefix-history': null,
       'metallb-dyn6/reload-owed': null,
     });
     expect(previousRecord(undefined)).toEqual({
       [OWNED_ANNOTATION]: null,
       'metallb-dyn6/last-prefix': null,
       'metallb-dyn6/last-sync': null,
+      'metallb-dyn6/prefix-history': null,
       'metallb-dyn6/reload-owed': null,
     });
   });

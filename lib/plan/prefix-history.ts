@@ -1,0 +1,63 @@
+// Which of several prefixes in use the network uses now. A router that stops announcing the old
+// prefix without deprecating it leaves the old addresses "preferred" for hours beside the new ones;
+// the kernel cannot tell them apart, so the pool keeps the prefixes it was moved to, in order, and
+// a prefix that appears beside them is the new one. State stays in the pool, like the ownership record.
+import { fail, ok, type Result } from '../errors/result.js';
+import { LAST_PREFIX_ANNOTATION, PREFIX_HISTORY_ANNOTATION } from './registry.js';
+
+export { PREFIX_HISTORY_ANNOTATION };
+/** Enough to recognise a prefix coming back after a few renumberings; the record stays small. */
+export const HISTORY_LENGTH = 8;
+
+/**
+ * The history as recorded, with the pool's current prefix last (a pool written before the history
+ * existed has only that). A history someone broke is an error, never "nothing seen".
+ */
+export function readPrefixHistory(
+  annotations: Readonly<Record<string, string>> | undefined,
+): Result<string[]> {
+  const raw = annotations?.[PREFIX_HISTORY_ANNOTATION];
+  let recorded: unknown = [];
+  if (raw !== undefined) {
+    try {
+      recorded = JSON.parse(raw);
+    } catch {
+      recorded = undefined;
+    }
+  }
+  if (!Array.isArray(recorded) || !recorded.every((p): p is string => typeof p === 'string'))
+    return fail(
+      `annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list of prefixes, got ${JSON.stringify(raw)}; fix or remove it`,
+    );
+  const current = annotations?.[LAST_PREFIX_ANNOTATION];
+  return ok(current === undefined ? recorded : remember(recorded, current));
+}
+
+/** The history with `prefix` as the latest (moved to the end if it was there), capped. */
+export function remember(history: readonly string[], prefix: string): string[] {
+  return [...history.filter((p) => p !== prefix), prefix].slice(-HISTORY_LENGTH);
+}
+
+/**
+ * Among the prefixes in use (each a /64 as the pool would hold it), the one the network uses now:
+ * the only one, or the only one never seen before (a new delegation beside the old), or, when all
+ * were seen, the one the pool moved to last — an older one is never taken back while it lingers.
+ * More than one unseen: nothing says which is current, so nothing is chosen.
+ */
+export function choosePrefix(inUse: readonly string[], history: readonly string[]): Result<string> {
+  const distinct = [...new Set(inUse)];
+  const [only] = distinct;
+  if (distinct.length === 1 && only !== undefined) return ok(only);
+  const unseen = distinct.filter((p) => !history.includes(p));
+  const [fresh] = unseen;
+  if (unseen.length === 1 && fresh !== undefined) return ok(fresh);
+  if (unseen.length === 0) {
+    const latest = [...history].reverse().find((p) => distinct.includes(p));
+    if (latest !== undefined) return ok(latest);
+  }
+  return fail(
+    `several prefixes are in use (${distinct.join(', ')}), ${String(unseen.length)} of them new to this pool` +
+      `${history.length === 0 ? '' : ` (it has been on ${history.join(', ')})`}: cannot tell which one the network uses now; ` +
+      'nothing was changed. Deprecate the old prefix on the router (preferred lifetime 0), or narrow the source (interface name, node label selector, within(...))',
+  );
+}

@@ -1,0 +1,71 @@
+// Choosing among several prefixes in use by what the pool has been on: the new one beside the old
+// is taken, an old one lingering is never taken back, and two strangers are refused.
+import { describe, expect, it } from '@jest/globals';
+import {
+  choosePrefix,
+  HISTORY_LENGTH,
+  PREFIX_HISTORY_ANNOTATION,
+  readPrefixHistory,
+  remember,
+} from '../../lib/plan/prefix-history.js';
+import { LAST_PREFIX_ANNOTATION } from '../../lib/plan/registry.js';
+
+const A = '2a02:8071:1234:5600::/64';
+const B = '2a02:8071:1234:56cd::/64';
+const C = '2a02:8071:9999:1200::/64';
+
+describe('choosePrefix', () => {
+  it('one prefix in use is the one, seen or not', () => {
+    expect(choosePrefix([B], [])).toEqual({ ok: true, value: B });
+    expect(choosePrefix([A, A], [A])).toEqual({ ok: true, value: A });
+  });
+
+  it('a prefix new to the pool beside the one it is on is the new delegation, in either numeric order', () => {
+    expect(choosePrefix([A, B], [A])).toEqual({ ok: true, value: B });
+    expect(choosePrefix([B, A], [B])).toEqual({ ok: true, value: A });
+  });
+
+  it('once moved, the old prefix still in use is not taken back: no flip-flop', () => {
+    expect(choosePrefix([A, B], [A, B])).toEqual({ ok: true, value: B });
+    expect(choosePrefix([B, A], [A, B])).toEqual({ ok: true, value: B });
+  });
+
+  it('a prefix the pool was on before and comes back alone is taken', () => {
+    expect(choosePrefix([A], [A, B])).toEqual({ ok: true, value: A });
+  });
+
+  it('two prefixes new to the pool: refused, naming both and what to do', () => {
+    const refused = choosePrefix([B, C], [A]);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok)
+      expect(refused.error).toBe(
+        `several prefixes are in use (${B}, ${C}), 2 of them new to this pool (it has been on ${A}): cannot tell which one the network uses now; nothing was changed. Deprecate the old prefix on the router (preferred lifetime 0), or narrow the source (interface name, node label selector, within(...))`,
+      );
+  });
+});
+
+describe('the history in the pool', () => {
+  it('is read with the current prefix last; a pool from before the history has only that', () => {
+    expect(readPrefixHistory({ [LAST_PREFIX_ANNOTATION]: A })).toEqual({ ok: true, value: [A] });
+    expect(
+      readPrefixHistory({ [PREFIX_HISTORY_ANNOTATION]: JSON.stringify([A, B]), [LAST_PREFIX_ANNOTATION]: A }),
+    ).toEqual({ ok: true, value: [B, A] });
+    expect(readPrefixHistory(undefined)).toEqual({ ok: true, value: [] });
+  });
+
+  it('a broken history is an error that names the annotation', () => {
+    for (const raw of ['{', '"x"', '[1]']) {
+      const read = readPrefixHistory({ [PREFIX_HISTORY_ANNOTATION]: raw });
+      expect(read.ok).toBe(false);
+      if (!read.ok)
+        expect(read.error).toContain(`annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list`);
+    }
+  });
+
+  it(`keeps the latest ${String(HISTORY_LENGTH)}, the one chosen last at the end`, () => {
+    const many = Array.from({ length: 10 }, (_, i) => `2a02:8071:1234:${String(5600 + i)}::/64`);
+    const history = many.reduce<string[]>((h, p) => remember(h, p), []);
+    expect(history).toEqual(many.slice(-HISTORY_LENGTH));
+    expect(remember([A, B], A)).toEqual([B, A]);
+  });
+});

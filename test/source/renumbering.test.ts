@@ -118,6 +118,14 @@ describeIf(namespacesAndRadvd(), 'no-network-namespaces', 'renumbering seen by t
         'a new address beside the old, still preferred one',
         (all) => hasStable(OLD)(all) && hasStable(next)(all),
       );
+      // Why the pool's history decides and not the kernel's lifetimes: right after the switch the
+      // old address's remaining preferred lifetime is as long as the new one's (both hours), so
+      // netlink (which Node cannot read without a native module anyway) would not tell them apart.
+      const lifetimes = router.preferredLifetimes();
+      const remaining = (subnet: string) =>
+        lifetimes.find((l) => l.address.startsWith(`${subnet}:`))?.preferred ?? 0;
+      expect(remaining(OLD)).toBeGreaterThan(14_000);
+      expect(Math.abs(remaining(next) - remaining(OLD))).toBeLessThan(60);
       await settlesOn(home, router, next);
     },
   );

@@ -91,6 +91,17 @@ export class RouterLan {
     return parseIfInet6(readFileSync(this.ifInet6, 'utf8')).filter((a) => a.ifname === 'eth0');
   }
 
+  /** The node's stable global addresses with their remaining preferred lifetimes, from netlink (ip -j). */
+  preferredLifetimes(): { address: string; preferred: number }[] {
+    const shown = JSON.parse(ip('-n', this.node, '-j', '-6', 'addr', 'show', 'dev', 'eth0')) as {
+      addr_info: { local: string; scope: string; temporary?: boolean; preferred_life_time: number }[];
+    }[];
+    return shown
+      .flatMap((link) => link.addr_info)
+      .filter((a) => a.scope === 'global' && a.temporary !== true)
+      .map((a) => ({ address: a.local, preferred: a.preferred_life_time }));
+  }
+
   /** Waits until the node's addresses satisfy `ready` (SLAAC, DAD and lifetimes take seconds). */
   async until(
     what: string,

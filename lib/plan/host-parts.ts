@@ -164,45 +164,70 @@ function setField(fields: PinFields, field: string, value: string): void {
   else fields.annotations[field] = value;
 }
 
+const keyOf = (service: LoadBalancerService) => `${service.namespace}/${service.name}`;
+const targetOf = (service: LoadBalancerService) => ({
+  namespace: service.namespace,
+  name: service.name,
+  resourceVersion: service.resourceVersion,
+});
+
 /** What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. */
-function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]) {
-  const key = `${service.namespace}/${service.name}`;
-  const base = { namespace: service.namespace, name: service.name, resourceVersion: service.resourceVersion };
+function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]): ServiceMove | undefined {
   const kept = wantsKept(service, input.mode);
   const pins = pinsOf(service);
-  const record = service.annotations[PINNED_BY_US_ANNOTATION];
-  const lost: NotKept[] = [];
+  if (pins.length === 0) return kept ? pinAssigned(service, input, notKept) : undefined;
+  return repin(service, pins, kept, input, notKept);
+}
 
-  if (pins.length === 0) {
-    if (!kept) return undefined;
-    // Pinned with every address MetalLB assigned: a dual-stack Service's pin must name both families.
-    const assigned = moveList(service.ingress.join(','), input, key, lost);
-    notKept.push(...lost);
-    if (assigned.moved.length === 0 || lost.length > 0) return undefined;
-    const pin = input.pinWith;
+/** An unpinned Service, pinned with every address MetalLB assigned (a dual-stack pin names both families). */
+function pinAssigned(
+  service: LoadBalancerService,
+  input: Ranges,
+  notKept: NotKept[],
+): ServiceMove | undefined {
+  const lost: NotKept[] = [];
+  const current = service.ingress.join(',');
+  const assigned = moveList(current, input, keyOf(service), lost);
+  notKept.push(...lost);
+  if (assigned.moved.length === 0 || lost.length > 0) return undefined;
+  const pin = input.pinWith;
+  return {
+    ...targetOf(service),
+    kind: 'pin',
+    moved: assigned.moved,
+    set: { annotations: { [pin]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
     // Undone, the pin stays (ours) at the address MetalLB had given: without one, MetalLB would
     // number the Service afresh on the restored pool, and the host part would be lost anyway.
-    const current = service.ingress.join(',');
-    return {
-      ...base,
-      kind: 'pin' as const,
-      moved: assigned.moved,
-      set: { annotations: { [pin]: assigned.value, [PINNED_BY_US_ANNOTATION]: assigned.value } },
-      was: { annotations: { [pin]: current, [PINNED_BY_US_ANNOTATION]: current } },
-    };
-  }
+    was: { annotations: { [pin]: current, [PINNED_BY_US_ANNOTATION]: current } },
+  };
+}
 
-  const rewrites = pins.map((pin) => ({ ...pin, rewritten: moveList(pin.value, input, key, lost) }));
+/**
+ * A pinned Service with addresses in our old range: its pins rewritten when it is kept, or our own
+ * pin removed when it is not (or cannot be), rather than left naming a dead address.
+ */
+function repin(
+  service: LoadBalancerService,
+  pins: { field: string; value: string }[],
+  kept: boolean,
+  input: Ranges,
+  notKept: NotKept[],
+): ServiceMove | undefined {
+  const lost: NotKept[] = [];
+  const rewrites = pins.map((pin) => ({
+    ...pin,
+    rewritten: moveList(pin.value, input, keyOf(service), lost),
+  }));
   const moved = rewrites.flatMap((r) => r.rewritten.moved);
   if (moved.length === 0 && lost.length === 0) return undefined;
+  const record = service.annotations[PINNED_BY_US_ANNOTATION];
   // The annotation holding our own pin, if a pin is still as we wrote it.
   const ours = pins.find((p) => p.field !== LOAD_BALANCER_IP && p.value === record)?.field;
   if (kept) notKept.push(...lost);
   if (ours !== undefined && (!kept || lost.length > 0)) {
-    // Our own pin, about to name a dead address, on a Service we do not keep there: back to MetalLB.
     const set = { annotations: { [ours]: null, [PINNED_BY_US_ANNOTATION]: null } };
     const was = { annotations: { [ours]: record ?? null, [PINNED_BY_US_ANNOTATION]: record ?? null } };
-    return { ...base, kind: 'unpin' as const, moved: [], set, was };
+    return { ...targetOf(service), kind: 'unpin', moved: [], set, was };
   }
   if (!kept || moved.length === 0) return undefined;
   const set: PinFields = { annotations: {} };
@@ -217,7 +242,7 @@ function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]
       ours === undefined ? null : (set.annotations[ours] ?? service.annotations[ours] ?? null);
     was.annotations[PINNED_BY_US_ANNOTATION] = record;
   }
-  return { ...base, kind: 'rewrite' as const, moved, set, was };
+  return { ...targetOf(service), kind: 'rewrite', moved, set, was };
 }
 
 /**

@@ -44,17 +44,25 @@ export function remember(history: readonly string[], prefix: string): string[] {
  * were seen, the one the pool moved to last — an older one is never taken back while it lingers.
  * More than one unseen: nothing says which is current, so nothing is chosen.
  */
-export function choosePrefix(inUse: readonly string[], history: readonly string[]): Result<string> {
-  const distinct = [...new Set(inUse)];
-  const [only] = distinct;
-  if (distinct.length === 1 && only !== undefined) return ok(only);
+export function choosePrefix<T>(
+  inUse: readonly T[],
+  history: readonly string[],
+  prefixOf: (candidate: T) => string,
+): Result<T> {
+  const byPrefix = new Map(inUse.map((c) => [prefixOf(c), c]));
+  const distinct = [...byPrefix.keys()];
   const unseen = distinct.filter((p) => !history.includes(p));
-  const [fresh] = unseen;
-  if (unseen.length === 1 && fresh !== undefined) return ok(fresh);
-  if (unseen.length === 0) {
-    const latest = [...history].reverse().find((p) => distinct.includes(p));
-    if (latest !== undefined) return ok(latest);
-  }
+  const latest = [...history].reverse().find((p) => byPrefix.has(p));
+  const chosen =
+    distinct.length === 1
+      ? distinct[0]
+      : unseen.length === 1
+        ? unseen[0]
+        : unseen.length === 0
+          ? latest
+          : undefined;
+  const candidate = chosen === undefined ? undefined : byPrefix.get(chosen);
+  if (candidate !== undefined) return ok(candidate);
   return fail(
     `several prefixes are in use (${distinct.join(', ')}), ${String(unseen.length)} of them new to this pool` +
       `${history.length === 0 ? '' : ` (it has been on ${history.join(', ')})`}: cannot tell which one the network uses now; ` +

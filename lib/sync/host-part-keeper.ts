@@ -90,21 +90,8 @@ export class HostPartKeeper {
       this.planned = plan.moves;
       return;
     }
-    const limit = pLimit(SERVICE_PATCH_CONCURRENCY);
-    const outcomes = await Promise.allSettled(
-      plan.moves.map((move) =>
-        limit(async () => {
-          const done = await this.applyOne(move, full);
-          if (done !== undefined) this.applied.push(done);
-        }).catch((error: unknown) => {
-          limit.clearQueue();
-          throw error;
-        }),
-      ),
-    );
-    const failure = outcomes.find((o) => o.status === 'rejected');
-    if (failure === undefined) return;
-    const problem = failure.reason as unknown;
+    const problem = await this.applyAll(plan.moves, full);
+    if (problem === undefined) return;
     const left = await this.undo();
     const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
     if (problem instanceof ServicePermissionError) {
@@ -112,6 +99,23 @@ export class HostPartKeeper {
       return;
     }
     throw new Error(`${errorText(problem)}; the Services moved before it were put back${residue}`);
+  }
+
+  /** Patches the moves, 8 at a time; after the first failure no new one starts. Returns that failure. */
+  private async applyAll(moves: readonly ServiceMove[], input: HostPartInput): Promise<unknown> {
+    const limit = pLimit(SERVICE_PATCH_CONCURRENCY);
+    const outcomes = await Promise.allSettled(
+      moves.map((move) =>
+        limit(async () => {
+          const done = await this.applyOne(move, input);
+          if (done !== undefined) this.applied.push(done);
+        }).catch((error: unknown) => {
+          limit.clearQueue();
+          throw error;
+        }),
+      ),
+    );
+    return outcomes.find((o) => o.status === 'rejected')?.reason as unknown;
   }
 
   /** MetalLB's version from its pods' images; when they cannot be read, the old annotation every release reads. */

@@ -195,17 +195,9 @@ async function planAndWrite(
         if (!ownership.ok) return fail({ stage: 'read', message: ownership.error, fields: { before } });
         const history = readPrefixHistory(pool.metadata.annotations);
         if (!history.ok) return fail({ stage: 'read', message: history.error, fields: { before } });
-        const chosen = choosePrefix(
-          candidates.map((c) => c.prefix),
-          history.value,
-        );
-        const wanted = candidates.find((c) => chosen.ok && c.prefix === chosen.value);
-        if (!chosen.ok || wanted === undefined)
-          return fail({
-            stage: 'detect',
-            message: chosen.ok ? 'internal: no candidate chosen' : chosen.error,
-            fields: { before },
-          });
+        const chosen = choosePrefix(candidates, history.value, (c) => c.prefix);
+        if (!chosen.ok) return fail({ stage: 'detect', message: chosen.error, fields: { before } });
+        const wanted = chosen.value;
         const done = (change: Change) => ok({ change, wanted });
         const planned = planPool({
           current: before,

@@ -10,32 +10,33 @@ import {
 } from '../../lib/plan/prefix-history.js';
 import { LAST_PREFIX_ANNOTATION } from '../../lib/plan/registry.js';
 
+const same = (prefix: string) => prefix;
 const A = '2a02:8071:1234:5600::/64';
 const B = '2a02:8071:1234:56cd::/64';
 const C = '2a02:8071:9999:1200::/64';
 
 describe('choosePrefix', () => {
   it('one prefix in use is the one, seen or not', () => {
-    expect(choosePrefix([B], [])).toEqual({ ok: true, value: B });
-    expect(choosePrefix([A, A], [A])).toEqual({ ok: true, value: A });
+    expect(choosePrefix([B], [], same)).toEqual({ ok: true, value: B });
+    expect(choosePrefix([A, A], [A], same)).toEqual({ ok: true, value: A });
   });
 
   it('a prefix new to the pool beside the one it is on is the new delegation, in either numeric order', () => {
-    expect(choosePrefix([A, B], [A])).toEqual({ ok: true, value: B });
-    expect(choosePrefix([B, A], [B])).toEqual({ ok: true, value: A });
+    expect(choosePrefix([A, B], [A], same)).toEqual({ ok: true, value: B });
+    expect(choosePrefix([B, A], [B], same)).toEqual({ ok: true, value: A });
   });
 
   it('once moved, the old prefix still in use is not taken back: no flip-flop', () => {
-    expect(choosePrefix([A, B], [A, B])).toEqual({ ok: true, value: B });
-    expect(choosePrefix([B, A], [A, B])).toEqual({ ok: true, value: B });
+    expect(choosePrefix([A, B], [A, B], same)).toEqual({ ok: true, value: B });
+    expect(choosePrefix([B, A], [A, B], same)).toEqual({ ok: true, value: B });
   });
 
   it('a prefix the pool was on before and comes back alone is taken', () => {
-    expect(choosePrefix([A], [A, B])).toEqual({ ok: true, value: A });
+    expect(choosePrefix([A], [A, B], same)).toEqual({ ok: true, value: A });
   });
 
   it('two prefixes new to the pool: refused, naming both and what to do', () => {
-    const refused = choosePrefix([B, C], [A]);
+    const refused = choosePrefix([B, C], [A], same);
     expect(refused.ok).toBe(false);
     if (!refused.ok)
       expect(refused.error).toBe(

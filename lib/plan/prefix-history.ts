@@ -52,16 +52,14 @@ export function choosePrefix<T>(
   const byPrefix = new Map(inUse.map((c) => [prefixOf(c), c]));
   const distinct = [...byPrefix.keys()];
   const unseen = distinct.filter((p) => !history.includes(p));
-  const latest = [...history].reverse().find((p) => byPrefix.has(p));
+  // One prefix in use is either new (the only unseen) or seen (then the latest seen): no third case.
   const chosen =
-    distinct.length === 1
-      ? distinct[0]
-      : unseen.length === 1
-        ? unseen[0]
-        : unseen.length === 0
-          ? latest
-          : undefined;
-  const candidate = chosen === undefined ? undefined : byPrefix.get(chosen);
+    unseen.length === 1
+      ? unseen[0]
+      : unseen.length === 0
+        ? [...history].reverse().find((p) => byPrefix.has(p))
+        : undefined;
+  const candidate = byPrefix.get(chosen ?? '');
   if (candidate !== undefined) return ok(candidate);
   return fail(
     `several prefixes are in use (${distinct.join(', ')}), ${String(unseen.length)} of them new to this pool` +

@@ -45,6 +45,19 @@ describe('choosePrefix', () => {
   });
 });
 
+describe('choosePrefix on a pool with no history', () => {
+  it('takes a single prefix, and refuses two without naming a history it does not have', () => {
+    expect(choosePrefix([A], [], same)).toEqual({ ok: true, value: A });
+    const refused = choosePrefix([A, B], [], same);
+    expect(refused).toEqual({
+      ok: false,
+      error: expect.stringMatching(
+        new RegExp(`^several prefixes are in use \\(${A}, ${B}\\), 2 of them new to this pool: cannot tell`),
+      ),
+    });
+  });
+});
+
 describe('the history in the pool', () => {
   it('is read with the current prefix last; a pool from before the history has only that', () => {
     expect(readPrefixHistory({ [LAST_PREFIX_ANNOTATION]: A })).toEqual({ ok: true, value: [A] });

@@ -270,6 +270,84 @@ describe('keeping host parts through a sync', () => {
     expect(pinOf(cluster, 'iot', 'mqtt')).toBe(OLD('1006'));
   });
 
+  it("a person's unrelated edit before the rollback: the Service is read again, put back, and keeps the edit", async () => {
+    const cluster = home();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    cluster.metallb.duringCycle = () => {
+      cluster.services.edit({ namespace: 'apps', name: 'web' }, (s) => {
+        s.annotations = { ...s.annotations, 'team/owner': 'alice' };
+      });
+    };
+    const { result } = await run(cluster, { settings: { keepHostParts: 'all', reload: 'always' } });
+    expect(result).toMatchObject({ status: 'rolled-back', services: { undone: true } });
+    expect(result.error).not.toMatch(/Service apps\/web/);
+    expect(cluster.services.stored('apps', 'web')?.annotations).toEqual({
+      'team/owner': 'alice',
+      [PIN_ANNOTATION]: OLD('1005'),
+      [PINNED_BY_US_ANNOTATION]: OLD('1005'),
+    });
+    expect(cluster.trail).toContain('get services 200');
+  });
+
+  it('a Service that keeps changing under us: after 3 conflicts the run fails at services, and nothing stays moved', async () => {
+    const cluster = home();
+    cluster.services.beforePatch = (ref) => {
+      if (ref.name === 'web')
+        cluster.services.edit(ref, (s) => {
+          s.annotations = { ...s.annotations, 'team/counter': String(Math.random()) };
+        });
+    };
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject({ status: 'failed', stage: 'services' });
+    expect(result.error).toMatch(
+      /^Service apps\/web was changed by someone else while we wrote it; the Services moved before it were put back/,
+    );
+    expect(cluster.trail.filter((t) => t === 'get services 200')).toHaveLength(3);
+    expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
+    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(OLD('1006'));
+  });
+
+  it('a rollback that cannot put a Service back says which, and why', async () => {
+    const cluster = home();
+    cluster.metallb.cycles.push({ fails: 'down' });
+    cluster.metallb.duringCycle = () => {
+      cluster.services.failPatches.push(new ClusterError('patching Service apps/web: HTTP 500', 500));
+    };
+    const { result } = await run(cluster, { settings: { keepHostParts: 'all', reload: 'always' } });
+    expect(result.status).toBe('rolled-back');
+    expect(result.error).toMatch(
+      /putting Service (apps\/web|iot\/mqtt) back failed: patching Service apps\/web: HTTP 500/,
+    );
+  });
+
+  it('spec.loadBalancerIP moves with the prefix and back with a rollback', async () => {
+    const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
+      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
+      metallbVersion: 'v0.13.12',
+    });
+    cluster.services.add({
+      namespace: 'apps',
+      name: 'legacy',
+      annotations: {},
+      loadBalancerIP: OLD('1011'),
+      ingress: [],
+    });
+    cluster.metallb.cycles.push({ fails: 'down' });
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject({
+      status: 'rolled-back',
+      services: {
+        changed: [
+          { service: 'apps/legacy', kind: 'rewrite', moved: [{ from: OLD('1011'), to: NEW('1011') }] },
+        ],
+      },
+    });
+    expect(cluster.services.stored('apps', 'legacy')?.loadBalancerIP).toBe(OLD('1011'));
+    const again = await run(cluster, all);
+    expect(again.result.status).toBe('updated');
+    expect(cluster.services.stored('apps', 'legacy')?.loadBalancerIP).toBe(NEW('1011'));
+  });
+
   it(`patches at most ${String(SERVICE_PATCH_CONCURRENCY)} Services at once`, async () => {
     const cluster = home();
     for (let i = 0; i < 40; i++)

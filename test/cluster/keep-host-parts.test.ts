@@ -1,16 +1,17 @@
 // Stable host numbering against the real apiserver and its RBAC: without the component's
 // ClusterRole a run says what to grant and still syncs the pool; with it a dry run lists the moves
 // and writes nothing, a run pins the Service, and a patch at a stale resourceVersion is refused.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
 import { ServiceClient, ServiceConflictError } from '../../lib/cluster/service-client.js';
 import { PIN_ANNOTATION, PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
 import { kubeConfigFor } from '../harness/kubeconfig.js';
+import { createLoadBalancer } from '../harness/metallb-fixture.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { runCli } from '../support/cli.js';
-import { exclusive, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
+import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { grantKeepHostParts, homeCluster, range, type HomeCluster } from '../support/sync-fixture.js';
 
 // Each test its own /64s, and its Service deleted afterwards: a run keeping host parts lists every
@@ -34,18 +35,7 @@ async function homeWithService(prefix: string): Promise<{
   const home = await homeCluster(prefix, { addresses: ['192.168.178.240/28', range(OLD)] });
   homes.push(home);
   const { namespace } = home;
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'web', annotations: { 'team/owner': 'home-lab' } },
-      spec: {
-        type: 'LoadBalancer',
-        ipFamilyPolicy: 'SingleStack',
-        ipFamilies: ['IPv6'],
-        ports: [{ port: 443, protocol: 'TCP' }],
-      },
-    },
-  });
+  await createLoadBalancer(admin, namespace, 'web', { annotations: { 'team/owner': 'home-lab' } });
   await core.patchNamespacedServiceStatus(
     { namespace, name: 'web', body: { status: { loadBalancer: { ingress: [{ ip: `${OLD}::1005` }] } } } },
     mergePatch,
@@ -58,11 +48,7 @@ async function homeWithService(prefix: string): Promise<{
 const readWeb = (home: HomeCluster) => core.readNamespacedService({ namespace: home.namespace, name: 'web' });
 
 describe('keeping host parts on the real apiserver', () => {
-  let release: (() => void) | undefined;
-  beforeAll(async () => {
-    release = await exclusive(LOAD_BALANCER_SERVICES);
-  }, 25 * 60_000);
-  afterAll(() => release?.());
+  exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
   afterEach(async () => {
     for (const home of homes) await core.deleteNamespacedService({ namespace: home.namespace, name: 'web' });
     homes = [];

@@ -5,7 +5,7 @@ import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
 import { PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -13,7 +13,12 @@ import {
   setHeaderOptions,
   type V1Service,
 } from '@kubernetes/client-node';
-import { createLoadBalancers, installReleaseCrds, setPodsNeverReady } from '../harness/metallb-fixture.js';
+import {
+  createLoadBalancer,
+  createLoadBalancers,
+  installReleaseCrds,
+  setPodsNeverReady,
+} from '../harness/metallb-fixture.js';
 import { goToBuild, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
 import { readAuditEvents } from '../harness/control-plane.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
@@ -25,7 +30,7 @@ import {
   versionOfImage,
 } from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../support/cli.js';
-import { exclusive, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
+import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { describeIf } from '../support/declared-skips.js';
 import {
   grantKeepHostParts,
@@ -78,27 +83,8 @@ async function settledIn(
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-/** An IPv6 LoadBalancer Service, pinned as given. */
-async function createService(
-  namespace: string,
-  name: string,
-  pin: { annotations?: Record<string, string>; loadBalancerIP?: string } = {},
-): Promise<void> {
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name, annotations: pin.annotations ?? {} },
-      spec: {
-        type: 'LoadBalancer',
-        ipFamilyPolicy: 'SingleStack',
-        ipFamilies: ['IPv6'],
-        selector: { app: name },
-        ports: [{ port: 443, protocol: 'TCP' }],
-        ...(pin.loadBalancerIP === undefined ? {} : { loadBalancerIP: pin.loadBalancerIP }),
-      },
-    },
-  });
-}
+const createService = (namespace: string, name: string, pin?: Parameters<typeof createLoadBalancer>[3]) =>
+  createLoadBalancer(admin, namespace, name, pin);
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -150,11 +136,7 @@ describeIf(
     // Without loadBalancerClass every MetalLB controller claims every Service in the cluster, so each
     // test's controller is gone before the next one starts.
     let current: HomeCluster | undefined;
-    let release: (() => void) | undefined;
-    beforeAll(async () => {
-      release = await exclusive(LOAD_BALANCER_SERVICES);
-    }, 25 * 60_000);
-    afterAll(() => release?.());
+    exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
     afterEach(async () => {
       const namespace = current?.namespace;
       current = undefined;

@@ -265,28 +265,36 @@ export async function setPodsNeverReady(
   );
 }
 
-/** IPv6 LoadBalancer Services, one per name, as a home lab exposes its apps (port 80). */
+/** An IPv6 LoadBalancer Service as a home lab exposes an app (port 80), pinned as given. */
+export async function createLoadBalancer(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  pin: { annotations?: Record<string, string>; loadBalancerIP?: string } = {},
+): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name, annotations: pin.annotations ?? {} },
+      spec: {
+        type: 'LoadBalancer',
+        ipFamilyPolicy: 'SingleStack',
+        ipFamilies: ['IPv6'],
+        selector: { app: name },
+        ports: [{ port: 80, protocol: 'TCP' }],
+        ...(pin.loadBalancerIP === undefined ? {} : { loadBalancerIP: pin.loadBalancerIP }),
+      },
+    },
+  });
+}
+
+/** Unpinned IPv6 LoadBalancer Services, one per name. */
 export async function createLoadBalancers(
   kc: KubeConfig,
   namespace: string,
   names: readonly string[],
 ): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  for (const name of names) {
-    await core.createNamespacedService({
-      namespace,
-      body: {
-        metadata: { name },
-        spec: {
-          type: 'LoadBalancer',
-          ipFamilyPolicy: 'SingleStack',
-          ipFamilies: ['IPv6'],
-          selector: { app: name },
-          ports: [{ port: 80, protocol: 'TCP' }],
-        },
-      },
-    });
-  }
+  for (const name of names) await createLoadBalancer(kc, namespace, name);
 }
 
 export interface PoolSpec {

@@ -2,6 +2,7 @@
 // MetalLB's real controller claims every LoadBalancer Service in it, so the files that create
 // LoadBalancer Services take turns. mkdir is atomic: whoever creates the folder holds the lock.
 import { mkdirSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll } from '@jest/globals';
 import path from 'node:path';
 import { sharedCluster } from '../harness/shared-cluster.js';
 
@@ -25,4 +26,13 @@ export async function exclusive(name: string, timeoutMs = 20 * 60_000): Promise<
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/** Holds the lock `name` for the whole of the describe block it is called in. */
+export function exclusiveDuringSuite(name: string): void {
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await exclusive(name);
+  }, 25 * 60_000);
+  afterAll(() => release?.());
 }

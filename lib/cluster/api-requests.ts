@@ -2,6 +2,7 @@
 // it), bounded in time (a stalled connection must not hang a CronJob for its whole deadline), and
 // retried with backoff when the failure is transient — never past the run's deadline.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { abortAfter, timeoutReason } from './abort-after.js';
 import { statusCode } from './api-error.js';
 
 /** How many requests this run sent to the Kubernetes API (reported in the result document). */
@@ -77,7 +78,8 @@ export class ApiRequests implements RequestCount {
       const stopped = this.stopped;
       if (stopped !== undefined) throw new Error(stopped);
       this.n++;
-      const signal = AbortSignal.any([AbortSignal.timeout(this.limits.timeoutMs), this.limits.stop]);
+      const timeout = abortAfter(this.limits.timeoutMs, timeoutReason(), [this.limits.stop]);
+      const { signal } = timeout;
       try {
         return await currentRequestSignal.run(signal, request);
       } catch (error) {
@@ -93,6 +95,8 @@ export class ApiRequests implements RequestCount {
         throw new Error(`no answer from the Kubernetes API within ${seconds} s (--request-timeout)`, {
           cause: error,
         });
+      } finally {
+        timeout.clear();
       }
     }
   }

@@ -1,5 +1,6 @@
 // MetalLB's pods: listing them, and cycling them (delete, then wait for Ready replacements).
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { abortAfter, timeoutReason } from './abort-after.js';
 import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError } from './api-error.js';
 import { errorText } from '../errors/error-text.js';
@@ -173,11 +174,8 @@ export class MetalLBPods implements MetalLBApi {
     sliceMs: number,
   ): Promise<boolean> {
     const finished = new AbortController();
-    const signal = AbortSignal.any([
-      finished.signal,
-      AbortSignal.timeout(Math.max(1, sliceMs)),
-      this.counter.signal,
-    ]);
+    const slice = abortAfter(Math.max(1, sliceMs), timeoutReason(), [finished.signal, this.counter.signal]);
+    const { signal } = slice;
     const query = { labelSelector: this.selector, resourceVersion, allowWatchBookmarks: 'true' };
     try {
       await this.counter.track(
@@ -192,6 +190,8 @@ export class MetalLBPods implements MetalLBApi {
       );
     } catch {
       // Ended by us, by the slice's end, or by the server: the next list tells where things stand.
+    } finally {
+      slice.clear();
     }
     return done();
   }

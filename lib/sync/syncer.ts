@@ -7,6 +7,7 @@ import { MetalLBPods } from '../cluster/metallb-pods.js';
 import { OwnedPool } from '../cluster/owned-pool.js';
 import { PoolClient } from '../cluster/pool-client.js';
 import { EventRateLimit, PoolEvents } from '../cluster/pool-events.js';
+import { abortAfter, type AbortTimer } from '../cluster/abort-after.js';
 import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
 import { ServiceClient } from '../cluster/service-client.js';
 import type { Logger } from '../log/logger.js';
@@ -25,8 +26,8 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
   const eventLimit = new EventRateLimit();
   return {
     async sync(request = {}, stop) {
-      const deadline = runDeadline(config.deadlineMs);
-      const ends = stop === undefined ? deadline.signal : AbortSignal.any([deadline.signal, stop]);
+      const deadline = runDeadline(config.deadlineMs, stop);
+      const ends = deadline.signal;
       const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, ends));
       const target = {
         nodes: new ClusterNodes(clients, counter),
@@ -45,18 +46,10 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
   };
 }
 
-function runDeadline(ms: number): { signal: AbortSignal; clear(): void } {
-  const controller = new AbortController();
-  const seconds = String(ms / 1000);
-  const timer = setTimeout(() => {
-    controller.abort(
-      new Error(`the run's deadline of ${seconds} s passed (--deadline / METALLB_DYN6_DEADLINE)`),
-    );
-  }, ms);
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-    },
-  };
+/** Ends the run at its deadline, or at `stop` when that comes first. */
+function runDeadline(ms: number, stop: AbortSignal | undefined): AbortTimer {
+  const reason = new Error(
+    `the run's deadline of ${String(ms / 1000)} s passed (--deadline / METALLB_DYN6_DEADLINE)`,
+  );
+  return abortAfter(ms, reason, stop === undefined ? [] : [stop]);
 }

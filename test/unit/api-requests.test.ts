@@ -1,5 +1,7 @@
 // The one wrapper every Kubernetes API request of a run goes through: its timeout, its retries of
 // transient failures only, and the run's stop.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import { ApiRequests, currentRequestSignal, isTransient } from '../../lib/cluster/api-requests.js';
 
@@ -78,6 +80,27 @@ describe('ApiRequests', () => {
       'no answer from the Kubernetes API within 0.05 s (--request-timeout)',
     );
     expect(requests.count).toBe(2);
+  });
+
+  it('ends a stalled request at its timeout while the garbage collector runs', async () => {
+    // Node 20 collects an AbortSignal.timeout() held only by AbortSignal.any(): the request then
+    // waited for the run's deadline (found by a stalled apiserver in the fault tests).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const deadline = new AbortController();
+    const requests = new ApiRequests({ ...limits(deadline.signal), timeoutMs: 300 });
+    const collecting = setInterval(gc, 20);
+    const ended = setTimeout(() => {
+      deadline.abort(new Error("the run's deadline passed"));
+    }, 5000);
+    try {
+      await expect(requests.track(stalled, { retries: 0 })).rejects.toThrow(
+        'no answer from the Kubernetes API within 0.3 s (--request-timeout)',
+      );
+    } finally {
+      clearInterval(collecting);
+      clearTimeout(ended);
+    }
   });
 
   it('stops at once when the run is stopped, with the reason, and sends nothing more', async () => {

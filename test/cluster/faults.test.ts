@@ -36,9 +36,10 @@ const TEAM = { 'team/owner': 'home-lab' };
 const admin = adminKubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
 
-// Short enough that a stalled call costs seconds: 4 attempts of 0.5 s and the backoffs between.
+// Short enough that a stalled call costs seconds (4 attempts of 2 s and the backoffs between), long
+// enough that an undisturbed call on a busy 2-core CI machine is not mistaken for a stalled one.
 const FAST = {
-  METALLB_DYN6_REQUEST_TIMEOUT: '0.5',
+  METALLB_DYN6_REQUEST_TIMEOUT: '2',
   METALLB_DYN6_RELOAD_TIMEOUT: '6',
   METALLB_DYN6_DEADLINE: '40',
 };
@@ -73,7 +74,10 @@ afterAll(async () => {
 
 interface Home {
   home: HomeCluster;
+  /** Through the proxy, with FAST limits. */
   env: Record<string, string>;
+  /** Through the proxy, with the CLI's default limits: what a run after the attack has. */
+  calm: Record<string, string>;
   /** The pool before any run, with what the tool manages (addresses, its annotations) left out. */
   notOurs: unknown;
 }
@@ -99,6 +103,7 @@ async function homeBehindProxy(prefix: string): Promise<Home> {
   return {
     home,
     env: home.env({ KUBECONFIG: kubeconfig, ...FAST }),
+    calm: home.env({ KUBECONFIG: kubeconfig }),
     notOurs: withoutOurs(await home.readPool()),
   };
 }
@@ -112,9 +117,9 @@ async function expectOldOrNew({ home, notOurs }: Home): Promise<'old' | 'new'> {
 }
 
 /** An undisturbed run puts the new addresses in, owes MetalLB nothing, and MetalLB restarted after the write. */
-async function expectConvergence({ home, env }: Home): Promise<void> {
+async function expectConvergence({ home, calm }: Home): Promise<void> {
   proxy.inject([]);
-  const next = await runCli(['sync'], env, 60_000);
+  const next = await runCli(['sync'], calm, 60_000);
   expect({ code: next.code, stderr: next.code === 0 ? '' : next.stderr }).toEqual({ code: 0, stderr: '' });
   const pool = await home.readPool();
   expect(pool.spec.addresses).toEqual(NEW);
@@ -142,7 +147,7 @@ const STALLED: Record<string, Expected> = {
     status: 'failed',
     stage: 'read',
     pool: 'old',
-    error: /within 0\.5 s \(--request-timeout\)/,
+    error: /within 2 s \(--request-timeout\)/,
   },
   'the pod LIST before the write': {
     code: 1,
@@ -156,7 +161,7 @@ const STALLED: Record<string, Expected> = {
     status: 'failed',
     stage: 'write',
     pool: 'old',
-    error: /writing IPAddressPool .*within 0\.5 s/,
+    error: /writing IPAddressPool .*within 2 s/,
   },
   'the pod DELETECOLLECTION': {
     code: 1,
@@ -316,7 +321,8 @@ describe('SIGTERM in run mode', () => {
     const signalled = Date.now();
     started.child.kill('SIGTERM');
     const run = await started.done;
-    expect(Date.now() - signalled).toBeLessThan(3000);
+    // Far below the 60 s the hanging request would take: the signal ended it, however busy the machine.
+    expect(Date.now() - signalled).toBeLessThan(15_000);
     expect(run.code).toBe(0);
     expect(run.result).toMatchObject({ status: 'failed', stage: 'write' });
     expect(run.result?.error).toMatch(/stopped by SIGTERM/);

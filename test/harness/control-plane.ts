@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
@@ -58,6 +58,19 @@ export function readAuditEvents(auditLog: string, username: string): AuditEvent[
 
 const ADMIN_USER = 'metallb-dyn6-test-admin';
 
+/**
+ * etcd syncs every write to disk; on a busy CI disk one sync can take seconds, which tests with
+ * short request timeouts would read as a stalled API. The data is thrown away on stop, so it lives
+ * in memory (tmpfs) where the machine has one.
+ */
+function etcdDataDir(runDir: string): string {
+  try {
+    return mkdtempSync('/dev/shm/metallb-dyn6-etcd-');
+  } catch {
+    return path.join(runDir, 'etcd-data');
+  }
+}
+
 function get(url: string, options: https.RequestOptions = {}): Promise<number> {
   const lib = url.startsWith('https:') ? https : http;
   return new Promise((resolve) => {
@@ -101,8 +114,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   mkdirSync(runDir, { recursive: true });
   const file = (name: string) => path.join(runDir, name);
   const started: ManagedProcess[] = [];
+  const etcdData = etcdDataDir(runDir);
   const stopAll = async () => {
     for (const p of started.reverse()) await p.stop();
+    rmSync(etcdData, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
   };
 
   try {
@@ -120,7 +136,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       bin.etcd,
       [
         '--name=default',
-        `--data-dir=${file('etcd-data')}`,
+        `--data-dir=${etcdData}`,
         `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
         `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
         `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
@@ -211,14 +227,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       adminToken,
       adminKubeconfig,
       auditLog: file('audit.log'),
-      async stop() {
-        await stopAll();
-        rmSync(runDir, { recursive: true, force: true });
-      },
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();
-    rmSync(runDir, { recursive: true, force: true });
     throw error;
   }
 }

@@ -17,6 +17,7 @@ import {
 } from './choices.js';
 import {
   MANIFEST_LABEL_SELECTOR,
+  MAX_DURATION_HOURS,
   optionLabel,
   OPTION_SPECS,
   type OptionName,
@@ -82,14 +83,17 @@ export function parseSeconds(text: string): number | undefined {
   return Math.round(Number(m[1]) * factor * 1000);
 }
 
-/** A duration of at least `minMs`. */
+/** A duration of at least `minMs` and at most MAX_DURATION_HOURS. */
 function durationFrom(minMs: number): (text: string) => number | undefined {
   return (text) => {
     const ms = parseSeconds(text);
-    // Stryker disable next-line UnaryOperator: an unparsable text gives undefined either way
-    return (ms ?? -1) >= minMs ? ms : undefined;
+    // Stryker disable next-line ConditionalExpression: undefined fails both comparisons anyway
+    if (ms === undefined || ms < minMs || ms > MAX_DURATION_HOURS * 3_600_000) return undefined;
+    return ms;
   };
 }
+
+const upTo = `at most ${String(MAX_DURATION_HOURS)}h`;
 
 export function parseBoolean(text: string): boolean | undefined {
   const t = text.trim().toLowerCase();
@@ -175,13 +179,13 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     errors.push(`${optionLabel('subnetOverride')} and ${optionLabel('prefixLength')} must be given together`);
   }
 
-  const intervalMs = checked('interval', durationFrom(1000), 'a duration of at least 1 second');
-  const minTickIntervalMs = checked('minTickInterval', parseSeconds, 'a duration');
+  const intervalMs = checked('interval', durationFrom(1000), `a duration of at least 1 second and ${upTo}`);
+  const minTickIntervalMs = checked('minTickInterval', durationFrom(0), `a duration of ${upTo}`);
   const dryRun = checked('dryRun', parseBoolean, 'true or false');
   const reload = checked('reload', ...oneOf(RELOAD_STRATEGIES));
-  const reloadTimeoutMs = checked('reloadTimeout', parseSeconds, 'a duration');
+  const reloadTimeoutMs = checked('reloadTimeout', durationFrom(0), `a duration of ${upTo}`);
   const keepHostParts = checked('keepHostParts', ...oneOf(KEEP_MODES));
-  const sourceTimeoutMs = checked('sourceTimeout', durationFrom(1), 'a positive duration');
+  const sourceTimeoutMs = checked('sourceTimeout', durationFrom(1), `a positive duration of ${upTo}`);
   const retries = checked(
     'sourceRetries',
     (v) => (/^\d$/.test(v) && Number(v) <= 5 ? Number(v) : undefined),
@@ -190,13 +194,13 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   const output = checked('output', ...oneOf(OUTPUT_FORMATS));
   const logLevel = checked('logLevel', ...oneOf(LOG_LEVELS));
 
-  const detectDeadlineMs = checked('detectDeadline', durationFrom(1), 'a positive duration');
-  const requestTimeoutMs = checked('requestTimeout', durationFrom(1), 'a positive duration');
+  const detectDeadlineMs = checked('detectDeadline', durationFrom(1), `a positive duration of ${upTo}`);
+  const requestTimeoutMs = checked('requestTimeout', durationFrom(1), `a positive duration of ${upTo}`);
   // Room for detection, the reload wait, the rollback's reload wait, and the requests around them.
   const deadlineMs = checked(
     'deadline',
     durationFrom(1000),
-    'a duration of at least 1 second',
+    `a duration of at least 1 second and ${upTo}`,
     detectDeadlineMs + 2 * reloadTimeoutMs + 60_000,
   );
   // Stryker disable next-line StringLiteral: the option has a default

@@ -1,4 +1,4 @@
-import { OPTION_SPECS, type OptionName } from './options.js';
+import { MAX_DURATION_HOURS, OPTION_SPECS, type OptionName } from './options.js';
 
 export function helpText(program: string): string {
   const rows = (Object.keys(OPTION_SPECS) as OptionName[]).map((name) => {
@@ -17,6 +17,7 @@ export function helpText(program: string): string {
     "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
     '',
     'Options (flags win over environment variables):',
+    `  durations are seconds, or a number with s, m or h (30s, 5m, 1h), up to ${String(MAX_DURATION_HOURS)}h`,
     ...rows,
     '  --help',
     '      Show this help',

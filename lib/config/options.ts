@@ -155,6 +155,12 @@ export type OptionName = keyof typeof OPTIONS;
 
 /** The labels MetalLB's own manifests (config/manifests) put on its pods, tried after the Helm chart's. */
 export const MANIFEST_LABEL_SELECTOR = 'app=metallb';
+
+/**
+ * The longest duration any option takes. Node's timers hold at most 2^31 - 1 ms (24.8 days) and fire
+ * at once beyond it: a week for each keeps the derived deadline (detect + 2 × reload + 60 s) under it.
+ */
+export const MAX_DURATION_HOURS = 168;
 export const OPTION_SPECS: Readonly<Record<OptionName, OptionSpec>> = OPTIONS;
 
 /** How a message names an option: its flag and its environment variables. */

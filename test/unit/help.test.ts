@@ -7,7 +7,7 @@ const lines = () => helpText('metallb-dyn6').split('\n');
 
 describe('--help', () => {
   it('starts with the usage, the commands and their exit codes', () => {
-    expect(lines().slice(0, 8)).toEqual([
+    expect(lines().slice(0, 9)).toEqual([
       'Usage: metallb-dyn6 [sync|run] [options]',
       '',
       'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
@@ -15,6 +15,7 @@ describe('--help', () => {
       "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
       '',
       'Options (flags win over environment variables):',
+      '  durations are seconds, or a number with s, m or h (30s, 5m, 1h), up to 168h',
       '  --source <value>',
     ]);
   });

@@ -110,6 +110,10 @@ describe('every option reaches its effect, from the flag and from the environmen
     ['requestTimeout', '0.5', (c) => c.requestTimeoutMs, 500],
     ['deadline', '90', (c) => c.deadlineMs, 90_000],
     ['deadline', '5m', (c) => c.deadlineMs, 300_000],
+    ['deadline', '168h', (c) => c.deadlineMs, 604_800_000],
+    ['reloadTimeout', '0', (c) => c.reloadTimeoutMs, 0],
+    // The longest durations still derive a deadline Node's timers can hold (2^31 - 1 ms).
+    ['reloadTimeout', '168h', (c) => c.deadlineMs < 2 ** 31 - 1, true],
     ['minTickInterval', '0', (c) => c.minTickIntervalMs, 0],
     ['minTickInterval', '2m', (c) => c.minTickIntervalMs, 120_000],
     ['output', 'text', (c) => c.output, 'text'],
@@ -306,6 +310,26 @@ describe('every bad value is one line naming the option and the value', () => {
     ['requestTimeout', '0', /REQUEST_TIMEOUT: "0" is not a positive duration/],
     ['deadline', '0.5', /METALLB_DYN6_DEADLINE: "0\.5" is not a duration of at least 1 second/],
     ['minTickInterval', 'soon', /MIN_TICK_INTERVAL: "soon" is not a duration/],
+    // Beyond 2^31 - 1 ms Node fires a timer at once: a 1000 h deadline would end every run at start.
+    [
+      'deadline',
+      '1000h',
+      /METALLB_DYN6_DEADLINE: "1000h" is not a duration of at least 1 second and at most 168h$/,
+    ],
+    [
+      'requestTimeout',
+      '168.001h',
+      /REQUEST_TIMEOUT: "168\.001h" is not a positive duration of at most 168h$/,
+    ],
+    [
+      'interval',
+      '10081m',
+      /UPDATE_INTERVAL: "10081m" is not a duration of at least 1 second and at most 168h$/,
+    ],
+    ['reloadTimeout', '700000', /RELOAD_TIMEOUT: "700000" is not a duration of at most 168h$/],
+    ['minTickInterval', '169h', /MIN_TICK_INTERVAL: "169h" is not a duration of at most 168h$/],
+    ['sourceTimeout', '604801', /SOURCE_TIMEOUT: "604801" is not a positive duration of at most 168h$/],
+    ['detectDeadline', '999h', /DETECT_DEADLINE: "999h" is not a positive duration of at most 168h$/],
     ['sourceTimeout', '0', /SOURCE_TIMEOUT: "0" is not a positive duration/],
     ['sourceTimeout', 'x', /"x" is not a positive duration/],
     ['sourceRetries', '6', /SOURCE_RETRIES: "6" is not a whole number from 0 to 5/],

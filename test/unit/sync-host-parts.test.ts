@@ -21,12 +21,16 @@ const OLD = (host: string) => `${SUBNET_OLD}::${host}`;
 const NEW = (host: string) => `${SUBNET_NEW}::${host}`;
 const all = { settings: { keepHostParts: 'all' as const } };
 
+/** A pool metallb-dyn6 synced to the old prefix, on a cluster running that MetalLB. */
+const syncedPool = (metallbVersion: string) =>
+  inMemoryCluster([V4, range(SUBNET_OLD)], {
+    annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
+    metallbVersion,
+  });
+
 /** A synced pool on the old prefix, MetalLB 0.14.9, and Services MetalLB gave ::1005 and ::1006. */
 function home() {
-  const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
-    annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
-    metallbVersion: 'v0.14.9',
-  });
+  const cluster = syncedPool('v0.14.9');
   cluster.services.add({ namespace: 'apps', name: 'web', annotations: {}, ingress: [OLD('1005')] });
   cluster.services.add({ namespace: 'iot', name: 'mqtt', annotations: {}, ingress: [OLD('1006')] });
   // A person's pin outside our range: never touched.
@@ -78,10 +82,7 @@ describe('keeping host parts through a sync', () => {
   });
 
   it('pins with the annotation MetalLB < 0.14.9 reads on a cluster running one', async () => {
-    const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
-      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
-      metallbVersion: 'v0.13.12',
-    });
+    const cluster = syncedPool('v0.13.12');
     cluster.services.add({ namespace: 'apps', name: 'web', annotations: {}, ingress: [OLD('1005')] });
     await run(cluster, { settings: { keepHostParts: 'all', reload: 'never' } });
     expect(cluster.services.stored('apps', 'web')?.annotations).toEqual({
@@ -235,10 +236,7 @@ describe('keeping host parts through a sync', () => {
   });
 
   it('MetalLB not taking the pool: the rollback restores the pool and the Services', async () => {
-    const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
-      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
-      metallbVersion: 'v0.13.12',
-    });
+    const cluster = syncedPool('v0.13.12');
     cluster.services.add({
       namespace: 'apps',
       name: 'web',
@@ -321,10 +319,7 @@ describe('keeping host parts through a sync', () => {
   });
 
   it('spec.loadBalancerIP moves with the prefix and back with a rollback', async () => {
-    const cluster = inMemoryCluster([V4, range(SUBNET_OLD)], {
-      annotations: { [OWNED_ANNOTATION]: JSON.stringify([range(SUBNET_OLD)]) },
-      metallbVersion: 'v0.13.12',
-    });
+    const cluster = syncedPool('v0.13.12');
     cluster.services.add({
       namespace: 'apps',
       name: 'legacy',

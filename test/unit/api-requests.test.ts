@@ -103,6 +103,27 @@ describe('ApiRequests', () => {
     }
   });
 
+  it('aborts the request in flight when the run is stopped, long before its timeout', async () => {
+    const stop = new AbortController();
+    const requests = new ApiRequests({ ...limits(stop.signal), timeoutMs: 30_000 });
+    const pending = requests.track(stalled);
+    setTimeout(() => {
+      stop.abort(new Error('stopped by SIGTERM'));
+    }, 20);
+    await expect(pending).rejects.toThrow('stopped by SIGTERM');
+  });
+
+  it('leaves the signal of a request that answered alone after its timeout would have passed', async () => {
+    let seen: AbortSignal | undefined;
+    const requests = new ApiRequests(limits());
+    await requests.track(() => {
+      seen = currentRequestSignal.getStore();
+      return Promise.resolve('ok');
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen?.aborted).toBe(false);
+  });
+
   it('stops at once when the run is stopped, with the reason, and sends nothing more', async () => {
     const stop = new AbortController();
     const requests = new ApiRequests(limits(stop.signal));

@@ -15,7 +15,7 @@ export function abortAfter(ms: number, reason: Error, joined: readonly AbortSign
     controller.abort(reason);
   }, ms);
   return {
-    signal: joined.length === 0 ? controller.signal : AbortSignal.any([controller.signal, ...joined]),
+    signal: AbortSignal.any([controller.signal, ...joined]),
     clear: () => {
       clearTimeout(timer);
     },

@@ -27,8 +27,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
   return {
     async sync(request = {}, stop) {
       const deadline = runDeadline(config.deadlineMs, stop);
-      const ends = deadline.signal;
-      const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, ends));
+      const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, deadline.signal));
       const target = {
         nodes: new ClusterNodes(clients, counter),
         pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
@@ -38,7 +37,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
         counter,
       };
       try {
-        return await syncOnce(config, config.source, target, log, { ...request, stop: ends });
+        return await syncOnce(config, config.source, target, log, { ...request, stop: deadline.signal });
       } finally {
         deadline.clear();
       }

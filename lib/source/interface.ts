@@ -2,7 +2,8 @@
 // network. Linux's /proc/net/if_inet6 says, per address, its scope and flags.
 import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { networkOf, notGlobalUnicast, toBigInt, type IPv6 } from '../prefix/ipv6.js';
+import { notGlobalUnicast, toBigInt, type IPv6 } from '../prefix/ipv6.js';
+import { groupByPrefix } from './prefix-groups.js';
 import { SourceError, type PrefixSource } from './source.js';
 
 export const IF_INET6 = '/proc/net/if_inet6';
@@ -74,24 +75,15 @@ export function chooseInterfaceAddress(
     const seen = onInterface.map((a) => `${a.address.toString()} (${unusable(a) ?? ''})`).join(', ');
     return `no stable global IPv6 address${ifname === undefined ? '' : ` on ${ifname}`}${seen === '' ? '' : `: ${seen}`}`;
   }
-  const order = (a: InterfaceAddress) =>
-    [toBigInt(networkOf(a.address, delegatedLength)), toBigInt(a.address)] as const;
+  // The prefix is the address's leading bits: address order is prefix order too.
   const sorted = [...usable].sort((a, b) => {
-    const [x, y] = [order(a), order(b)];
-    return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+    const [x, y] = [toBigInt(a.address), toBigInt(b.address)];
+    return x < y ? -1 : x > y ? 1 : 0;
   });
-  const candidates = [
-    ...new Set(
-      sorted.map((a) => `${networkOf(a.address, delegatedLength).toString()}/${String(delegatedLength)}`),
-    ),
-  ];
-  const firstOf = (prefix: string) =>
-    sorted.find(
-      (a) => `${networkOf(a.address, delegatedLength).toString()}/${String(delegatedLength)}` === prefix,
-    );
-  const [chosen, ...others] = candidates.map(firstOf).filter((a) => a !== undefined);
+  const groups = groupByPrefix(sorted, (a) => a.address, delegatedLength);
+  const [chosen, ...others] = groups.map((g) => g.members[0]).filter((a) => a !== undefined);
   if (chosen === undefined) return 'no address';
-  return { address: chosen.address, ifname: chosen.ifname, candidates, others };
+  return { address: chosen.address, ifname: chosen.ifname, candidates: groups.map((g) => g.prefix), others };
 }
 
 export function interfaceSource(

@@ -1,8 +1,9 @@
 // kubernetes-nodes[:<label selector>]: the global IPv6 addresses nodes report. Nodes get SLAAC
 // addresses from the delegated prefix, so this works in-cluster and from Lambda through the API.
-import { networkOf, notGlobalUnicast, parseIPv6, toBigInt } from '../prefix/ipv6.js';
+import { notGlobalUnicast, parseIPv6 } from '../prefix/ipv6.js';
 import { parseAnswer } from './answer.js';
 import { agreeingAnswer } from './agreement.js';
+import { groupByPrefix } from './prefix-groups.js';
 import { SourceError, type PrefixSource } from './source.js';
 import { errorText } from '../errors/error-text.js';
 
@@ -34,24 +35,12 @@ export function kubernetesNodesSource(
           return parsed !== undefined && notGlobalUnicast(parsed) === undefined;
         })
         .sort();
-      if (global.length === 0) throw new SourceError(name, 'no node reports a global IPv6 address');
       // During a renumbering kubelets report both prefixes: one answer per prefix, lowest first,
       // and the sync decides with the pool's prefix history.
-      const byPrefix = new Map<string, { network: bigint; addresses: string[] }>();
-      for (const address of global) {
-        const network = networkOf(parseAnswer(name, address).address, delegatedLength);
-        const prefix = `${network.toString()}/${String(delegatedLength)}`;
-        const group = byPrefix.get(prefix) ?? { network: toBigInt(network), addresses: [] };
-        byPrefix.set(prefix, { ...group, addresses: [...group.addresses, address] });
-      }
-      const prefixes = [...byPrefix.entries()]
-        .sort(([, a], [, b]) => (a.network < b.network ? -1 : 1))
-        .map(([prefix]) => prefix);
+      const groups = groupByPrefix(global, (a) => parseAnswer(name, a).address, delegatedLength);
       const count = `${String(global.length)} addresses on ${String(nodes.nodes)} nodes`;
-      const note = prefixes.length > 1 ? `; prefixes in use: ${prefixes.join(', ')}` : '';
-      const [first, ...others] = prefixes.map((p) =>
-        agreeingAnswer(name, byPrefix.get(p)?.addresses ?? [], delegatedLength),
-      );
+      const note = groups.length > 1 ? `; prefixes in use: ${groups.map((g) => g.prefix).join(', ')}` : '';
+      const [first, ...others] = groups.map((g) => agreeingAnswer(name, g.members, delegatedLength));
       if (first === undefined) throw new SourceError(name, 'no node reports a global IPv6 address');
       return {
         ...first,

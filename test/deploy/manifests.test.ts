@@ -1,12 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import { PingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
 import { REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
+import { established } from '../harness/metallb-fixture.js';
 import { goModuleDir, goToBuild } from '../harness/metallb-runtime.js';
 import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
 import { describeIf, type Condition, type SkipId } from '../support/declared-skips.js';
@@ -218,10 +219,10 @@ describe('deployment manifests', () => {
         input: JSON.stringify(doc),
       });
 
-    beforeAll(() => {
+    beforeAll(async () => {
       const serving = goModuleDir('knative.dev/serving', KNATIVE_SERVING);
       kubectl(['apply', '-f', path.join(serving, 'config/core/300-resources/service.yaml')], admin());
-      kubectl(['wait', '--for=condition=Established', 'crd/services.serving.knative.dev'], admin());
+      await established(adminKubeConfig().makeApiClient(ApiextensionsV1Api), 'services.serving.knative.dev');
     }, 300_000);
 
     it('accepts the Knative Service of the overlay', () => {

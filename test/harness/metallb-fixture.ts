@@ -44,8 +44,11 @@ async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
   }
 }
 
-/** Waits until the apiserver serves a CRD. */
-async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
+/**
+ * Waits until the apiserver serves a CRD. (`kubectl wait --for=condition=Established` fails
+ * outright when it reads the CRD before the apiserver has written any condition.)
+ */
+export async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
   await poll(`the ${name} CRD to be established`, async () => {
     const current = await api.readCustomResourceDefinition({ name });
     return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;

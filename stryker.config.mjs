@@ -31,7 +31,8 @@ export default {
   concurrency: 2,
   // Jest's ESM mode keeps every module graph it loaded: a fresh runner now and then stays fast.
   maxTestRunnerReuse: 40,
-  timeoutMS: 10_000,
+  // The covering unit tests take milliseconds: a mutant that loops forever is called out in seconds.
+  timeoutMS: 3_000,
   // Mutants whose code and covering tests did not change since the recorded run keep their result;
   // `npm run mutate -- --force` runs them all again.
   incremental: true,

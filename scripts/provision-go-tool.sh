@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs a Go program from the Go module proxy (helm and crane have no current Debian package),
 # cached by name and version, and prints "NAME VERSION: PATH".
-# Usage: provision-go-tool.sh PACKAGE VERSION   e.g. helm.sh/helm/v3/cmd/helm v3.22.0
+# Usage: provision-go-tool.sh PACKAGE VERSION   e.g. helm.sh/helm/v3/cmd/helm v3.21.4
 set -euo pipefail
 
 package=${1:?usage: provision-go-tool.sh PACKAGE VERSION}

@@ -54,6 +54,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       strict: true,
       options: {
         help: { type: 'boolean', short: 'h' },
+        // Per invocation, never configured: a CronJob that forced every tick would restart MetalLB each time.
+        force: { type: 'boolean' },
         ...Object.fromEntries(
           Object.values(OPTION_SPECS).map((s) => [
             s.flag,
@@ -74,6 +76,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const problems: string[] = [];
   if (command !== 'sync' && command !== 'run') problems.push(`unknown command "${command}" (sync or run)`);
   if (extra.length > 0) problems.push(`unexpected arguments: ${extra.join(' ')}`);
+  const force = parsed.values['force'] === true;
+  if (force && command !== 'sync') problems.push('--force is for one sync, not for run');
   const loaded = loadConfig(settingsFrom(env, parsed.values));
   if (!loaded.ok) problems.push(...loaded.error);
   if (problems.length > 0 || !loaded.ok) {
@@ -90,7 +94,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const syncer = createSyncer(config, kc, jsonLogger(config.logLevel));
   if (command === 'run') return runLoop(config, syncer);
-  const result = await syncer.sync({ trigger: 'cli' });
+  // The process's own start: processes launched together count as one burst however slowly each starts.
+  const startedAt = new Date(performance.timeOrigin);
+  const result = await syncer.sync({ trigger: 'cli', startedAt, ...(force ? { force } : {}) });
   print(config, result);
   return exitCodeOf(result);
 }

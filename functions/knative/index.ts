@@ -1,8 +1,10 @@
 // Knative Functions adapter (faas-js-runtime): `handle(context, body)`. A PingSource CloudEvent is
 // the schedule's tick; every other request follows the HTTP contract.
+import { subscribe } from 'node:diagnostics_channel';
 import { createFunctionApp } from '../shared/function-app.js';
 import { defaultKubeConfig } from '../shared/kube-config-provider.js';
 import { handleHttp, handleTick, type HttpResponse } from '../shared/http-contract.js';
+import { bodyAsBytes, REQUEST_START_CHANNEL } from './body-as-bytes.js';
 
 export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
 
@@ -14,6 +16,8 @@ interface RuntimeContext {
 }
 
 const app = createFunctionApp(process.env, defaultKubeConfig());
+// Loaded by the runtime before it serves: from the first request on, bodies reach us as bytes.
+subscribe(REQUEST_START_CHANNEL, bodyAsBytes);
 
 export async function handle(context: RuntimeContext, body: unknown): Promise<HttpResponse> {
   if (context.cloudevent?.type === PING_EVENT_TYPE) return handleTick(app, 'schedule');

@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { errorText } from '../../lib/errors/error-text.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
+import { excerpt } from '../../lib/text/excerpt.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 import type { TickGate } from './tick-gate.js';
@@ -69,8 +70,9 @@ export function parseSyncBody(body: unknown): Result<SyncRequest> {
   if (typeof value !== 'object' || Array.isArray(value)) return fail('body must be a JSON object');
   const fields = value as Record<string, unknown>;
   const unknown = Object.keys(fields).filter((k) => !['prefix', 'dryRun', 'force'].includes(k));
+  // The names are the caller's: a body of one 250 KB name would come back whole in the 400.
   if (unknown.length > 0)
-    return fail(`unknown field(s): ${unknown.join(', ')} (allowed: prefix, dryRun, force)`);
+    return fail(`unknown field(s): ${excerpt(unknown.join(', '))} (allowed: prefix, dryRun, force)`);
   const request: SyncRequest = {};
   for (const flag of ['dryRun', 'force'] as const) {
     if (fields[flag] === undefined) continue;

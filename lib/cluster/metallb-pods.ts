@@ -160,6 +160,17 @@ export class MetalLBPods implements MetalLBApi {
       const sliceMs = Math.min(WATCH_SLICE_MS, deadline - Date.now());
       if (await this.follow(list.resourceVersion, pods, () => snapshot().done, sliceMs)) return snapshot();
     }
+    // A watch that stalled to the end of the wait saw nothing: one last list says where the pods are,
+    // rather than rolling back a write MetalLB took.
+    if (this.counter.stopped === undefined && unobserved === undefined) {
+      try {
+        const list = await this.list();
+        pods.clear();
+        for (const p of list.items) pods.set(p.metadata?.uid ?? podName(p), p);
+      } catch {
+        // The pods as last seen decide.
+      }
+    }
     return {
       ...snapshot(),
       ...(unobserved === undefined ? {} : { unobserved: this.counter.stopped ?? unobserved }),

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { fail, ok, type Result } from '../errors/result.js';
+import { excerpt } from '../text/excerpt.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
 import type { ApiRequests } from './api-requests.js';
@@ -77,7 +78,8 @@ export class PoolEvents implements EventRecorder {
             },
             type,
             reason,
-            message: message.slice(0, 1024),
+            // 1 KiB, events.k8s.io's limit for a note: cut by bytes, between characters, saying so.
+            message: excerpt(message, 1024),
             source: { component: COMPONENT },
             reportingComponent: COMPONENT,
             reportingInstance: hostname(),

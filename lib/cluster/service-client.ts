@@ -3,7 +3,7 @@
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import type { LoadBalancerService, PinFields } from '../plan/host-parts.js';
 import type { ApiClients } from './api-clients.js';
-import { ClusterError, describeApiError, serverMessage, statusCode } from './api-error.js';
+import { admissionRefusal, ClusterError, describeApiError, serverMessage, statusCode } from './api-error.js';
 import type { ApiRequests } from './api-requests.js';
 
 export interface ServiceRef {
@@ -14,8 +14,12 @@ export interface ServiceRef {
 export interface ServiceApi {
   /** Every Service of type LoadBalancer in the cluster. */
   list(): Promise<LoadBalancerService[]>;
-  get(ref: ServiceRef): Promise<LoadBalancerService>;
-  /** Throws ServiceConflictError when the Service is no longer at `resourceVersion`. */
+  /** undefined: the Service is no longer of type LoadBalancer. Throws ServiceGoneError when deleted. */
+  get(ref: ServiceRef): Promise<LoadBalancerService | undefined>;
+  /**
+   * Throws ServiceConflictError when the Service is no longer at `resourceVersion`, ServiceGoneError
+   * when it was deleted.
+   */
   patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService>;
 }
 
@@ -24,6 +28,14 @@ export class ServiceConflictError extends ClusterError {
   constructor(ref: ServiceRef) {
     super(`Service ${ref.namespace}/${ref.name} was changed by someone else while we wrote it`, 409);
     this.name = 'ServiceConflictError';
+  }
+}
+
+/** The Service was deleted since it was listed (404): nothing of it to keep. */
+export class ServiceGoneError extends ClusterError {
+  constructor(ref: ServiceRef) {
+    super(`Service ${ref.namespace}/${ref.name} was deleted while the Services were moved`, 404);
+    this.name = 'ServiceGoneError';
   }
 }
 
@@ -74,10 +86,12 @@ export class ServiceClient implements ServiceApi {
     }
   }
 
-  async get(ref: ServiceRef): Promise<LoadBalancerService> {
+  async get(ref: ServiceRef): Promise<LoadBalancerService | undefined> {
     try {
-      return toLoadBalancerService(await this.counter.track(() => this.core.readNamespacedService(ref)));
+      const service = await this.counter.track(() => this.core.readNamespacedService(ref));
+      return service.spec?.type === 'LoadBalancer' ? toLoadBalancerService(service) : undefined;
     } catch (error) {
+      if (statusCode(error) === 404) throw new ServiceGoneError(ref);
       throw explain(`reading Service ${ref.namespace}/${ref.name}`, error);
     }
   }
@@ -93,12 +107,15 @@ export class ServiceClient implements ServiceApi {
       );
     } catch (error) {
       if (statusCode(error) === 409) throw new ServiceConflictError(ref);
+      if (statusCode(error) === 404) throw new ServiceGoneError(ref);
       throw explain(`patching Service ${ref.namespace}/${ref.name}`, error);
     }
   }
 }
 
 function explain(action: string, error: unknown): ClusterError {
-  if (statusCode(error) === 403) return new ServicePermissionError(action, serverMessage(error));
+  // A webhook or policy refusing with 403 is not RBAC: granting more would not help.
+  if (statusCode(error) === 403 && admissionRefusal(error) === undefined)
+    return new ServicePermissionError(action, serverMessage(error));
   return describeApiError(action, error);
 }

@@ -83,6 +83,11 @@ export interface HostPartInput {
 
 type Moved = { to: string } | { reason: string } | undefined;
 
+/** Which Service holds, pins or is being given each IPv6 address, by its eight groups joined. */
+type Holders = Map<string, string>;
+
+const groupKey = (groups: Groups) => groups.join(':');
+
 /** An address as its eight 16-bit groups: compared and recombined without building integers. */
 type Groups = readonly number[];
 
@@ -108,14 +113,15 @@ const inside = (groups: Groups, within: readonly Span[]) =>
 /** The host part is the last four groups: the bits below the /64. */
 const HOST_GROUPS = (128 - SUBNET_LENGTH) / 16;
 
-/** The plan's input with its ranges worked out. */
+/** The plan's input with its ranges worked out, and the addresses Services hold so far. */
 interface Ranges extends HostPartInput {
   fromSpans: Span[];
   intoSpans: Span[];
+  holders: Holders;
 }
 
-/** Where one address goes: undefined when it is not in our old range or does not change. */
-function moveAddress(text: string, input: Ranges): Moved {
+/** Where one address of `service` goes: undefined when it is not in our old range or does not change. */
+function moveAddress(text: string, input: Ranges, service: string): Moved {
   const address = parseIPv6(text.trim());
   if (address === undefined || !inside(address.parts, input.fromSpans)) return undefined;
   const host = address.parts.slice(8 - HOST_GROUPS);
@@ -124,14 +130,20 @@ function moveAddress(text: string, input: Ranges): Moved {
     const hostPart = new ipaddr.IPv6([...Array<number>(8 - HOST_GROUPS).fill(0), ...host]);
     return { reason: `its host part ${hostPart.toString()} is outside the new host ranges` };
   }
-  return compare(to, address.parts) === 0 ? undefined : { to: new ipaddr.IPv6(to).toString() };
+  if (compare(to, address.parts) === 0) return undefined;
+  const target = new ipaddr.IPv6(to).toString();
+  // MetalLB gives an address to one Service only: pinning a second to it leaves one of them pending.
+  const holder = input.holders.get(groupKey(to));
+  if (holder !== undefined && holder !== service)
+    return { reason: `${target} is already held, pinned or being given to Service ${holder}` };
+  return { to: target };
 }
 
 /** A comma list of addresses (as MetalLB splits it) with our old-range entries moved, spacing kept. */
 function moveList(value: string, input: Ranges, service: string, notKept: NotKept[]) {
   const moved: AddressMove[] = [];
   const pieces = value.split(',').map((piece) => {
-    const to = moveAddress(piece, input);
+    const to = moveAddress(piece, input, service);
     if (to === undefined) return piece;
     const from = piece.trim();
     if ('reason' in to) {
@@ -254,10 +266,30 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const notKept: NotKept[] = [];
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
-  const ranges = { ...input, fromSpans: spans(input.from), intoSpans: spans(input.into) };
+  const holders = holdersOf(services);
+  const ranges = { ...input, fromSpans: spans(input.from), intoSpans: spans(input.into), holders };
   for (const service of services) {
     const move = planOne(service, ranges, notKept);
-    if (move !== undefined) moves.push(move);
+    if (move === undefined) continue;
+    moves.push(move);
+    for (const { to } of move.moved) {
+      const parsed = parseIPv6(to);
+      if (parsed !== undefined) holders.set(groupKey(parsed.parts), keyOf(service));
+    }
   }
   return { moves, notKept };
+}
+
+/** Every IPv6 address a Service was given or is pinned to, with the first Service that has it. */
+function holdersOf(services: readonly LoadBalancerService[]): Holders {
+  const holders: Holders = new Map();
+  for (const service of services) {
+    const texts = [...service.ingress, ...pinsOf(service).flatMap((p) => p.value.split(','))];
+    for (const text of texts) {
+      const parsed = parseIPv6(text.trim());
+      const key = parsed === undefined ? undefined : groupKey(parsed.parts);
+      if (key !== undefined && !holders.has(key)) holders.set(key, keyOf(service));
+    }
+  }
+  return holders;
 }

@@ -3,6 +3,7 @@
 // the kernel cannot tell them apart, so the pool keeps the prefixes it was moved to, in order, and
 // a prefix that appears beside them is the new one. State stays in the pool, like the ownership record.
 import { fail, ok, type Result } from '../errors/result.js';
+import { quotedExcerpt } from '../text/excerpt.js';
 import { LAST_PREFIX_ANNOTATION, PREFIX_HISTORY_ANNOTATION } from './registry.js';
 
 export { PREFIX_HISTORY_ANNOTATION };
@@ -27,7 +28,7 @@ export function readPrefixHistory(
   }
   if (!Array.isArray(recorded) || !recorded.every((p): p is string => typeof p === 'string'))
     return fail(
-      `annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list of prefixes, got ${JSON.stringify(raw)}; fix or remove it`,
+      `annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list of prefixes, got ${quotedExcerpt(String(raw))}; fix or remove it`,
     );
   const current = annotations?.[LAST_PREFIX_ANNOTATION];
   return ok(current === undefined ? recorded : remember(recorded, current));

@@ -5,6 +5,7 @@ import type { HostRange } from '../prefix/host-range.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
 import { equal, hostBitsOf, lastOf, networkOf, notGlobalUnicast, type IPv6 } from '../prefix/ipv6.js';
 import { parsePoolEntry, type PoolEntry } from './pool-entry.js';
+import { quotedExcerpt } from '../text/excerpt.js';
 
 export const ANNOTATION_PREFIX = 'metallb-dyn6';
 export const OWNED_ANNOTATION = `${ANNOTATION_PREFIX}/owned-addresses`;
@@ -17,12 +18,26 @@ export const PREFIX_HISTORY_ANNOTATION = `${ANNOTATION_PREFIX}/prefix-history`;
  * a run that dies (or loses an answer) in between leaves the debt where the next run finds it.
  */
 export const RELOAD_OWED_ANNOTATION = `${ANNOTATION_PREFIX}/reload-owed`;
+/**
+ * The last restart of MetalLB a run paid, and when it began: runs forced at the same moment find
+ * it and do not restart MetalLB once more (see claims.ts).
+ */
+export const LAST_RESTART_ANNOTATION = `${ANNOTATION_PREFIX}/last-restart`;
+/** The run that wrote the addresses last: a run whose answer was lost finds its own write by it. */
+export const WRITTEN_BY_ANNOTATION = `${ANNOTATION_PREFIX}/written-by`;
+/**
+ * Set before the first Service is re-pinned, cleared by the pool write that follows (see claims.ts):
+ * a run that dies in between leaves the prefix the Services were moved to where the next run finds it.
+ */
+export const SERVICES_MOVING_ANNOTATION = `${ANNOTATION_PREFIX}/services-moving`;
 const MANAGED_ANNOTATIONS = [
   OWNED_ANNOTATION,
   LAST_PREFIX_ANNOTATION,
   LAST_SYNC_ANNOTATION,
   RELOAD_OWED_ANNOTATION,
   PREFIX_HISTORY_ANNOTATION,
+  WRITTEN_BY_ANNOTATION,
+  SERVICES_MOVING_ANNOTATION,
 ] as const;
 
 export type OwnershipRecord = { kind: 'recorded'; entries: string[] } | { kind: 'none' };
@@ -42,7 +57,7 @@ export function readOwnership(
   }
   if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
     return fail(
-      `annotation ${OWNED_ANNOTATION} must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(raw)}; fix or remove it`,
+      `annotation ${OWNED_ANNOTATION} must be a JSON list of the pool entries metallb-dyn6 wrote, got ${quotedExcerpt(raw)}; fix or remove it`,
     );
   }
   // A record copied with a manifest or edited by hand could name the pool's IPv4 or ULA entries,
@@ -51,7 +66,7 @@ export function readOwnership(
   const foreign = value.find((entry) => !writableByUs(parsePoolEntry(entry)));
   if (foreign !== undefined) {
     return fail(
-      `annotation ${OWNED_ANNOTATION} names "${foreign}", which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
+      `annotation ${OWNED_ANNOTATION} names ${quotedExcerpt(foreign)}, which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
     );
   }
   return ok({ kind: 'recorded', entries: value });
@@ -66,29 +81,34 @@ function writableByUs(entry: PoolEntry | undefined): boolean {
   );
 }
 
-/**
- * The record written together with the addresses: what is ours, for which prefix, when, whether
- * MetalLB still has to be restarted to take them (null removes the mark), and the prefixes the pool
- * has been on.
- */
-export function recordAnnotations(
-  owned: readonly string[],
-  prefix: string,
-  now: Date,
-  reloadOwed: boolean,
-  history: readonly string[],
-): Record<string, string | null> {
-  return {
-    [OWNED_ANNOTATION]: JSON.stringify(owned),
-    [PREFIX_HISTORY_ANNOTATION]: JSON.stringify(history),
-    [LAST_PREFIX_ANNOTATION]: prefix,
-    [LAST_SYNC_ANNOTATION]: now.toISOString(),
-    [RELOAD_OWED_ANNOTATION]: reloadOwed ? now.toISOString() : null,
-  };
+/** What one write of the addresses records beside them. */
+export interface WriteRecord {
+  owned: readonly string[];
+  prefix: string;
+  now: Date;
+  /** The restart MetalLB still needs (see claims.ts reloadMark), or null when it needs none. */
+  reloadMark: string | null;
+  /** The prefixes the pool has been on, oldest first. */
+  history: readonly string[];
+  /** The writing run's id. */
+  run: string;
 }
 
-export function reloadOwed(annotations: Readonly<Record<string, string>> | undefined): boolean {
-  return annotations?.[RELOAD_OWED_ANNOTATION] !== undefined;
+/**
+ * The record written together with the addresses: what is ours, for which prefix, when, by which
+ * run, whether MetalLB still has to be restarted to take them (null removes the mark), and the
+ * prefixes the pool has been on. The Services' move, if one was recorded, is complete with it.
+ */
+export function recordAnnotations(record: WriteRecord): Record<string, string | null> {
+  return {
+    [OWNED_ANNOTATION]: JSON.stringify(record.owned),
+    [PREFIX_HISTORY_ANNOTATION]: JSON.stringify(record.history),
+    [LAST_PREFIX_ANNOTATION]: record.prefix,
+    [LAST_SYNC_ANNOTATION]: record.now.toISOString(),
+    [RELOAD_OWED_ANNOTATION]: record.reloadMark,
+    [WRITTEN_BY_ANNOTATION]: record.run,
+    [SERVICES_MOVING_ANNOTATION]: null,
+  };
 }
 
 /** The record as it was in `previous` (null removes an annotation it did not have). */

@@ -1,4 +1,5 @@
 import { networkOf } from '../prefix/ipv6.js';
+import { excerpt } from '../text/excerpt.js';
 import { parseAnswer } from './answer.js';
 import { SourceError, type SourceAnswer } from './source.js';
 
@@ -14,9 +15,10 @@ export function agreeingAnswer(
   const answers = addresses.map((a) => parseAnswer(source, a));
   const prefixes = new Set(answers.map((a) => networkOf(a.address, delegatedLength).toString()));
   if (prefixes.size > 1) {
+    // A DNS answer or a cluster's nodes may list thousands of addresses: the message quotes the start.
     throw new SourceError(
       source,
-      `addresses disagree on the /${String(delegatedLength)} prefix: ${addresses.join(', ')}`,
+      `addresses disagree on the /${String(delegatedLength)} prefix: ${excerpt(addresses.join(', '))}`,
     );
   }
   const [first] = answers;

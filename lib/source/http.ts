@@ -1,3 +1,4 @@
+import { quotedExcerpt } from '../text/excerpt.js';
 import { excerpt, SourceError } from './source.js';
 
 export interface HttpSettings {
@@ -42,10 +43,11 @@ export async function getText(
       throw new SourceError(source, `no answer from ${url} within ${String(http.timeoutMs)} ms`);
     }
     if (error instanceof HTTPError) {
+      // node-http-fetch.ts reads only the page's first 512 bytes: this quotes what it read.
       const body = await error.response.text().catch(() => '');
       throw new SourceError(
         source,
-        `${url} answered HTTP ${String(error.response.status)} ${excerpt(body, 40)}`,
+        `${url} answered HTTP ${String(error.response.status)} ${quotedExcerpt(body)}`,
       );
     }
     throw new SourceError(source, `request to ${url} failed (${failureText(error)})`);

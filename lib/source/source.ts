@@ -1,4 +1,5 @@
 import type { IPv6 } from '../prefix/ipv6.js';
+import { quotedExcerpt } from '../text/excerpt.js';
 
 /** A validated answer: a global unicast IPv6 address, maybe with the prefix length the source gave. */
 export interface SourceAnswer {
@@ -58,8 +59,7 @@ export class SourceError extends Error {
   }
 }
 
-/** A short, printable excerpt of untrusted text for error messages. */
-export function excerpt(text: string, max = 60): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut);
+/** A short, quoted excerpt of an answer for error messages: an address needs no more than this. */
+export function excerpt(text: string, maxBytes = 60): string {
+  return quotedExcerpt(text, maxBytes);
 }

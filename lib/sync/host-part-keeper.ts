@@ -1,7 +1,8 @@
 // Stable host numbering, the imperative half: lists the Services once per run, patches the moves the
 // pure planner asks for (bounded, each at its resourceVersion, re-planned on a conflict), and undoes
-// them when the pool write or MetalLB fails. The pool is never held back by a missing permission:
-// then the Services are left as they are and the run says what to grant.
+// them when the pool write or MetalLB fails. One Service never holds the pool back: a Service that is
+// gone, no longer a LoadBalancer, or whose patch is refused is left as it is and reported, and the
+// others are kept. A missing permission to list leaves them all alone, and the run says what to grant.
 import pLimit from 'p-limit';
 import type { KeepMode } from '../config/choices.js';
 import { errorText } from '../errors/error-text.js';
@@ -13,11 +14,13 @@ import {
   type NotKept,
   type ServiceMove,
 } from '../plan/host-parts.js';
+import { ClusterError, statusCode } from '../cluster/api-error.js';
 import { podImages, type MetalLBApi } from '../cluster/metallb-pods.js';
 import { metallbImage, pinAnnotationFor } from '../cluster/metallb-version.js';
 import { MAX_CONFLICTS } from '../cluster/owned-pool.js';
 import {
   ServiceConflictError,
+  ServiceGoneError,
   ServicePermissionError,
   type ServiceApi,
   type ServiceRef,
@@ -27,10 +30,13 @@ import type { ServiceChange, ServiceReport } from './result.js';
 /** Service patches in flight at once: enough to move hundreds in seconds, few enough for any apiserver. */
 export const SERVICE_PATCH_CONCURRENCY = 8;
 
-export interface AppliedMove {
+/** Where the Services' addresses go, without the settings the keeper adds. */
+export type MoveInput = Omit<HostPartInput, 'mode' | 'pinWith'>;
+
+interface AppliedMove {
   move: ServiceMove;
-  /** The Service as our patch left it. */
-  after: LoadBalancerService;
+  /** The Service as our patch left it; undefined when the patch's answer was lost. */
+  after: LoadBalancerService | undefined;
 }
 
 const refOf = (s: { namespace: string; name: string }): ServiceRef => ({
@@ -39,14 +45,26 @@ const refOf = (s: { namespace: string; name: string }): ServiceRef => ({
 });
 const keyOf = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
 
+/** A failure after which the patch may still have been applied: no answer, or the server's own fault. */
+const maybeApplied = (error: unknown) => {
+  const code = error instanceof ClusterError ? error.status : statusCode(error);
+  return code === undefined || code >= 500;
+};
+
 /** One run's dealings with the Services: what it listed, moved, could not keep, and put back. */
 export class HostPartKeeper {
   /** The one LIST of the run, updated with every answer to our patches. */
   private services: Map<string, LoadBalancerService> | undefined;
   private applied: AppliedMove[] = [];
-  /** A dry run's moves, for the report. */
+  /** The moves planned and not yet applied (a dry run's stay here, for the report). */
   private planned: ServiceMove[] = [];
+  private dryRun = false;
+  /** Pins an interrupted run left on a dead prefix, moved back (never undone). */
+  private repaired: ServiceMove[] = [];
+  private input: HostPartInput | undefined;
+  /** What the plan could not keep, and the Services whose patch failed. */
   private notKept: NotKept[] = [];
+  private failed: NotKept[] = [];
   private skipped: string | undefined;
   private undone = false;
   private active = false;
@@ -61,61 +79,90 @@ export class HostPartKeeper {
   ) {}
 
   /**
-   * Moves the Services for the pool moving as `input` says (a dry run only plans); `metallbImage`,
-   * when the run already knows it, saves looking at MetalLB's pods again. A Service
-   * changed since the LIST is read again and planned again. When a patch fails, every move of the
-   * run is undone and the failure thrown, except a refused permission: then the Services are left
-   * as they were, the report says what to grant, and the pool goes on without them.
+   * Plans the Services' moves for the pool moving as `input` says; `metallbImage`, when the run
+   * already knows it, saves looking at MetalLB's pods again. Returns how many Services must be
+   * patched. A refused LIST leaves the Services alone (reported); any other failure to list throws.
    */
-  async keep(
-    input: Omit<HostPartInput, 'mode' | 'pinWith'>,
-    dryRun: boolean,
+  async plan(input: MoveInput, dryRun: boolean, metallbImage?: string): Promise<number> {
+    this.dryRun = dryRun;
+    if (this.mode === 'none') return 0;
+    // Planned once per run: after a pool conflict, what is left is what was not applied yet.
+    if (this.input !== undefined) return this.planned.length;
+    const full = await this.settle(input, this.mode, metallbImage);
+    if (full === undefined) return 0;
+    this.input = full;
+    const plan = planHostParts([...this.listed().values()], full);
+    this.notKept = plan.notKept;
+    this.planned = plan.moves;
+    return plan.moves.length;
+  }
+
+  /** Patches the planned moves, 8 at a time; a Service that cannot be moved is reported, not fatal. */
+  async apply(): Promise<void> {
+    const input = this.input;
+    if (input === undefined) return;
+    const moves = this.planned;
+    this.planned = [];
+    await this.patchAll(moves, input, this.applied);
+  }
+
+  /**
+   * Moves every pin an interrupted run left inside `input.from` (a prefix no pool holds) back to
+   * the pool's current owned entries, or removes it where that cannot be. Not undone with this
+   * run's own moves: those pins pointed nowhere. Returns how many could not be moved back (then
+   * the record stays for the next run), or undefined when the Services could not be listed.
+   */
+  async repair(input: MoveInput): Promise<number | undefined> {
+    const full = await this.settle(input, 'all');
+    if (full === undefined) return undefined;
+    const plan = planHostParts([...this.listed().values()], full);
+    const failedBefore = this.failed.length;
+    const repaired: AppliedMove[] = [];
+    await this.patchAll(plan.moves, full, repaired);
+    this.repaired.push(...repaired.filter((r) => r.after !== undefined).map((r) => r.move));
+    const unrepaired = this.failed.length - failedBefore;
+    this.failed.push(...plan.notKept);
+    return unrepaired;
+  }
+
+  /** The input completed with the mode and pin annotation, after the run's one LIST; undefined if refused. */
+  private async settle(
+    input: MoveInput,
+    mode: Exclude<KeepMode, 'none'>,
     metallbImage?: string,
-  ): Promise<void> {
-    if (this.mode === 'none' || this.skipped !== undefined) return;
+  ): Promise<HostPartInput | undefined> {
+    if (this.skipped !== undefined) return undefined;
     this.active = true;
     this.pinWith ??=
       metallbImage === undefined ? await this.installedPinAnnotation() : pinAnnotationFor(metallbImage);
-    const full = { ...input, mode: this.mode, pinWith: this.pinWith };
     try {
       this.services ??= new Map((await this.api.list()).map((s) => [keyOf(s), s]));
     } catch (error) {
       if (!(error instanceof ServicePermissionError)) throw error;
       this.skipped = error.message;
-      return;
+      return undefined;
     }
-    const plan = planHostParts([...this.services.values()], full);
-    this.notKept = plan.notKept;
-    if (dryRun) {
-      this.planned = plan.moves;
-      return;
-    }
-    const problem = await this.applyAll(plan.moves, full);
-    if (problem === undefined) return;
-    const left = await this.undo();
-    const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
-    if (problem instanceof ServicePermissionError) {
-      this.skipped = `${problem.message}${residue}`;
-      return;
-    }
-    throw new Error(`${errorText(problem)}; the Services moved before it were put back${residue}`);
+    return { ...input, mode, pinWith: this.pinWith };
   }
 
-  /** Patches the moves, 8 at a time; after the first failure no new one starts. Returns that failure. */
-  private async applyAll(moves: readonly ServiceMove[], input: HostPartInput): Promise<unknown> {
+  private listed(): Map<string, LoadBalancerService> {
+    return this.services ?? new Map<string, LoadBalancerService>();
+  }
+
+  private async patchAll(
+    moves: readonly ServiceMove[],
+    input: HostPartInput,
+    into: AppliedMove[],
+  ): Promise<void> {
     const limit = pLimit(SERVICE_PATCH_CONCURRENCY);
-    const outcomes = await Promise.allSettled(
+    await Promise.all(
       moves.map((move) =>
         limit(async () => {
           const done = await this.applyOne(move, input);
-          if (done !== undefined) this.applied.push(done);
-        }).catch((error: unknown) => {
-          limit.clearQueue();
-          throw error;
+          if (done !== undefined) into.push(done);
         }),
       ),
     );
-    return outcomes.find((o) => o.status === 'rejected')?.reason as unknown;
   }
 
   /** MetalLB's version from its pods' images; when they cannot be read, the old annotation every release reads. */
@@ -127,6 +174,7 @@ export class HostPartKeeper {
     }
   }
 
+  /** Patches one Service, re-planned on a fresh read after a conflict; a failure is reported and swallowed. */
   private async applyOne(first: ServiceMove, input: HostPartInput): Promise<AppliedMove | undefined> {
     let move: ServiceMove | undefined = first;
     for (let conflicts = 0; move !== undefined; conflicts++) {
@@ -135,13 +183,42 @@ export class HostPartKeeper {
         this.services?.set(keyOf(after), after);
         return { move, after };
       } catch (error) {
-        if (!(error instanceof ServiceConflictError) || conflicts >= MAX_CONFLICTS) throw error;
-        const fresh = await this.api.get(refOf(move));
-        this.services?.set(keyOf(fresh), fresh);
+        if (!(error instanceof ServiceConflictError) || conflicts >= MAX_CONFLICTS)
+          return this.notMoved(move, error);
+        const fresh = await this.reread(move);
+        if (typeof fresh === 'string') return this.notMoved(move, fresh);
+        // Our own patch, applied although its answer was lost: undone like any other.
+        if (carries(fresh, move.set)) return { move, after: fresh };
         move = planHostParts([fresh], input).moves[0];
       }
     }
     return undefined;
+  }
+
+  /** The Service as it is now, or why there is nothing left to move. */
+  private async reread(move: ServiceMove): Promise<LoadBalancerService | string> {
+    const key = keyOf(move);
+    try {
+      const fresh = await this.api.get(refOf(move));
+      if (fresh === undefined) {
+        this.services?.delete(key);
+        return `Service ${key} is no longer of type LoadBalancer`;
+      }
+      this.services?.set(key, fresh);
+      return fresh;
+    } catch (error) {
+      if (error instanceof ServiceGoneError) this.services?.delete(key);
+      return errorText(error);
+    }
+  }
+
+  /** Reports a Service left as it was; one whose patch may have landed is kept for the undo. */
+  private notMoved(move: ServiceMove, error: unknown): AppliedMove | undefined {
+    const reason = typeof error === 'string' ? error : errorText(error);
+    const addresses = move.moved.length === 0 ? ['-'] : move.moved.map((m) => m.from);
+    for (const address of addresses) this.failed.push({ service: keyOf(move), address, reason });
+    if (error instanceof ServiceGoneError) this.services?.delete(keyOf(move));
+    return typeof error !== 'string' && maybeApplied(error) ? { move, after: undefined } : undefined;
   }
 
   /**
@@ -160,11 +237,14 @@ export class HostPartKeeper {
   /** The Service part of the result document; undefined when the run had no Services to look at. */
   report(): ServiceReport | undefined {
     if (!this.active) return undefined;
-    const moves = [...this.planned, ...this.applied.map((a) => a.move)];
+    const planned = this.dryRun ? this.planned : [];
+    // A patch whose answer was lost is reported as not kept; it is only undone like the others.
+    const answered = this.applied.filter((a) => a.after !== undefined).map((a) => a.move);
+    const moves = [...this.repaired, ...planned, ...answered];
     return {
       mode: this.mode,
       changed: moves.map((m): ServiceChange => ({ service: keyOf(m), kind: m.kind, moved: m.moved })),
-      notKept: this.notKept,
+      notKept: [...this.notKept, ...this.failed],
       ...(this.skipped === undefined ? {} : { skipped: this.skipped }),
       ...(this.undone ? { undone: true } : {}),
     };
@@ -172,10 +252,13 @@ export class HostPartKeeper {
 
   private async undoOne({ move, after }: AppliedMove): Promise<string | undefined> {
     const key = keyOf(move);
-    let current = after;
+    let current = after ?? (await this.reread(move));
     for (let conflicts = 0; ; conflicts++) {
+      if (typeof current === 'string') return `putting Service ${key} back failed: ${current}`;
       if (!carries(current, move.set))
-        return `Service ${key} was changed since we moved it, and keeps that change`;
+        return after === undefined
+          ? undefined
+          : `Service ${key} was changed since we moved it, and keeps that change`;
       try {
         const restored = await this.api.patch(refOf(move), current.resourceVersion, move.was);
         this.services?.set(key, restored);
@@ -183,7 +266,7 @@ export class HostPartKeeper {
       } catch (error) {
         if (!(error instanceof ServiceConflictError) || conflicts >= MAX_CONFLICTS)
           return `putting Service ${key} back failed: ${errorText(error)}`;
-        current = await this.api.get(refOf(move)).catch(() => current);
+        current = await this.reread(move);
       }
     }
   }

@@ -2,7 +2,8 @@
 import type { KeepMode, ReloadStrategy } from '../config/choices.js';
 import type { Evidence } from '../source/source.js';
 
-export type SyncStatus = 'unchanged' | 'updated' | 'dry-run' | 'rolled-back' | 'failed';
+/** `joined`: another run, in this process or another, is making this very change or restart. */
+export type SyncStatus = 'unchanged' | 'updated' | 'joined' | 'dry-run' | 'rolled-back' | 'failed';
 
 /** Where a failed (or rolled-back) run stopped, for monitors: the message is for people. */
 export type FailureStage =

@@ -1,26 +1,36 @@
 // One sync run as a pipeline (external-dns's Controller.RunOnce): detect the prefix → plan the pool
 // and write it → have MetalLB take it, or roll the write back → report. Each step hands the next
 // what it needs, or the failure that ends the run.
+import { randomUUID } from 'node:crypto';
 import type { KeepMode, ReloadStrategy } from '../config/choices.js';
 import { errorText } from '../errors/error-text.js';
 import { fail, ok, type Result } from '../errors/result.js';
 import type { Logger } from '../log/logger.js';
+import {
+  claimFor,
+  holderOf,
+  reloadMark,
+  type Claim,
+  type ReloadDebt,
+  type ServicesMoving,
+} from '../plan/claims.js';
 import { planPool, type Plan } from '../plan/plan.js';
 import { parsePoolEntry, type PoolEntry } from '../plan/pool-entry.js';
 import { choosePrefix, readPrefixHistory, remember } from '../plan/prefix-history.js';
-import type { HostRange } from '../prefix/host-range.js';
-import type { IPv6 } from '../prefix/ipv6.js';
+import { RELOAD_OWED_ANNOTATION, WRITTEN_BY_ANNOTATION } from '../plan/registry.js';
+import { SUBNET_LENGTH, type HostRange } from '../prefix/host-range.js';
+import { networkOf, type IPv6 } from '../prefix/ipv6.js';
 import { checkAnswerLength, desiredEntries, subnetFor, type PrefixPolicy } from '../prefix/subnet.js';
 import type { NodeDirectory, PrefixSource, SourceAnswer } from '../source/source.js';
 import type { MetalLBApi } from '../cluster/metallb-pods.js';
-import type { PoolStore, RestoreOutcome, Written } from '../cluster/owned-pool.js';
+import type { PoolStore, ReloadClaimOutcome, RestoreOutcome, Written } from '../cluster/owned-pool.js';
 import type { Pool } from '../cluster/pool-client.js';
 import type { EventRecorder, EventSubject, EventType } from '../cluster/pool-events.js';
 import type { RequestCount } from '../cluster/api-requests.js';
 import type { ServiceApi } from '../cluster/service-client.js';
-import { HostPartKeeper } from './host-part-keeper.js';
+import { HostPartKeeper, type MoveInput } from './host-part-keeper.js';
 import { detect } from './detect.js';
-import { carryOut, planReload, reloadMetalLB, type ReloadPlan } from './reload.js';
+import { carryOut, planReload, reloadMetalLB, type ReloadOutcome, type ReloadPlan } from './reload.js';
 import type { FailureStage, ReloadReport, SyncResult } from './result.js';
 import { startReport, type ReportFields, type RunReport } from './run-report.js';
 
@@ -56,10 +66,18 @@ export interface SyncRequest {
   answer?: SourceAnswer;
   /** Ends detection early: the run's deadline, or a signal to the process. */
   stop?: AbortSignal;
+  /**
+   * When the caller asked (default: now): a forced run counts a restart begun since as its own.
+   * A process started for this one run (the CLI, a CronJob) passes its own start.
+   */
+  startedAt?: Date;
 }
 
 /** What every step after detection works with. */
 interface Run {
+  /** This run's id: what its claims and writes carry, so that it finds its own work again. */
+  id: string;
+  startedAt: Date;
   settings: SyncSettings;
   target: SyncTarget;
   log: Logger;
@@ -88,25 +106,47 @@ interface Diff {
 }
 
 /**
- * What the write step did. `reloadOwed`: the pool now carries the mark that MetalLB must still be
- * restarted (written by this run, or left by an earlier one that did not finish).
+ * What the write step did. `joined`: another run is making this very change. `claimed`: this
+ * run's write claimed the restart MetalLB needs to take it.
  */
 type Change =
   | { kind: 'dry-run'; diff: Diff }
-  | { kind: 'unchanged'; diff: Diff; reloadOwed: boolean; pool: Pool }
-  | { kind: 'written'; diff: Diff; written: Written; reloadOwed: boolean; reload?: ReloadPlan };
+  | { kind: 'joined'; diff: Diff; by: Claim; doing: string }
+  | { kind: 'unchanged'; diff: Diff; debt: ReloadDebt; pool: Pool }
+  | { kind: 'written'; diff: Diff; written: Written; claimed: boolean; reload?: ReloadPlan };
 
-/** What MetalLB may have to take: anything but a dry run. */
-type Committed = Exclude<Change, { kind: 'dry-run' }>;
+/** What MetalLB may have to take: anything but a dry run or a change another run makes. */
+type Committed = Extract<Change, { kind: 'unchanged' | 'written' }>;
 
 /** How far planAndWrite got, for a failure's stage. */
 type WriteStep = { stage: 'read' } | { stage: 'services' } | { stage: 'write'; diff: Diff };
+
+/** A write sent whose answer may be lost: the pool names this run as its writer if it was applied. */
+interface Sent {
+  from: Pool;
+  plan: Plan;
+  diff: Diff;
+  claimed: boolean;
+  reload?: ReloadPlan;
+}
 
 interface StepFailure {
   stage: FailureStage;
   message: string;
   fields: ReportFields;
 }
+
+/**
+ * How long a claim holds: the longest a restart may take, and a margin for the patches around it.
+ * A run that outlives its claim may see another take it over; one killed leaves it for this long.
+ */
+export const CLAIM_MARGIN_MS = 15_000;
+
+/**
+ * A forced run counts a restart begun this long before it started as its own: runs launched together
+ * start seconds apart on a busy node, and a restart that fresh already did what force asks for.
+ */
+export const FORCED_RESTART_WINDOW_MS = 30_000;
 
 export async function syncOnce(
   settings: SyncSettings,
@@ -116,6 +156,8 @@ export async function syncOnce(
   request: SyncRequest = {},
 ): Promise<SyncResult> {
   const run: Run = {
+    id: randomUUID(),
+    startedAt: request.startedAt ?? new Date(),
     settings,
     target,
     log,
@@ -147,8 +189,9 @@ export async function syncOnce(
     return stopEarly(run, stage, message, { ...found, ...fields, ...servicesOf(run) });
   }
   const { change, wanted } = planned.value;
-  if (change.kind === 'dry-run')
-    return run.report.done('dry-run', { ...wanted.found, ...change.diff, ...servicesOf(run) });
+  const fields = { ...wanted.found, ...change.diff, ...servicesOf(run) };
+  if (change.kind === 'dry-run') return run.report.done('dry-run', fields);
+  if (change.kind === 'joined') return joined(run, fields, change.by, change.doing);
   return takeOrRollBack(run, wanted, change, mode.force);
 }
 
@@ -168,10 +211,14 @@ function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
   };
 }
 
+const claimOf = (run: Run): Claim =>
+  claimFor(run.id, new Date(), run.settings.reloadTimeoutMs + CLAIM_MARGIN_MS);
+
 /**
  * Plans against the pool as it is now and writes the plan, re-planning when someone else wrote
- * first. When the addresses change, MetalLB's pods are looked at first: the write records whether
- * they must be restarted to take the new addresses.
+ * first. When the addresses change, MetalLB's pods are looked at first: the write claims the
+ * restart they need to take the new addresses. A Services move is recorded on the pool before the
+ * first Service is patched; one an interrupted run left is repaired first.
  */
 async function planAndWrite(
   run: Run,
@@ -181,24 +228,33 @@ async function planAndWrite(
   const { target, settings, log } = run;
   const store = target.pool;
   let reload: ReloadPlan | undefined;
+  let sent: Sent | undefined;
   // Where a throw lands: the Services' moves, or the write of this diff (reported if it fails); a
   // failed re-read after a conflict is a read failure.
   let step = { stage: 'read' } as WriteStep;
   try {
     return await store.update(
       async ({
-        pool,
+        pool: read,
         ownership,
-        reloadOwed,
+        reload: debt,
+        moving,
       }): Promise<Result<{ change: Change; wanted: Wanted }, StepFailure>> => {
+        let pool = read;
         const before = pool.spec.addresses;
         if (!ownership.ok) return fail({ stage: 'read', message: ownership.error, fields: { before } });
+        if (!moving.ok) return fail({ stage: 'read', message: moving.error, fields: { before } });
         const history = readPrefixHistory(pool.metadata.annotations);
         if (!history.ok) return fail({ stage: 'read', message: history.error, fields: { before } });
         const chosen = choosePrefix(candidates, history.value, (c) => c.prefix);
         if (!chosen.ok) return fail({ stage: 'detect', message: chosen.error, fields: { before } });
         const wanted = chosen.value;
         const done = (change: Change) => ok({ change, wanted });
+        // Our write was applied, but its answer was lost: the retry met our own change.
+        if (sent !== undefined && pool.metadata.annotations?.[WRITTEN_BY_ANNOTATION] === run.id) {
+          const written = { before: sent.from, after: pool, plan: sent.plan };
+          return done({ kind: 'written', ...sent, written });
+        }
         const planned = planPool({
           current: before,
           ownership: ownership.value,
@@ -209,32 +265,39 @@ async function planAndWrite(
         const plan = planned.value;
         const diff = { before, after: plan.addresses, added: plan.added, removed: plan.removed };
         const changes = plan.addressesChanged || plan.recordChanged;
+
+        const underway = moving.value;
+        const mover = holderOf(underway, run.id, new Date());
+        if (underway !== undefined && mover === 'other' && changes) {
+          const other = leftToMover(underway, wanted, diff);
+          return other.ok ? done(other.value) : fail(other.error);
+        }
+        step = { stage: 'services' };
+        const resumes = changes && underway?.to === wanted.prefix;
+        if (underway !== undefined && mover === 'free' && !mode.dryRun && !resumes)
+          pool = await repairStranded(run, underway.to, plan, changes, pool);
         if (changes && plan.removed.length > 0) {
           if (!mode.dryRun) reload ??= await planReload(target.metallb, settings.reload, mode.force);
-          // Before the pool: MetalLB must find each kept Service pinned when the new range appears.
-          step = { stage: 'services' };
-          await run.keeper.keep(hostPartInput(plan, wanted), mode.dryRun, reload?.report.metallbImage);
+          pool = await moveServices(
+            run,
+            { plan, wanted, dryRun: mode.dryRun, recorded: mover === 'ours', reload },
+            pool,
+          );
         }
         if (mode.dryRun && (changes || mode.force)) return done({ kind: 'dry-run', diff });
-        if (!changes) return done({ kind: 'unchanged', diff, reloadOwed, pool });
+        if (!changes) return done({ kind: 'unchanged', diff, debt, pool });
         if (plan.addressesChanged) reload ??= await planReload(target.metallb, settings.reload, mode.force);
-        const owed = reload === undefined ? reloadOwed : reload.kind !== 'skip';
+        const mark = reloadMarkFor(reload, pool, run);
         step = { stage: 'write', diff };
-        const written = await store.write(
-          pool,
-          plan,
-          wanted.prefix,
-          owed,
-          remember(history.value, wanted.prefix),
-        );
-        log.info('pool written', { pool: store.name, ...diff, reloadOwed: owed });
-        return done({
-          kind: 'written',
-          diff,
-          written,
-          reloadOwed: owed,
-          ...(reload === undefined ? {} : { reload }),
+        sent = { from: pool, plan, diff, claimed: mark.claimed, ...(reload === undefined ? {} : { reload }) };
+        const written = await store.write(pool, plan, {
+          prefix: wanted.prefix,
+          reloadMark: mark.value,
+          history: remember(history.value, wanted.prefix),
+          run: run.id,
         });
+        log.info('pool written', { pool: store.name, ...diff, reloadOwed: mark.value !== null });
+        return done({ kind: 'written', ...sent, written });
       },
       (conflicts) => {
         step = { stage: 'read' };
@@ -245,23 +308,130 @@ async function planAndWrite(
     const message = errorText(error);
     if (step.stage !== 'write') return fail({ stage: step.stage, message, fields: {} });
     // The pool stays as it was, so the Services go back to match it.
-    const left = await run.keeper.undo();
-    const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
+    const residue = await undoServices(run);
     return fail({ stage: 'write', message: `${message}${residue}`, fields: step.diff });
   }
 }
 
-/** Where the Services' addresses go: from the entries we owned to the same host parts in the new /64. */
-function hostPartInput(plan: Plan, wanted: Wanted) {
-  const parsed = (entries: string[]) =>
-    entries.map(parsePoolEntry).filter((e): e is PoolEntry => e !== undefined);
-  return { from: parsed(plan.previouslyOwned), subnet: wanted.subnet, into: parsed(plan.owned) };
+/**
+ * Another run's Services move is under way: one to the same prefix is that run's to finish (this run
+ * joins it); one to another prefix makes this run stop rather than move the Services both ways.
+ */
+function leftToMover(
+  underway: ServicesMoving,
+  wanted: Wanted,
+  diff: Diff,
+): Result<Extract<Change, { kind: 'joined' }>, StepFailure> {
+  if (underway.to === wanted.prefix)
+    return ok({
+      kind: 'joined',
+      diff,
+      by: underway,
+      doing: `moving the Services and the pool to ${underway.to}`,
+    });
+  const message = `run ${underway.run} is moving the Services to ${underway.to} until ${underway.until}; not moving them to ${wanted.prefix} at the same time`;
+  return fail({ stage: 'services', message, fields: { before: diff.before } });
 }
+
+/**
+ * Moves back the pins a killed run left on `stranded`, a prefix the pool does not hold; when this
+ * run writes no addresses, ends the record of that move too (kept while a Service is left on it).
+ * Returns the pool as it is now.
+ */
+async function repairStranded(
+  run: Run,
+  stranded: string,
+  plan: Plan,
+  changes: boolean,
+  pool: Pool,
+): Promise<Pool> {
+  const left = await run.keeper.repair(repairInput(stranded, plan.previouslyOwned));
+  return !changes && left === 0 ? run.target.pool.recordMoving(pool, null) : pool;
+}
+
+/**
+ * Re-pins the Services for the pool's move before the pool is written, so that MetalLB finds each
+ * kept Service pinned when the new range appears. The move is recorded on the pool before the first
+ * patch (unless this run recorded it already). Returns the pool as it is now.
+ */
+async function moveServices(
+  run: Run,
+  move: { plan: Plan; wanted: Wanted; dryRun: boolean; recorded: boolean; reload?: ReloadPlan | undefined },
+  pool: Pool,
+): Promise<Pool> {
+  const { plan, wanted, dryRun, recorded, reload } = move;
+  const moves = await run.keeper.plan(hostPartInput(plan, wanted), dryRun, reload?.report.metallbImage);
+  if (moves === 0 || dryRun) return pool;
+  const marked = recorded
+    ? pool
+    : await run.target.pool.recordMoving(pool, { to: wanted.prefix, ...claimOf(run) });
+  await run.keeper.apply();
+  return marked;
+}
+
+/**
+ * The owed-restart mark a write carries: this run's claim when it will restart MetalLB, a debt
+ * open to the next run when MetalLB's pods could not be looked at, none when MetalLB reloads by
+ * itself; a write of the record alone keeps whatever mark the pool had.
+ */
+function reloadMarkFor(
+  reload: ReloadPlan | undefined,
+  pool: Pool,
+  run: Run,
+): { value: string | null; claimed: boolean } {
+  if (reload === undefined)
+    return { value: pool.metadata.annotations?.[RELOAD_OWED_ANNOTATION] ?? null, claimed: false };
+  if (reload.kind === 'cycle') return { value: reloadMark(claimOf(run), new Date()), claimed: true };
+  return { value: reload.kind === 'unknown' ? reloadMark(undefined, new Date()) : null, claimed: false };
+}
+
+/** Puts the Services back after the pool could not follow them; says what was left, for the message. */
+async function undoServices(run: Run): Promise<string> {
+  const left = await run.keeper.undo();
+  try {
+    await run.target.pool.endMoving(run.id, left.length > 0);
+  } catch (error) {
+    run.log.warn('could not end the record of the Services move; the next run repairs what it names', {
+      pool: run.target.pool.name,
+      error: errorText(error),
+    });
+  }
+  return left.length === 0 ? '' : `; ${left.join('; ')}`;
+}
+
+/** Where the Services' addresses go: from the entries we owned to the same host parts in the new /64. */
+function hostPartInput(plan: Plan, wanted: Wanted): MoveInput {
+  return {
+    from: parsedEntries(plan.previouslyOwned),
+    subnet: wanted.subnet,
+    into: parsedEntries(plan.owned),
+  };
+}
+
+/** Back from a prefix an interrupted run moved the Services to, onto the entries the pool owns now. */
+function repairInput(stranded: string, owned: readonly string[]): MoveInput {
+  const from = parsedEntries([stranded]);
+  const into = parsedEntries(owned);
+  const subnet = (into[0] ?? from[0])?.first as IPv6;
+  return { from, subnet: networkOf(subnet, SUBNET_LENGTH), into };
+}
+
+const parsedEntries = (entries: readonly string[]) =>
+  entries.map(parsePoolEntry).filter((e): e is PoolEntry => e !== undefined);
 
 /** The Service part of a report, when the run looked at Services. */
 function servicesOf(run: Run): ReportFields {
   const services = run.keeper.report();
   return services === undefined ? {} : { services };
+}
+
+/** Another run is making this change, or restarting MetalLB for it: this one leaves it to that run. */
+function joined(run: Run, fields: ReportFields, by: Claim, doing: string): SyncResult {
+  const reason = `run ${by.run} is ${doing} (claimed until ${by.until}); left to it`;
+  return run.report.done('joined', {
+    ...fields,
+    reload: { strategy: run.settings.reload, action: 'none', reason },
+  });
 }
 
 /**
@@ -274,7 +444,7 @@ function reloadSkipped(
   strategy: ReloadStrategy,
 ): ReloadReport | undefined {
   if (force) return undefined;
-  if (change.reloadOwed || (change.kind === 'written' && change.written.plan.addressesChanged))
+  if (change.kind === 'written' ? change.claimed || change.written.plan.addressesChanged : change.debt.owed)
     return undefined;
   const reason =
     change.kind === 'written'
@@ -294,18 +464,50 @@ async function takeOrRollBack(
   const status = change.kind === 'written' ? 'updated' : 'unchanged';
   const skipped = reloadSkipped(change, force, run.settings.reload);
   if (skipped !== undefined) return run.report.done(status, { ...fields, reload: skipped });
-  const { metallb } = run.target;
-  const reload =
-    change.kind === 'written' && change.reload !== undefined
-      ? await carryOut(metallb, change.reload, run.settings.reloadTimeoutMs)
-      : await reloadMetalLB(metallb, run.settings, force);
-  const leftOwed = change.kind === 'unchanged' && change.reloadOwed;
-  const report = leftOwed
+  const { metallb, pool: store } = run.target;
+  let seen = change.kind === 'written' ? change.written.after : change.pool;
+  let reload: ReloadOutcome;
+  if (change.kind === 'written' && change.reload !== undefined) {
+    reload = await carryOut(metallb, change.reload, run.settings.reloadTimeoutMs);
+    if (change.reload.kind === 'unknown') {
+      const message = `${String(reload.failure)}; MetalLB's pods were not looked at, so the pool keeps the new addresses and stays marked for a restart, which the next run makes`;
+      return run.report.failed('reload', message, { ...fields, reload: reload.report });
+    }
+  } else {
+    let claim: ReloadClaimOutcome;
+    try {
+      const since = new Date(run.startedAt.getTime() - FORCED_RESTART_WINDOW_MS);
+      claim = await store.claimReload(seen, claimOf(run), force, since);
+    } catch (error) {
+      return run.report.failed('reload', `claiming the restart of MetalLB: ${errorText(error)}`, fields);
+    }
+    if (claim.kind === 'held') return joined(run, fields, claim.by, 'restarting MetalLB for this pool');
+    if (claim.kind === 'restarted') {
+      const reason = `run ${claim.by.run} restarted MetalLB at ${claim.by.at}, less than ${String(FORCED_RESTART_WINDOW_MS / 1000)} s before this run started or since`;
+      return run.report.done('joined', {
+        ...fields,
+        reload: { strategy: run.settings.reload, action: 'none', reason },
+      });
+    }
+    if (claim.kind === 'not-owed')
+      return run.report.done(status, {
+        ...fields,
+        reload: {
+          strategy: run.settings.reload,
+          action: 'none',
+          reason: 'restart paid by another run meanwhile',
+        },
+      });
+    seen = claim.pool;
+    reload = await reloadMetalLB(metallb, run.settings, force);
+  }
+  const owedBefore = change.kind === 'unchanged' && change.debt.owed;
+  const report = owedBefore
     ? { ...reload.report, reason: `owed by an earlier run: ${reload.report.reason}` }
     : reload.report;
   const reported = { ...fields, reload: report };
   if (reload.failure === undefined) {
-    if (change.reloadOwed) await settle(run, change.kind === 'written' ? change.written.after : change.pool);
+    await settle(run, false, seen);
     if (change.kind === 'written') {
       const message = updateMessage(wanted, change.written.plan, report);
       await announce(run, change.written.after.metadata, 'Normal', 'AddressesUpdated', message);
@@ -314,21 +516,26 @@ async function takeOrRollBack(
     return run.report.done(status, reported);
   }
   if (reload.unobserved === true) {
+    await settle(run, true, seen);
     const message = `${reload.failure}; the pool keeps the new addresses and stays marked for a restart, which the next run makes`;
     return run.report.failed('reload', message, reported);
   }
-  return change.kind === 'written' && change.written.plan.addressesChanged
-    ? rollBack(run, change.written, reload.failure, reported)
-    : run.report.failed('reload', reload.failure, reported);
+  if (change.kind === 'written' && change.written.plan.addressesChanged)
+    return rollBack(run, change.written, reload.failure, reported);
+  await settle(run, true, seen);
+  return run.report.failed('reload', reload.failure, reported);
 }
 
-/** MetalLB took the pool: the owed restart is paid. A mark left behind only costs the next run a restart. */
-async function settle(run: Run, seen?: Pool): Promise<void> {
+/**
+ * Ends this run's claim on the restart: paid (cleared), or left owed to the next run. A mark left
+ * behind only costs a later run a restart.
+ */
+async function settle(run: Run, owed: boolean, seen?: Pool): Promise<void> {
   try {
-    await run.target.pool.settle(seen);
+    await run.target.pool.settle(run.id, owed, seen);
   } catch (error) {
     run.log.warn(
-      'MetalLB took the pool, but the owed-reload mark could not be cleared; the next run restarts it again',
+      'MetalLB took the pool, but the owed-reload mark could not be cleared; a run after it lapses restarts MetalLB again',
       {
         pool: run.target.pool.name,
         error: errorText(error),
@@ -352,8 +559,8 @@ async function rollBack(
   });
   let restored: RestoreOutcome;
   try {
-    // The restart below is forced: the restored pool owes one until it is done.
-    restored = await target.pool.restore(written, settings.hosts, true);
+    // The restart below is forced: the restored pool owes one, claimed by this run, until it is done.
+    restored = await target.pool.restore(written, settings.hosts, reloadMark(claimOf(run), new Date()));
   } catch (error) {
     const why = errorText(error);
     const message = `${failure}; restoring ${previous.join(', ')} failed: ${why}`;
@@ -366,10 +573,9 @@ async function rollBack(
     return report.failed('reload', message, fields);
   }
   // The Services follow the pool back, before MetalLB restarts on it.
-  const left = await run.keeper.undo();
-  const residue = left.length === 0 ? '' : `; ${left.join('; ')}`;
+  const residue = await undoServices(run);
   const again = await reloadMetalLB(target.metallb, settings, true);
-  if (again.failure === undefined) await settle(run);
+  await settle(run, again.failure !== undefined);
   await announce(
     run,
     written.after.metadata,

@@ -221,10 +221,13 @@ describe('sync against the real control plane', () => {
       [RELOAD_OWED_ANNOTATION]: expect.any(String),
     });
     const trail = await auditSettled(home);
+    // The write, the restore (claiming the restart on it), and that restart handed on unclaimed.
     expect(trail.filter((t) => t.startsWith('patch'))).toEqual([
       'patch ipaddresspools 200',
       'patch ipaddresspools 200',
+      'patch ipaddresspools 200',
     ]);
+    expect(after.metadata.annotations?.[RELOAD_OWED_ANNOTATION]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
     expect(await poolEvents(home.namespace)).toEqual([
       {
         type: 'Warning',

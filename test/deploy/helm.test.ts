@@ -3,7 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, expect, it } from '@jest/globals';
-import { AppsV1Api, CoreV1Api, type KubernetesObject, type V1Role } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  AppsV1Api,
+  CoreV1Api,
+  type KubernetesObject,
+  type V1Role,
+} from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { provisioned, REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
 import { goToBuild } from '../harness/metallb-runtime.js';
@@ -39,9 +45,16 @@ interface PodTemplate {
   spec: { containers: { args: string[]; env: { name: string; value: string }[] }[] };
 }
 
+// What `--api-versions` tells helm template of a cluster that serves the policy API (Kubernetes >= 1.30).
+const VAP_API = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+interface ServicePolicy {
+  metadata: { name: string };
+  spec: Record<string, unknown> & { matchConditions: { name: string; expression: string }[] };
+}
+
 describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () => {
   beforeAll(() => {
-    helmBin = provisioned('provision-go-tool.sh', ['helm.sh/helm/v3/cmd/helm', 'v3.22.0']);
+    helmBin = provisioned('provision-go-tool.sh', ['helm.sh/helm/v3/cmd/helm', 'v3.21.4']);
   }, 900_000);
 
   it('passes helm lint', () => {
@@ -112,6 +125,68 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
     expect(typo.stderr).toContain('keepHostParts must be none, annotated or all, not "yes"');
   });
 
+  it("keepHostParts adds the component's ValidatingAdmissionPolicy for the release's account where the cluster serves it", () => {
+    const policyOf = (objects: KubernetesObject[]) =>
+      find(objects, 'ValidatingAdmissionPolicy') as ServicePolicy;
+    const shipped = policyOf(docs(render('components/keep-host-parts')));
+    /** The chart in namespace apps, on a cluster that serves the policy API, with these values set. */
+    const servedHere = (...values: string[]) =>
+      docs(
+        helm([
+          'template',
+          'dyn6',
+          CHART,
+          '-n',
+          'apps',
+          '-f',
+          ORIGINAL_VALUES,
+          ...values.flatMap((v) => ['--set', v]),
+          '--api-versions',
+          VAP_API,
+        ]).stdout,
+      );
+    const objects = servedHere('keepHostParts=all');
+    const policy = policyOf(objects);
+    // The same rules as the component; only the identity differs: the release's ServiceAccount.
+    const { matchConditions, ...rules } = policy.spec;
+    const { matchConditions: shippedConditions, ...shippedRules } = shipped.spec;
+    expect(rules).toEqual(shippedRules);
+    expect(shippedConditions.map((c) => c.expression)).toEqual([
+      "request.userInfo.username == 'system:serviceaccount:metallb-system:metallb-dyn6'",
+    ]);
+    expect(matchConditions).toEqual([
+      {
+        name: 'metallb-dyn6-only',
+        expression: "request.userInfo.username == 'system:serviceaccount:apps:dyn6-metallb-dyn6'",
+      },
+    ]);
+    expect((find(objects, 'ClusterRoleBinding') as { subjects: unknown[] }).subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'dyn6-metallb-dyn6', namespace: 'apps' },
+    ]);
+    const binding = find(objects, 'ValidatingAdmissionPolicyBinding') as {
+      spec: Record<string, unknown>;
+    };
+    expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+
+    // A ServiceAccount name of one's own is the one the policy holds.
+    const named = policyOf(servedHere('keepHostParts=annotated', 'serviceAccount.name=pinner'));
+    expect(named.spec.matchConditions[0]?.expression).toBe(
+      "request.userInfo.username == 'system:serviceaccount:apps:pinner'",
+    );
+
+    // A cluster older than 1.30 would refuse the whole release for one unknown kind: there the chart
+    // ships the grant alone. (helm template knows no cluster, so it answers like an old one.)
+    const old = docs(
+      helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES, '--set', 'keepHostParts=all']).stdout,
+    );
+    const oldKinds = old.map((d) => d.kind);
+    expect(oldKinds).toEqual(expect.arrayContaining(['ClusterRole', 'ClusterRoleBinding']));
+    expect(oldKinds.filter((k) => k?.startsWith('Validating') === true)).toEqual([]);
+    // Off, nothing of it.
+    const off = servedHere();
+    expect(off.some((d) => d.kind?.startsWith('Validating') === true)).toBe(false);
+  });
+
   it('in cronjob mode runs one sync per schedule with the kustomize CronJob overlay’s safety settings', () => {
     const objects = docs(
       helm(['template', 'dyn6', CHART, '-f', ORIGINAL_VALUES, '--set', 'mode=cronjob']).stdout,
@@ -178,5 +253,43 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
       .makeApiClient(CoreV1Api)
       .readNamespacedServiceAccount({ name: 'dyn6-metallb-dyn6', namespace });
     expect(account.metadata?.annotations).toMatchObject({ team: 'home-lab' });
+  });
+
+  it('installs keepHostParts on the test apiserver, with the policy for the release exactly where the API is served', async () => {
+    const namespace = await createTestNamespace('helm-pins');
+    const kubeconfig = sharedCluster().adminKubeconfig;
+    // The ClusterRole and the policy are cluster-wide and named after the release: a release of its own.
+    const release = namespace;
+    const at = ['-n', namespace, '--kubeconfig', kubeconfig];
+    const install = helm([
+      'install',
+      release,
+      CHART,
+      ...at,
+      '-f',
+      ORIGINAL_VALUES,
+      '--set',
+      'keepHostParts=annotated',
+    ]);
+    try {
+      expect(install.stderr).toBe('');
+      expect(install.code).toBe(0);
+      const kinds = docs(helm(['get', 'manifest', release, ...at]).stdout).map((d) => d.kind);
+      expect(kinds).toContain('ClusterRole');
+      if (testKubernetesVersion() === '1.20') {
+        // Asked of the cluster, helm finds no such kind: the release is the grant without the policy.
+        expect(kinds).not.toContain('ValidatingAdmissionPolicy');
+        return;
+      }
+      expect(kinds).toContain('ValidatingAdmissionPolicyBinding');
+      const policy = await adminKubeConfig()
+        .makeApiClient(AdmissionregistrationV1Api)
+        .readValidatingAdmissionPolicy({ name: `${release}-metallb-dyn6-service-pinner` });
+      expect(policy.spec?.matchConditions?.map((c) => c.expression)).toEqual([
+        `request.userInfo.username == 'system:serviceaccount:${namespace}:${release}-metallb-dyn6'`,
+      ]);
+    } finally {
+      helm(['uninstall', release, ...at]);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../harness/binaries.js';
 import { freePort } from '../harness/ports.js';
 import { auditSettled, sharedCluster } from '../harness/shared-cluster.js';
 import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
+import { restarts, watchAddresses } from '../support/pool-watch.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import {
   homeCluster,
@@ -87,6 +88,32 @@ describe('Knative function on the real faas-js-runtime', () => {
     return { home, url };
   }
 
+  it('forty pushes of one new prefix in forty spellings, half of them forced, at once: one write of the addresses, one MetalLB restart, all 200', async () => {
+    const { home, url } = await knativeFunction();
+    const watch = await watchAddresses(home);
+    try {
+      const spelled = (i: number) =>
+        i % 3 === 0
+          ? `${SUBNET_NEW}::${i.toString(16)}/64`
+          : `${SUBNET_NEW.toUpperCase()}:0:0:0:${String(i)}/64`;
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          call(url, {
+            headers: bearer(),
+            body: JSON.stringify({ prefix: spelled(i), ...(i % 2 === 0 ? { force: true } : {}) }),
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 40 }, () => 200));
+      const statuses = answers.map((a) => (a.json as { status: string }).status);
+      expect(statuses.every((s) => ['updated', 'unchanged', 'joined'].includes(s))).toBe(true);
+      expect(watch.changes).toEqual([['192.168.178.240/28', range(SUBNET_NEW)]]);
+      expect(restarts(await auditSettled(home))).toBe(1);
+    } finally {
+      watch.stop();
+    }
+  });
+
   it("serves the runtime's health endpoints", async () => {
     const { url } = await knativeFunction();
     expect((await fetch(`${url}/health/liveness`)).status).toBe(200);
@@ -152,10 +179,11 @@ describe('Knative function on the real faas-js-runtime', () => {
     expect((await auditSettled(home)).length).toBe(before);
   });
 
-  it("takes a prefix pushed by the router's DHCPv6-PD hook", async () => {
+  it("takes a prefix pushed by the router's DHCPv6-PD hook, sent as the README's `curl -d` sends it", async () => {
     const { home, url } = await knativeFunction();
+    // curl -d says application/x-www-form-urlencoded: the runtime must not read it as a form.
     const pushed = await call(url, {
-      headers: bearer(),
+      headers: { authorization: bearer().authorization, 'content-type': 'application/x-www-form-urlencoded' },
       body: JSON.stringify({ prefix: '2a02:8071:abcd:ef00::/56' }),
     });
     expect(pushed.status).toBe(200);
@@ -195,10 +223,37 @@ describe('Knative function on the real faas-js-runtime', () => {
   ])('answers 400 for %s and writes nothing', async (_what, body, message) => {
     const { home, url } = await knativeFunction();
     const before = await home.readPool();
-    // Sent as text: with a JSON content type the runtime itself refuses malformed JSON (400 too).
-    const response = await call(url, { headers: { ...bearer(), 'content-type': 'text/plain' }, body });
-    expect(response.status).toBe(400);
-    expect(String(response.json['error'])).toMatch(message);
+    // Whatever the type says, the body reaches the contract: the runtime parses (and refuses) nothing.
+    for (const type of ['text/plain', 'application/json']) {
+      const response = await call(url, { headers: { ...bearer(), 'content-type': type }, body });
+      expect(response.status).toBe(400);
+      expect(String(response.json['error'])).toMatch(message);
+    }
+    expect(await home.readPool()).toEqual(before);
+    expect(await auditSettled(home)).toEqual([]);
+  });
+
+  it('answers a body that is not UTF-8 like the other platforms: 401 without the token, else 400 "body is not JSON"', async () => {
+    const { home, url } = await knativeFunction();
+    const before = await home.readPool();
+    const notUtf8 = new Uint8Array([0xff, 0xfe]);
+    const answers = [];
+    for (const type of ['application/json', 'text/plain', 'application/octet-stream']) {
+      for (const headers of [bearer(), { 'content-type': 'application/json' }]) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': type },
+          body: notUtf8,
+        });
+        answers.push({ type, status: response.status, body: await response.text() });
+      }
+    }
+    expect(answers).toEqual(
+      ['application/json', 'text/plain', 'application/octet-stream'].flatMap((type) => [
+        { type, status: 400, body: JSON.stringify({ error: 'body is not JSON' }) },
+        { type, status: 401, body: JSON.stringify({ error: 'missing or invalid bearer token' }) },
+      ]),
+    );
     expect(await home.readPool()).toEqual(before);
     expect(await auditSettled(home)).toEqual([]);
   });
@@ -224,9 +279,13 @@ describe('Knative function on the real faas-js-runtime', () => {
       status: 'unchanged',
       reload: { action: 'cycled', reason: 'reload forced' },
     });
-    // Its only write: deleting MetalLB's pods. The pool is not touched.
+    // Its writes: the claim on the restart, deleting MetalLB's pods, the claim cleared (with the
+    // restart recorded). The pool's addresses are not touched.
     expect((await auditSettled(home)).filter((t) => !/^(get|list|watch) /.test(t))).toEqual([
+      'patch ipaddresspools 200',
       'deletecollection pods 200',
+      'patch ipaddresspools 200',
     ]);
+    expect((await home.readPool()).spec).toEqual(before.spec);
   });
 });

@@ -16,6 +16,7 @@ import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/
 import type { EventRecorder, EventSubject, EventType } from '../../lib/cluster/pool-events.js';
 import {
   ServiceConflictError,
+  ServiceGoneError,
   ServicePermissionError,
   type ServiceApi,
   type ServiceRef,
@@ -64,6 +65,17 @@ export class InMemoryPool implements PoolApi {
   edit(change: (pool: Pool) => void): void {
     change(this.object);
     this.bump();
+  }
+
+  /** Time passes: every claim on the pool (a restart, a Services move) has lapsed. */
+  lapseClaims(): void {
+    this.edit((pool) => {
+      const annotations = pool.metadata.annotations ?? {};
+      for (const [name, value] of Object.entries(annotations)) {
+        if (!value.startsWith('{')) continue;
+        annotations[name] = JSON.stringify({ ...JSON.parse(value), until: '2000-01-01T00:00:00.000Z' });
+      }
+    });
   }
 
   read(): Promise<Pool> {
@@ -238,6 +250,19 @@ export class InMemoryServices implements ServiceApi {
     service.resourceVersion = this.next();
   }
 
+  /** Deleted, as `kubectl delete service` does. */
+  remove(ref: ServiceRef): void {
+    this.objects.delete(`${ref.namespace}/${ref.name}`);
+  }
+
+  /** Changed to another type (ClusterIP): listed no more, read as undefined, patched at a new version. */
+  retype(ref: ServiceRef): void {
+    this.edit(ref, () => undefined);
+    this.notLoadBalancer.add(`${ref.namespace}/${ref.name}`);
+  }
+
+  private readonly notLoadBalancer = new Set<string>();
+
   stored(namespace: string, name: string): LoadBalancerService | undefined {
     const service = this.objects.get(`${namespace}/${name}`);
     return service === undefined ? undefined : copy(service);
@@ -246,15 +271,15 @@ export class InMemoryServices implements ServiceApi {
   list(): Promise<LoadBalancerService[]> {
     if (this.refuses('list')) return this.refuse('list services', 'listing Services in all namespaces');
     this.trail.push('list services 200');
-    return Promise.resolve([...this.objects.values()].map(copy));
+    const listed = [...this.objects.entries()].filter(([key]) => !this.notLoadBalancer.has(key));
+    return Promise.resolve(listed.map(([, service]) => copy(service)));
   }
 
-  get(ref: ServiceRef): Promise<LoadBalancerService> {
-    this.trail.push('get services 200');
+  get(ref: ServiceRef): Promise<LoadBalancerService | undefined> {
     const service = this.stored(ref.namespace, ref.name);
-    return service === undefined
-      ? Promise.reject(new ClusterError('not found', 404))
-      : Promise.resolve(service);
+    this.trail.push(`get services ${service === undefined ? 404 : 200}`);
+    if (service === undefined) return Promise.reject(new ServiceGoneError(ref));
+    return Promise.resolve(this.notLoadBalancer.has(`${ref.namespace}/${ref.name}`) ? undefined : service);
   }
 
   async patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService> {
@@ -278,7 +303,7 @@ export class InMemoryServices implements ServiceApi {
       (service?.resourceVersion === resourceVersion ? undefined : new ServiceConflictError(ref));
     this.trail.push(`patch services ${failure === undefined ? 200 : statusOf(failure)}`);
     if (failure !== undefined) throw failure;
-    if (service === undefined) throw new ClusterError('not found', 404);
+    if (service === undefined) throw new ServiceGoneError(ref);
     const merged = Object.entries({ ...service.annotations, ...fields.annotations });
     service.annotations = Object.fromEntries(
       merged.filter((entry): entry is [string, string] => entry[1] !== null),

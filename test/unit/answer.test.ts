@@ -83,10 +83,18 @@ describe('answer validation, by table', () => {
     if (text.trim() !== '') expect(message).toContain(excerpt(text.trim()));
   });
 
-  it('quotes at most 60 characters of a long answer', () => {
+  it('quotes at most 60 bytes of a long answer, and names its length', () => {
     const message = refusal(`<html>${'x'.repeat(500)}`);
-    expect(message).toContain(`${JSON.stringify(`<html>${'x'.repeat(54)}`).slice(0, -1)}…"`);
-    expect(message.length).toBeLessThan(150);
+    expect(message).toBe(
+      `source test: answer ${JSON.stringify(`<html>${'x'.repeat(54)}`)}… (506 bytes in all) is not an IPv6 address`,
+    );
+  });
+
+  it('never splits a character of a long answer', () => {
+    // '€' is 3 bytes: the 59 before it leave no room.
+    expect(refusal(`${'x'.repeat(59)}€${'x'.repeat(100)}`)).toBe(
+      `source test: answer ${JSON.stringify('x'.repeat(59))}… (162 bytes in all) is not an IPv6 address`,
+    );
   });
 
   it('names every special block inside 2000::/3 as refused', () => {

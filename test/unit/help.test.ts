@@ -11,7 +11,7 @@ describe('--help', () => {
       'Usage: metallb-dyn6 [sync|run] [options]',
       '',
       'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
-      '  sync   one run (default): exit 0 unchanged/updated/dry-run, 1 failed or rolled back, 2 bad configuration',
+      '  sync   one run (default): exit 0 unchanged/updated/joined/dry-run, 1 failed or rolled back, 2 bad configuration',
       "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
       '',
       'Options (flags win over environment variables):',
@@ -20,8 +20,10 @@ describe('--help', () => {
     ]);
   });
 
-  it('ends with --help itself and where the output goes', () => {
-    expect(lines().slice(-4)).toEqual([
+  it('ends with --force, --help itself and where the output goes', () => {
+    expect(lines().slice(-6)).toEqual([
+      '  --force',
+      '      sync only: restart MetalLB even if the pool is already right (once for runs at the same moment)',
       '  --help',
       '      Show this help',
       '',

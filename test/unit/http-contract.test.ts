@@ -159,6 +159,9 @@ describe('then the method, the body and the configuration', () => {
       'source push: answer "2a02:8071::1/129" has an invalid prefix length',
     ],
     ['a JSON buffer of garbage', Buffer.from('{'), 'body is not JSON'],
+    // What Knative hands over as bytes, and OpenFaaS and Lambda as the text it decodes to.
+    ['a body that is not UTF-8', Buffer.from([0xff, 0xfe]), 'body is not JSON'],
+    ['a body that is not UTF-8, decoded', Buffer.from([0xff, 0xfe]).toString(), 'body is not JSON'],
   ])('answers %s with 400 and the reason, running nothing', async (_, body, error) => {
     const { app: a, calls } = app('updated', { problems: ['broken'] });
     const response = await handleHttp(post(body), a);
@@ -167,6 +170,36 @@ describe('then the method, the body and the configuration', () => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: { error },
     });
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a field name of 250 KB',
+      JSON.stringify({ ['f'.repeat(250_000)]: true }),
+      `unknown field(s): ${'f'.repeat(512)}… (250000 bytes in all) (allowed: prefix, dryRun, force)`,
+    ],
+    [
+      '50 000 unknown fields',
+      JSON.stringify(Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`f${String(i)}`, 1]))),
+      `unknown field(s): ${Array.from({ length: 50_000 }, (_, i) => `f${String(i)}`)
+        .join(', ')
+        .slice(0, 512)}… (388888 bytes in all) (allowed: prefix, dryRun, force)`,
+    ],
+    [
+      'a prefix of 250 KB',
+      JSON.stringify({ prefix: `2a02:8071:1234::/48${'x'.repeat(249_981)}` }),
+      `source push: answer "2a02:8071:1234::/48${'x'.repeat(41)}"… (250000 bytes in all) has an invalid prefix length`,
+    ],
+  ])('answers a pushed body with %s with a bounded 400', async (_, body, error) => {
+    const { app: a, calls } = app();
+    const response = await handleHttp(post(body), a);
+    expect(response).toEqual({
+      statusCode: 400,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: { error },
+    });
+    expect(Buffer.byteLength(JSON.stringify(response.body))).toBeLessThan(700);
     expect(calls).toEqual([]);
   });
 

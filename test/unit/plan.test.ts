@@ -76,16 +76,20 @@ describe('planning', () => {
 
   it('reads the ownership record strictly', () => {
     const now = new Date('2026-11-28T01:02:03.004Z');
-    const written = recordAnnotations([OLD, NEW], `${NET}::/64`, now, false, [`${NET}::/64`]);
+    const record = { prefix: `${NET}::/64`, now, reloadMark: null, history: [`${NET}::/64`], run: 'r1' };
+    const written = recordAnnotations({ ...record, owned: [OLD, NEW] });
     expect(written).toEqual({
       [OWNED_ANNOTATION]: `["${OLD}","${NEW}"]`,
       'metallb-dyn6/prefix-history': `["${NET}::/64"]`,
       'metallb-dyn6/last-prefix': `${NET}::/64`,
       'metallb-dyn6/last-sync': '2026-11-28T01:02:03.004Z',
       'metallb-dyn6/reload-owed': null,
+      'metallb-dyn6/written-by': 'r1',
+      // The write completes a Services move: its record goes.
+      'metallb-dyn6/services-moving': null,
     });
-    expect(recordAnnotations([NEW], `${NET}::/64`, now, true, [])['metallb-dyn6/reload-owed']).toBe(
-      '2026-11-28T01:02:03.004Z',
+    expect(recordAnnotations({ ...record, owned: [NEW], reloadMark: 'm' })['metallb-dyn6/reload-owed']).toBe(
+      'm',
     );
     expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD]) })).toEqual(ok(recorded(OLD)));
     expect(readOwnership({ [OWNED_ANNOTATION]: written[OWNED_ANNOTATION] ?? '' })).toEqual(
@@ -124,6 +128,8 @@ describe('planning', () => {
       'metallb-dyn6/last-sync': null,
       'metallb-dyn6/prefix-history': null,
       'metallb-dyn6/reload-owed': null,
+      'metallb-dyn6/written-by': null,
+      'metallb-dyn6/services-moving': null,
     });
     expect(previousRecord(undefined)).toEqual({
       [OWNED_ANNOTATION]: null,
@@ -131,6 +137,8 @@ describe('planning', () => {
       'metallb-dyn6/last-sync': null,
       'metallb-dyn6/prefix-history': null,
       'metallb-dyn6/reload-owed': null,
+      'metallb-dyn6/written-by': null,
+      'metallb-dyn6/services-moving': null,
     });
   });
 });

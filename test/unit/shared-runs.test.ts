@@ -32,4 +32,30 @@ describe('shared runs', () => {
     for (const finish of waiting.splice(0)) finish();
     await Promise.all(calls);
   });
+
+  it('a prefix pushed in any spelling joins the run for the same network; another network or length does not', async () => {
+    let started = 0;
+    const waiting: (() => void)[] = [];
+    const sync = sharingRuns(async () => {
+      started++;
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+      });
+      return { status: 'updated', pool: 'p', apiRequests: 1, durationMs: 1 } satisfies SyncResult;
+    });
+    const push = (text: string) => sync({ answer: parseAnswer('push', text), trigger: 'http-push' });
+    const spellings = Array.from({ length: 40 }, (_, i) => `2a02:8071:1234:56cd::${i.toString(16)}/64`);
+    const calls = [
+      ...spellings.map(push),
+      push('2A02:8071:1234:56CD:0:0:0:0/64'),
+      push('2a02:8071:1234:56cd:0::ffff/64'),
+    ];
+    expect(started).toBe(1);
+    const others = [push('2a02:8071:1234:56ce::/64'), push('2a02:8071:1234:56cd::/56')];
+    expect(started).toBe(3);
+    for (const finish of waiting.splice(0)) finish();
+    const results = await Promise.all(calls);
+    expect(new Set(results).size).toBe(1);
+    await Promise.all(others);
+  });
 });

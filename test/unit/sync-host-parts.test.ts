@@ -11,7 +11,7 @@ import {
   PINNED_BY_US_ANNOTATION,
 } from '../../lib/plan/host-parts.js';
 import { inMemoryCluster } from '../support/in-memory-cluster.js';
-import { run } from '../support/in-memory-sync.js';
+import { answering, run } from '../support/in-memory-sync.js';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { formatText } from '../../lib/sync/result.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
@@ -42,6 +42,31 @@ function home() {
   });
   return cluster;
 }
+/**
+ * The pool write of the addresses fails (the first write, recording the move, goes through): the run
+ * fails at write, and both Services are back on their old addresses.
+ */
+async function expectPutBackAfterFailedWrite(cluster: ReturnType<typeof home>): Promise<void> {
+  let writes = 0;
+  cluster.pool.beforeWrite = () => {
+    if (++writes === 2)
+      cluster.pool.failWrites.push(new ClusterError('writing IPAddressPool: HTTP 500', 500));
+  };
+  const { result } = await run(cluster, all);
+  expect(result).toMatchObject({ status: 'failed', stage: 'write', services: { undone: true } });
+  expect(pinOf(cluster, 'apps', 'web')).toBe(OLD('1005'));
+  expect(pinOf(cluster, 'iot', 'mqtt')).toBe(OLD('1006'));
+}
+
+/** The pool and mqtt moved; web was left as it was, for `reason`. */
+const webLeftAlone = (reason: string) => ({
+  status: 'updated',
+  after: [V4, range(SUBNET_NEW)],
+  services: {
+    changed: [{ service: 'iot/mqtt' }],
+    notKept: [{ service: 'apps/web', address: OLD('1005'), reason }],
+  },
+});
 const pinOf = (cluster: ReturnType<typeof home>, namespace: string, name: string) =>
   cluster.services.stored(namespace, name)?.annotations[PIN_ANNOTATION];
 
@@ -66,14 +91,17 @@ describe('keeping host parts through a sync', () => {
     expect(cluster.services.stored('apps', 'web')?.annotations[PINNED_BY_US_ANNOTATION]).toBe(NEW('1005'));
     expect(cluster.services.stored('apps', 'vpn')).toEqual(vpn);
     // MetalLB's pods are listed once: its version decides both the reload and the pin annotation.
-    expect(cluster.trail.slice(0, 6)).toEqual([
+    // The move is recorded on the pool before the first Service patch; the pool write ends it.
+    expect(cluster.trail.slice(0, 7)).toEqual([
       'get ipaddresspools 200',
       'list pods 200',
       'list services 200',
+      'patch ipaddresspools 200',
       'patch services 200',
       'patch services 200',
       'patch ipaddresspools 200',
     ]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty(['metallb-dyn6/services-moving']);
     expect(cluster.events.events).toContainEqual({
       type: 'Normal',
       reason: 'HostPartsKept',
@@ -150,12 +178,24 @@ describe('keeping host parts through a sync', () => {
     expect(cluster.events.events.map((e) => `${e.type} ${e.reason}`)).toContain('Warning HostPartsNotKept');
   });
 
-  it('allowed to list but not to patch: nothing is left half-moved, and the pool is synced', async () => {
+  it('allowed to list but not to patch: each Service is reported with the grant it needs, and the pool is synced', async () => {
     const cluster = home();
     cluster.services.forbidden = 'patch';
     const { result } = await run(cluster, all);
     expect(result.status).toBe('updated');
-    expect(result.services?.skipped).toMatch(/^patching Service .*forbidden \(403\)/);
+    expect(result.after).toEqual([V4, range(SUBNET_NEW)]);
+    expect(result.services?.notKept).toEqual([
+      {
+        service: 'apps/web',
+        address: OLD('1005'),
+        reason: expect.stringMatching(/^patching Service apps\/web: forbidden \(403\).*keep-host-parts/),
+      },
+      {
+        service: 'iot/mqtt',
+        address: OLD('1006'),
+        reason: expect.stringMatching(/^patching Service iot\/mqtt: forbidden \(403\)/),
+      },
+    ]);
     expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
     expect(pinOf(cluster, 'iot', 'mqtt')).toBeUndefined();
   });
@@ -200,39 +240,79 @@ describe('keeping host parts through a sync', () => {
     expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
   });
 
-  it('a Service patch the server refuses fails the run at services: the moves before it are undone and the pool is as it was', async () => {
+  it('a Service patch the server refuses (a webhook, 422) skips that Service only: reported, and the pool and the others move', async () => {
     const cluster = home();
-    const before = { pool: cluster.pool.stored, web: cluster.services.stored('apps', 'web') };
-    cluster.services.failPatches.push(
-      undefined,
-      new ClusterError(
-        'patching Service iot/mqtt: HTTP 422: admission webhook "policy" denied the request',
-        422,
-      ),
-    );
+    const mqtt = cluster.services.stored('iot', 'mqtt');
+    const refusal = 'patching Service iot/mqtt: HTTP 422: admission webhook "policy" denied the request';
+    cluster.services.failPatches.push(undefined, new ClusterError(refusal, 422));
     const { result } = await run(cluster, all);
     expect(result).toMatchObject({
-      status: 'failed',
-      stage: 'services',
-      error:
-        'patching Service iot/mqtt: HTTP 422: admission webhook "policy" denied the request; the Services moved before it were put back',
+      status: 'updated',
+      after: [V4, range(SUBNET_NEW)],
+      services: {
+        changed: [{ service: 'apps/web', moved: [{ from: OLD('1005'), to: NEW('1005') }] }],
+        notKept: [{ service: 'iot/mqtt', address: OLD('1006'), reason: refusal }],
+      },
     });
-    expect(cluster.pool.stored).toEqual(before.pool);
-    // Back at its old address, pinned there by us so that MetalLB gives it that one again.
-    expect(cluster.services.stored('apps', 'web')?.annotations).toEqual({
-      ...before.web?.annotations,
-      [PIN_ANNOTATION]: OLD('1005'),
-      [PINNED_BY_US_ANNOTATION]: OLD('1005'),
+    expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
+    expect(cluster.services.stored('iot', 'mqtt')).toEqual(mqtt);
+    expect(cluster.events.events).toContainEqual({
+      type: 'Warning',
+      reason: 'HostPartsNotKept',
+      message: `iot/mqtt ${OLD('1006')}: ${refusal}`,
     });
+  });
+
+  it('a Service deleted between the LIST and our patch (404) is skipped; the pool still follows the prefix', async () => {
+    const cluster = home();
+    cluster.services.beforePatch = (ref) => {
+      if (ref.name === 'web') cluster.services.remove(ref);
+    };
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject(webLeftAlone('Service apps/web was deleted while the Services were moved'));
+    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(NEW('1006'));
+  });
+
+  it('a Service changed to ClusterIP between the LIST and our patch is not pinned after the re-read', async () => {
+    const cluster = home();
+    let raced = false;
+    cluster.services.beforePatch = (ref) => {
+      if (raced || ref.name !== 'web') return;
+      raced = true;
+      cluster.services.retype(ref);
+    };
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject(webLeftAlone('Service apps/web is no longer of type LoadBalancer'));
+    expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
+    expect(cluster.trail).toContain('patch services 409');
+  });
+
+  it('a patch whose answer was lost counts as applied: a failed pool write undoes it too', async () => {
+    const cluster = home();
+    let lost = false;
+    cluster.services.beforePatch = (ref) => {
+      if (lost || ref.name !== 'web') return;
+      lost = true;
+      // Applied by the server, then the connection drops: the client sees no answer at all.
+      const service = cluster.services.stored(ref.namespace, ref.name);
+      cluster.services.edit(ref, (s) => {
+        s.annotations = {
+          ...s.annotations,
+          [PIN_ANNOTATION]: NEW('1005'),
+          [PINNED_BY_US_ANNOTATION]: NEW('1005'),
+        };
+      });
+      expect(service).toBeDefined();
+      cluster.services.failPatches.push(new Error('socket hang up'));
+    };
+    await expectPutBackAfterFailedWrite(cluster);
+    // Nothing left stranded: the record of the move is gone with it.
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty(['metallb-dyn6/services-moving']);
   });
 
   it('a pool write that fails puts the Services back', async () => {
     const cluster = home();
-    cluster.pool.failWrites.push(new ClusterError('writing IPAddressPool: HTTP 500', 500));
-    const { result } = await run(cluster, all);
-    expect(result).toMatchObject({ status: 'failed', stage: 'write', services: { undone: true } });
-    expect(pinOf(cluster, 'apps', 'web')).toBe(OLD('1005'));
-    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(OLD('1006'));
+    await expectPutBackAfterFailedWrite(cluster);
   });
 
   it('MetalLB not taking the pool: the rollback restores the pool and the Services', async () => {
@@ -287,7 +367,7 @@ describe('keeping host parts through a sync', () => {
     expect(cluster.trail).toContain('get services 200');
   });
 
-  it('a Service that keeps changing under us: after 3 conflicts the run fails at services, and nothing stays moved', async () => {
+  it('a Service that keeps changing under us: after 3 conflicts it is skipped and reported; the others and the pool move', async () => {
     const cluster = home();
     cluster.services.beforePatch = (ref) => {
       if (ref.name === 'web')
@@ -296,13 +376,12 @@ describe('keeping host parts through a sync', () => {
         });
     };
     const { result } = await run(cluster, all);
-    expect(result).toMatchObject({ status: 'failed', stage: 'services' });
-    expect(result.error).toMatch(
-      /^Service apps\/web was changed by someone else while we wrote it; the Services moved before it were put back/,
+    expect(result).toMatchObject(
+      webLeftAlone('Service apps/web was changed by someone else while we wrote it'),
     );
     expect(cluster.trail.filter((t) => t === 'get services 200')).toHaveLength(3);
     expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
-    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(OLD('1006'));
+    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(NEW('1006'));
   });
 
   it('a rollback that cannot put a Service back says which, and why', async () => {
@@ -356,5 +435,114 @@ describe('keeping host parts through a sync', () => {
     const { result } = await run(cluster, all);
     expect(result.services?.changed).toHaveLength(42);
     expect(cluster.services.maxInFlight).toBe(SERVICE_PATCH_CONCURRENCY);
+  });
+});
+
+describe('a Services move left unfinished', () => {
+  const MOVING = 'metallb-dyn6/services-moving';
+  /** A run moved web and mqtt to the new prefix, recorded it, and was killed before the pool write. */
+  function killedMidway(until = '2000-01-01T00:00:00.000Z') {
+    const cluster = home();
+    for (const [namespace, name, host] of [
+      ['apps', 'web', '1005'],
+      ['iot', 'mqtt', '1006'],
+    ] as const)
+      cluster.services.edit({ namespace, name }, (s) => {
+        s.annotations = { [PIN_ANNOTATION]: NEW(host), [PINNED_BY_US_ANNOTATION]: NEW(host) };
+      });
+    cluster.pool.edit((p) => {
+      p.metadata.annotations = {
+        ...p.metadata.annotations,
+        [MOVING]: JSON.stringify({ to: `${SUBNET_NEW}::/64`, run: 'killed', until }),
+      };
+    });
+    return cluster;
+  }
+
+  it('a later run that finds the pool unchanged moves the stranded pins back and ends the record', async () => {
+    const cluster = killedMidway();
+    const { result } = await run(cluster, { ...all, source: answering(SUBNET_OLD) });
+    expect(result).toMatchObject({
+      status: 'unchanged',
+      services: {
+        changed: [
+          { service: 'apps/web', kind: 'rewrite', moved: [{ from: NEW('1005'), to: OLD('1005') }] },
+          { service: 'iot/mqtt', kind: 'rewrite', moved: [{ from: NEW('1006'), to: OLD('1006') }] },
+        ],
+      },
+    });
+    expect(pinOf(cluster, 'apps', 'web')).toBe(OLD('1005'));
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([MOVING]);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, range(SUBNET_OLD)]);
+    // Repaired once: the run after is one request again.
+    cluster.trail.length = 0;
+    expect((await run(cluster, { ...all, source: answering(SUBNET_OLD) })).result.status).toBe('unchanged');
+    expect(cluster.trail).toEqual(['get ipaddresspools 200']);
+  });
+
+  it('repairs even under --keep-host-parts none, and after a later prefix change the Services follow it', async () => {
+    const cluster = killedMidway();
+    await run(cluster, { source: answering(SUBNET_OLD) });
+    expect(pinOf(cluster, 'apps', 'web')).toBe(OLD('1005'));
+    const { result } = await run(cluster, all);
+    expect(result.status).toBe('updated');
+    expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
+  });
+
+  it('a run moving to the same prefix while the record is in force leaves the move to its run', async () => {
+    const cluster = killedMidway('2099-01-01T00:00:00.000Z');
+    const before = cluster.pool.stored;
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject({ status: 'joined' });
+    expect(result.reload?.reason).toMatch(
+      /^run killed is moving the Services and the pool to .*; left to it$/,
+    );
+    expect(cluster.pool.stored).toEqual(before);
+  });
+
+  it('a run for another prefix while the record is in force fails at services, changing nothing', async () => {
+    const cluster = killedMidway('2099-01-01T00:00:00.000Z');
+    const before = cluster.pool.stored;
+    const { result } = await run(cluster, { ...all, source: answering('2a02:8071:1234:56ce') });
+    expect(result).toMatchObject({ status: 'failed', stage: 'services' });
+    expect(result.error).toMatch(/^run killed is moving the Services to 2a02:8071:1234:56cd::\/64 until/);
+    expect(cluster.pool.stored).toEqual(before);
+  });
+
+  it('a run that resumes the same move after the record lapsed completes it and ends the record', async () => {
+    const cluster = killedMidway();
+    const { result } = await run(cluster, all);
+    expect(result).toMatchObject({ status: 'updated', after: [V4, range(SUBNET_NEW)] });
+    expect(pinOf(cluster, 'apps', 'web')).toBe(NEW('1005'));
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([MOVING]);
+  });
+});
+
+describe('a kept Service never costs another its address', () => {
+  it("a person's pin to the address a kept Service would move to: not kept, the conflict named, no double pin", async () => {
+    const cluster = home();
+    cluster.services.add({
+      namespace: 'apps',
+      name: 'other',
+      annotations: { [PIN_ANNOTATION]: NEW('1005') },
+      ingress: [],
+    });
+    const { result } = await run(cluster, all);
+    expect(result.status).toBe('updated');
+    expect(result.services?.notKept).toEqual([
+      {
+        service: 'apps/web',
+        address: OLD('1005'),
+        reason: `${NEW('1005')} is already held, pinned or being given to Service apps/other`,
+      },
+    ]);
+    expect(pinOf(cluster, 'apps', 'web')).toBeUndefined();
+    expect(pinOf(cluster, 'iot', 'mqtt')).toBe(NEW('1006'));
+    expect(cluster.events.events).toContainEqual(
+      expect.objectContaining({ type: 'Warning', reason: 'HostPartsNotKept' }),
+    );
+    expect(formatText(result)).toContain(
+      `  not kept: apps/web ${OLD('1005')}: ${NEW('1005')} is already held, pinned or being given to Service apps/other`,
+    );
   });
 });

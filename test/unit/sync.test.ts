@@ -22,6 +22,14 @@ const forbidden = (action: string) =>
   new ClusterError(`${action} IPAddressPool metallb-system/ipv6-pool: forbidden (403)`, 403);
 
 /** A pool as the previous run left it: ours recorded, an IPv4 range and a team annotation beside. */
+/** A restart on a pool already right: claimed on the pool, paid, the claim cleared. */
+const CLAIMED_RESTART = [
+  'get ipaddresspools 200',
+  'patch ipaddresspools 200',
+  'list pods 200',
+  'deletecollection pods 200',
+  'patch ipaddresspools 200',
+];
 const synced = (metallbVersion = 'v0.13.12') =>
   inMemoryCluster([V4, OLD], { annotations: { 'team/owner': 'home-lab', ...ours(OLD) }, metallbVersion });
 
@@ -194,7 +202,10 @@ describe('nothing to write', () => {
       status: 'unchanged',
       reload: { action: 'cycled', reason: 'reload forced', deletedPods: ['controller-0', 'speaker-0'] },
     });
-    expect(cluster.trail).toEqual(['get ipaddresspools 200', 'list pods 200', 'deletecollection pods 200']);
+    // The restart is claimed on the pool first, so that a burst of forced runs restarts MetalLB once.
+    expect(cluster.trail).toEqual(CLAIMED_RESTART);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
     expect(cluster.events.events).toEqual([]);
   });
 
@@ -208,7 +219,10 @@ describe('nothing to write', () => {
       reload: { action: 'failed' },
       error: 'MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready',
     });
-    expect(cluster.trail.filter((t) => t.startsWith('patch'))).toEqual([]);
+    // The claim, then its release as a debt open to the next run; the addresses never change.
+    expect(cluster.trail.filter((t) => t.startsWith('patch'))).toHaveLength(2);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+    expect(cluster.pool.stored.metadata.annotations?.[OWED]).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   it('forced dry run: says what it would do and does nothing', async () => {
@@ -415,7 +429,11 @@ describe('MetalLB does not take the new pool', () => {
         'MetalLB did not come back within 10 s: 0 of 2 replacement pods Ready; pool restored to its previous addresses and MetalLB restarted',
     });
     expect(cluster.pool.stored.spec).toEqual(before.spec);
-    expect(cluster.pool.stored.metadata.annotations).toEqual(before.metadata.annotations);
+    // Byte for byte, and the restart paid on it recorded (runs forced meanwhile find it).
+    expect(cluster.pool.stored.metadata.annotations).toEqual({
+      ...before.metadata.annotations,
+      'metallb-dyn6/last-restart': expect.stringMatching(/^\{"run":"[0-9a-f-]{36}","at":"/),
+    });
     // Written (restart owed), cycled, restored (restart owed), cycled again, the owed mark cleared.
     expect(cluster.trail.filter((t) => t.startsWith('patch') || t.startsWith('delete'))).toEqual([
       'patch ipaddresspools 200',
@@ -433,14 +451,26 @@ describe('MetalLB does not take the new pool', () => {
     ]);
   });
 
-  it('MetalLB pods that cannot even be listed count as not taking it', async () => {
+  it('MetalLB pods that cannot be listed: the write stands, owing a restart to the next run, and the run fails at reload', async () => {
     const cluster = synced();
     cluster.metallb.failLists.push(
       new ClusterError('listing MetalLB pods in metallb-system: forbidden (403)', 403),
     );
     const { result } = await run(cluster);
-    expect(result).toMatchObject({ status: 'rolled-back', stage: 'reload', reload: { action: 'failed' } });
-    expect(cluster.pool.stored.spec.addresses).toEqual([V4, OLD]);
+    expect(result).toMatchObject({
+      status: 'failed',
+      stage: 'reload',
+      reload: { action: 'failed' },
+      error:
+        "listing MetalLB pods in metallb-system: forbidden (403); MetalLB's pods were not looked at, so the pool keeps the new addresses and stays marked for a restart, which the next run makes",
+    });
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    // Open to any run (not claimed): the next one pays it at once.
+    expect(cluster.pool.stored.metadata.annotations?.[OWED]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(cluster.trail.filter((t) => t.startsWith('deletecollection'))).toEqual([]);
+    cluster.trail.length = 0;
+    expect((await run(cluster)).result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
   });
 
   it('says so when restarting MetalLB on the restored pool fails too', async () => {
@@ -702,12 +732,8 @@ describe('a restart owed to MetalLB survives the run that owed it', () => {
         reason: 'owed by an earlier run: MetalLB v0.13.12 < v0.14.2 needs its pods restarted',
       },
     });
-    expect(cluster.trail).toEqual([
-      'get ipaddresspools 200',
-      'list pods 200',
-      'deletecollection pods 200',
-      'patch ipaddresspools 200',
-    ]);
+    // Claimed (the mark an earlier release wrote is open to any run), paid, cleared.
+    expect(cluster.trail).toEqual(CLAIMED_RESTART);
     expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
     // Paid once: the run after that is a plain no-op.
@@ -751,10 +777,15 @@ describe('a restart owed to MetalLB survives the run that owed it', () => {
     expect(logs).toContainEqual(
       expect.objectContaining({
         level: 'warn',
-        msg: 'MetalLB took the pool, but the owed-reload mark could not be cleared; the next run restarts it again',
+        msg: 'MetalLB took the pool, but the owed-reload mark could not be cleared; a run after it lapses restarts MetalLB again',
       }),
     );
     cluster.pool.beforeWrite = undefined;
+    // While the claim holds, another run leaves the restart to its holder...
+    expect((await run(cluster)).result).toMatchObject({ status: 'joined', reload: { action: 'none' } });
+    expect(cluster.trail.filter((t) => t.startsWith('deletecollection'))).toHaveLength(1);
+    // ...and once it lapses, the first run to find it pays it again.
+    cluster.pool.lapseClaims();
     expect((await run(cluster)).result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
     expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
   });
@@ -796,11 +827,17 @@ describe('answers lost on the way back', () => {
     expect(cluster.events.events.map((e) => e.reason)).toEqual(['RolledBack']);
   });
 
-  it('a write whose answer was lost is found on the re-read, and MetalLB still restarted', async () => {
+  it('a write whose answer was lost is found on the re-read by its run id: updated, and MetalLB restarted', async () => {
     const cluster = synced();
     cluster.pool.lostAnswers = [true];
     const { result } = await run(cluster);
-    expect(result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    expect(result).toMatchObject({
+      status: 'updated',
+      added: [NEW],
+      removed: [OLD],
+      reload: { action: 'cycled' },
+    });
+    expect(cluster.events.events.map((e) => e.reason)).toEqual(['AddressesUpdated']);
     expect(cluster.trail).toContain('deletecollection pods 200');
     expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
     expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
@@ -865,5 +902,94 @@ describe('Warning Events do not flood', () => {
         message: expect.stringMatching(/^writing IPAddressPool .*forbidden \(403\)/),
       },
     ]);
+  });
+});
+
+describe('a burst of runs for one prefix', () => {
+  const writesOfAddresses = (cluster: ReturnType<typeof synced>, before: string[]) => {
+    // Each address write changes spec.addresses; claims and their release change annotations only.
+    let last = before;
+    let writes = 0;
+    cluster.pool.beforeWrite = (pool) => {
+      queueMicrotask(() => {
+        const now = pool.stored.spec.addresses;
+        if (JSON.stringify(now) !== JSON.stringify(last)) writes++;
+        last = now;
+      });
+    };
+    return () => writes;
+  };
+
+  it.each([
+    ['plain', [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}]],
+    ['forced', [{ force: true }, { force: true }, { force: true }, { force: true }, { force: true }]],
+    ['mixed', [{}, { force: true }, {}, { force: true }, {}, { force: true }]],
+  ])('%s: one write of the addresses, one MetalLB restart, every run exits 0', async (_, requests) => {
+    const cluster = synced('v0.13.12');
+    const writes = writesOfAddresses(cluster, cluster.pool.stored.spec.addresses);
+    const results = await Promise.all(requests.map((request) => run(cluster, { request })));
+    const statuses = results.map((r) => r.result.status);
+    expect(statuses.filter((s) => s === 'updated')).toHaveLength(1);
+    expect(statuses.every((s) => ['updated', 'unchanged', 'joined'].includes(s))).toBe(true);
+    expect(writes()).toBe(1);
+    expect(cluster.trail.filter((t) => t.startsWith('deletecollection'))).toHaveLength(1);
+    expect(cluster.pool.stored.spec.addresses).toEqual([V4, NEW]);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
+    // Those that joined say whose work they left it to.
+    for (const r of results.filter((x) => x.result.status === 'joined'))
+      expect(r.result.reload?.reason).toMatch(/^run [0-9a-f-]{36} is .* \(claimed until .*\); left to it$/);
+  });
+
+  it('a forced run that started before another forced restart began finds its wish granted', async () => {
+    const cluster = synced('v0.14.9');
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const late: PrefixSource = {
+      name: 'static',
+      detect: async () => {
+        await gate;
+        return parseAnswer('static', `${SUBNET_OLD}::9`);
+      },
+    };
+    const first = run(cluster, { source: late, request: { force: true } });
+    const second = await run(cluster, { source: answering(SUBNET_OLD), request: { force: true } });
+    expect(second.result).toMatchObject({ status: 'unchanged', reload: { action: 'cycled' } });
+    release();
+    const { result } = await first;
+    expect(result).toMatchObject({ status: 'joined', reload: { action: 'none' } });
+    expect(result.reload?.reason).toMatch(
+      /^run [0-9a-f-]{36} restarted MetalLB at .*, less than 30 s before this run started or since$/,
+    );
+    expect(cluster.trail.filter((t) => t.startsWith('deletecollection'))).toHaveLength(1);
+    // Within 30 s of that restart another forced run is content with it; later, force means force.
+    const again = (startedAt: Date) =>
+      run(cluster, { source: answering(SUBNET_OLD), request: { force: true, startedAt } });
+    expect((await again(new Date(Date.now() + 29_000))).result.status).toBe('joined');
+    expect((await again(new Date(Date.now() + 31_000))).result).toMatchObject({
+      status: 'unchanged',
+      reload: { action: 'cycled' },
+    });
+  });
+
+  it('a claim a killed run left is taken over once it lapses, by one run only', async () => {
+    const cluster = synced('v0.13.12');
+    cluster.metallb.cycles.push({ unobserved: 'killed' });
+    // A run that wrote and claimed the restart, then died before MetalLB came back.
+    cluster.pool.edit((p) => {
+      p.spec.addresses = [V4, NEW];
+      p.metadata.annotations = {
+        ...ours(NEW),
+        [OWED]: JSON.stringify({ run: 'killed', until: '2099-01-01T00:00:00.000Z' }),
+      };
+    });
+    cluster.metallb.cycles.length = 0;
+    expect((await run(cluster)).result.status).toBe('joined');
+    cluster.pool.lapseClaims();
+    const results = await Promise.all([run(cluster), run(cluster), run(cluster)]);
+    expect(results.map((r) => r.result.status).sort()).toEqual(['joined', 'joined', 'unchanged']);
+    expect(cluster.trail.filter((t) => t.startsWith('deletecollection'))).toHaveLength(1);
+    expect(cluster.pool.stored.metadata.annotations).not.toHaveProperty([OWED]);
   });
 });

@@ -1,0 +1,38 @@
+// Counting what a burst of runs did to the pool and to MetalLB: the distinct address lists the pool
+// took (a watch sees every write, where polling could miss one), and MetalLB restarts in an audit trail.
+import { Watch } from '@kubernetes/client-node';
+import type { PoolObject } from '../harness/metallb-fixture.js';
+import { adminKubeConfig } from '../harness/shared-cluster.js';
+import type { HomeCluster } from './sync-fixture.js';
+
+/** Every distinct spec.addresses the pool took while the watch ran, after the first. */
+export interface AddressWatch {
+  changes: string[][];
+  stop(): void;
+}
+
+export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
+  const start = await home.readPool();
+  const changes: string[][] = [];
+  let last = JSON.stringify(start.spec.addresses);
+  const request = await new Watch(adminKubeConfig()).watch(
+    `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
+    { resourceVersion: start.metadata.resourceVersion, fieldSelector: `metadata.name=${home.pool}` },
+    (phase: string, pool: PoolObject) => {
+      const now = JSON.stringify(pool.spec.addresses);
+      if (phase === 'MODIFIED' && now !== last) changes.push(pool.spec.addresses);
+      last = now;
+    },
+    () => undefined,
+  );
+  return {
+    changes,
+    stop: () => {
+      request.abort();
+    },
+  };
+}
+
+/** How many times MetalLB's pods were deleted, in a user's audit trail. */
+export const restarts = (trail: string[]) =>
+  trail.filter((t) => t.startsWith('deletecollection pods')).length;

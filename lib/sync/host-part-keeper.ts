@@ -88,7 +88,7 @@ export class HostPartKeeper {
     if (this.mode === 'none') return 0;
     // Planned once per run: after a pool conflict, what is left is what was not applied yet.
     if (this.input !== undefined) return this.planned.length;
-    const full = await this.settle(input, this.mode, metallbImage);
+    const full = await this.listedInput(input, this.mode, metallbImage);
     if (full === undefined) return 0;
     this.input = full;
     const plan = planHostParts([...this.listed().values()], full);
@@ -113,7 +113,7 @@ export class HostPartKeeper {
    * the record stays for the next run), or undefined when the Services could not be listed.
    */
   async repair(input: MoveInput): Promise<number | undefined> {
-    const full = await this.settle(input, 'all');
+    const full = await this.listedInput(input, 'all');
     if (full === undefined) return undefined;
     const plan = planHostParts([...this.listed().values()], full);
     const failedBefore = this.failed.length;
@@ -126,7 +126,7 @@ export class HostPartKeeper {
   }
 
   /** The input completed with the mode and pin annotation, after the run's one LIST; undefined if refused. */
-  private async settle(
+  private async listedInput(
     input: MoveInput,
     mode: Exclude<KeepMode, 'none'>,
     metallbImage?: string,

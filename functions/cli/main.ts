@@ -1,48 +1,32 @@
 #!/usr/bin/env node
-// The command-line adapter (also what the CronJob image runs): metallb-dyn6 [sync|run] [options].
+// The command-line adapter and the image's entrypoint: metallb-dyn6 [sync|run|serve] [options].
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { helpText } from '../../lib/config/help.js';
-import { OPTION_SPECS, settingsFrom } from '../../lib/config/options.js';
+import {
+  optionLabel,
+  OPTIONS,
+  OPTION_SPECS,
+  settingsFrom,
+  type RawSettings,
+} from '../../lib/config/options.js';
 import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { exitCodeOf, formatText, type SyncResult } from '../../lib/sync/result.js';
-import { createSyncer, type Syncer } from '../../lib/sync/syncer.js';
+import { createSyncer } from '../../lib/sync/syncer.js';
 import { errorText } from '../../lib/errors/error-text.js';
+import { parsePort } from '../shared/http-server.js';
 
 const PROGRAM = 'metallb-dyn6';
+const COMMANDS = ['sync', 'run', 'serve'];
+export const COMMAND_ENV = 'METALLB_DYN6_COMMAND';
+
+const report = (line: string) => process.stderr.write(`${PROGRAM}: ${line}\n`);
+const kubeconfigOf = (settings: RawSettings) =>
+  settings.kubeconfig === undefined ? {} : { kubeconfig: settings.kubeconfig };
 
 function print(config: Config, result: SyncResult): void {
   process.stdout.write(`${config.output === 'text' ? formatText(result) : JSON.stringify(result)}\n`);
-}
-
-/**
- * `run`: sync every interval. A signal stops it at once, in the middle of a run too: requests are
- * cancelled, and a restart MetalLB is owed stays recorded in the pool for the next run.
- */
-async function runLoop(config: Config, syncer: Syncer): Promise<number> {
-  const stopped = new AbortController();
-  // A function, not the flag itself: the signal arrives while we await.
-  const stopping = () => stopped.signal.aborted;
-  let wake: (() => void) | undefined;
-  const stop = (signal: NodeJS.Signals) => {
-    stopped.abort(new Error(`stopped by ${signal}`));
-    wake?.();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  while (!stopping()) {
-    print(config, await syncer.sync({ trigger: 'interval' }, stopped.signal));
-    if (stopping()) break;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, config.intervalMs);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-  return 0;
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -72,16 +56,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stdout.write(`${helpText(PROGRAM)}\n`);
     return 0;
   }
-  const [command = 'sync', ...extra] = parsed.positionals;
+  // Platforms that cannot pass arguments (OpenFaaS's stack files) pick the command by environment.
+  const [command = env[COMMAND_ENV] || 'sync', ...extra] = parsed.positionals;
   const problems: string[] = [];
-  if (command !== 'sync' && command !== 'run') problems.push(`unknown command "${command}" (sync or run)`);
+  if (!COMMANDS.includes(command)) problems.push(`unknown command "${command}" (${COMMANDS.join(', ')})`);
   if (extra.length > 0) problems.push(`unexpected arguments: ${extra.join(' ')}`);
   const force = parsed.values['force'] === true;
-  if (force && command !== 'sync') problems.push('--force is for one sync, not for run');
-  const loaded = loadConfig(settingsFrom(env, parsed.values));
+  if (force && command !== 'sync') problems.push(`--force is for one sync, not for ${command}`);
+  const settings = settingsFrom(env, parsed.values);
+  const port = parsePort(settings.port ?? OPTIONS.port.default);
+  if (port === undefined)
+    problems.push(`${optionLabel('port')}: "${settings.port ?? ''}" is not a port number (0 to 65535)`);
+  if (command === 'serve' && problems.length === 0) {
+    // Loaded only here and for `run`: a CronJob's one sync never pays for the server and metrics.
+    const { serve } = await import('./serve.js');
+    return serve(env, { port: port ?? 0, flags: parsed.values, ...kubeconfigOf(settings), report });
+  }
+  const loaded = loadConfig(settings);
   if (!loaded.ok) problems.push(...loaded.error);
-  if (problems.length > 0 || !loaded.ok) {
-    for (const p of problems) process.stderr.write(`${PROGRAM}: ${p}\n`);
+  if (problems.length > 0 || !loaded.ok || port === undefined) {
+    for (const p of problems) report(p);
     return 2;
   }
   const config = loaded.value;
@@ -89,11 +83,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     kc = loadKubeConfig(config.kubeconfig);
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${errorText(error)}\n`);
+    report(errorText(error));
     return 2;
   }
-  const syncer = createSyncer(config, kc, jsonLogger(config.logLevel));
-  if (command === 'run') return runLoop(config, syncer);
+  const log = jsonLogger(config.logLevel);
+  const syncer = createSyncer(config, kc, log);
+  if (command === 'run') {
+    const { runLoop } = await import('./run-loop.js');
+    return runLoop(config, syncer, {
+      port,
+      log,
+      print: (result) => {
+        print(config, result);
+      },
+      report,
+    });
+  }
   // The process's own start: processes launched together count as one burst however slowly each starts.
   const startedAt = new Date(performance.timeOrigin);
   const result = await syncer.sync({ trigger: 'cli', startedAt, ...(force ? { force } : {}) });

@@ -46,12 +46,23 @@ export function readHttpToken(env: NodeJS.ProcessEnv): { token?: string; problem
   return { token };
 }
 
+export interface FunctionAppOptions {
+  /** Command-line flags (the image's `serve`), winning over the environment as in the CLI. */
+  flags?: Readonly<Record<string, string | boolean | undefined>>;
+  /** Told each run's result once, however many calls joined it (metrics). */
+  observe?: (result: SyncResult) => void;
+}
+
 /**
  * Builds the app; `kubeConfig` is asked once per sync so platforms with expiring credentials (EKS)
  * can hand out a fresh one, and others return the same object every time.
  */
-export function createFunctionApp(env: NodeJS.ProcessEnv, kubeConfig: KubeConfigProvider): FunctionApp {
-  const loaded = loadConfig(settingsFrom(env, {}));
+export function createFunctionApp(
+  env: NodeJS.ProcessEnv,
+  kubeConfig: KubeConfigProvider,
+  options: FunctionAppOptions = {},
+): FunctionApp {
+  const loaded = loadConfig(settingsFrom(env, options.flags ?? {}));
   const log = jsonLogger(loaded.ok ? loaded.value.logLevel : 'info');
   const { token, problem } = readHttpToken(env);
   if (problem !== undefined) log.warn(problem);
@@ -64,18 +75,24 @@ export function createFunctionApp(env: NodeJS.ProcessEnv, kubeConfig: KubeConfig
     log,
     ticks: new TickGate(loaded.ok ? loaded.value.minTickIntervalMs : 0),
     sync: sharingRuns(async (request) => {
-      if (!loaded.ok) return configFailure(loaded.error, request.trigger);
-      const config: Config = loaded.value;
-      let kc: KubeConfig;
-      try {
-        kc = await kubeConfig();
-      } catch (error) {
-        return configFailure([errorText(error)], request.trigger, config);
-      }
-      if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
-      return cached.syncer.sync(request);
+      const result = await syncWith(request);
+      options.observe?.(result);
+      return result;
     }),
   };
+
+  async function syncWith(request: SyncRequest): Promise<SyncResult> {
+    if (!loaded.ok) return configFailure(loaded.error, request.trigger);
+    const config: Config = loaded.value;
+    let kc: KubeConfig;
+    try {
+      kc = await kubeConfig();
+    } catch (error) {
+      return configFailure([errorText(error)], request.trigger, config);
+    }
+    if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
+    return cached.syncer.sync(request);
+  }
 }
 
 function configFailure(errors: string[], trigger: string | undefined, config?: Config): SyncResult {

@@ -7,7 +7,7 @@ import { errorText } from '../../lib/errors/error-text.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
 import { excerpt } from '../../lib/text/excerpt.js';
 import type { SyncRequest } from '../../lib/sync/sync.js';
-import type { SyncResult } from '../../lib/sync/result.js';
+import { succeeded, type SyncResult } from '../../lib/sync/result.js';
 import type { TickGate } from './tick-gate.js';
 
 export interface HttpRequest {
@@ -36,7 +36,7 @@ const respond = (
   body,
 });
 
-function header(headers: HttpRequest['headers'], name: string): string | undefined {
+export function header(headers: HttpRequest['headers'], name: string): string | undefined {
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
   const value = key === undefined ? undefined : headers[key];
   return Array.isArray(value) ? value[0] : value;
@@ -94,7 +94,7 @@ export function parseSyncBody(body: unknown): Result<SyncRequest> {
 export function statusFor(result: SyncResult): number {
   // A pushed prefix refused on its merits is the caller's error, not the cluster's.
   if (result.status === 'failed' && result.stage === 'detect' && result.trigger === 'http-push') return 422;
-  return result.status === 'failed' || result.status === 'rolled-back' ? 502 : 200;
+  return succeeded(result) ? 200 : 502;
 }
 
 export interface HttpApp {

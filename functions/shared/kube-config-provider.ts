@@ -7,15 +7,15 @@ import { loadKubeConfig } from '../../lib/cluster/kube-config.js';
 export type KubeConfigProvider = () => Promise<KubeConfig>;
 
 /**
- * client-node's default order ($KUBECONFIG, ~/.kube/config, the service account), read on the
+ * `file`, else client-node's default order ($KUBECONFIG, ~/.kube/config, the service account), read on the
  * first sync rather than at import, so a function with a bad configuration still starts and says so.
  */
-export function defaultKubeConfig(): KubeConfigProvider {
+export function defaultKubeConfig(file?: string): KubeConfigProvider {
   let kc: KubeConfig | undefined;
   // An executor that throws rejects its promise: a missing kubeconfig fails the sync, not the caller.
   return () =>
     new Promise((resolve) => {
-      kc ??= loadKubeConfig();
+      kc ??= loadKubeConfig(file);
       resolve(kc);
     });
 }

@@ -8,13 +8,15 @@ export function helpText(program: string): string {
     const def = spec.default === undefined ? '' : `; default ${spec.default}`;
     return `${flag}\n      ${spec.help}\n      (${env}${def})`;
   });
-  const usage = `Usage: ${program} [sync|run] [options]`;
+  const usage = `Usage: ${program} [sync|run|serve] [options]`;
   return [
     usage,
     '',
     'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
     '  sync   one run (default): exit 0 unchanged/updated/joined/dry-run, 1 failed or rolled back, 2 bad configuration',
     "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
+    '  serve  the HTTP function (Knative, OpenFaaS): POST syncs with a bearer token, schedulers tick it',
+    '  without a command, METALLB_DYN6_COMMAND names it (for platforms that pass no arguments)',
     '',
     'Options (flags win over environment variables):',
     `  durations are seconds, or a number with s, m or h (30s, 5m, 1h), up to ${String(MAX_DURATION_HOURS)}h`,

@@ -132,6 +132,12 @@ export const OPTIONS = {
     default: 'https://api6.my-ip.io/ip.json',
     help: 'Endpoint of the my-ip source (answers {"success":true,"ip":"...","type":"IPv6"})',
   },
+  port: {
+    flag: 'port',
+    env: ['METALLB_DYN6_PORT', 'PORT'],
+    default: '8080',
+    help: 'run and serve: the port of the health probes (/health/liveness, /health/readiness), /metrics and (serve) the HTTP calls',
+  },
   kubeconfig: {
     flag: 'kubeconfig',
     env: [],

@@ -58,9 +58,14 @@ export interface SyncResult {
   error?: string;
 }
 
+/** Whether the run left the pool right (or, dry-run, found what would make it right). */
+export function succeeded(result: SyncResult): boolean {
+  return result.status !== 'failed' && result.status !== 'rolled-back';
+}
+
 /** Process exit code for a result: 0 when the pool is right (or would be), 1 otherwise. */
 export function exitCodeOf(result: SyncResult): number {
-  return result.status === 'failed' || result.status === 'rolled-back' ? 1 : 0;
+  return succeeded(result) ? 0 : 1;
 }
 
 export function formatText(r: SyncResult): string {

@@ -1,4 +1,4 @@
-// The CronJob's image as a registry would serve it: built by scripts/build-image.sh without a Docker
+// The released image as a registry would serve it: built by scripts/build-image.sh without a Docker
 // daemon, read back from its OCI layout, unpacked layer by layer, and its entrypoint run from that
 // filesystem as the pod would run it — chrooted as user 65532, the arm64 one under qemu's user-mode
 // emulation — against the test apiserver.
@@ -13,7 +13,8 @@ import { auditTrail } from '../harness/shared-cluster.js';
 import { lastResult } from '../support/cli.js';
 import { describeIf } from '../support/declared-skips.js';
 import { podEnv, SERVICE_ACCOUNT_MOUNT, writeServiceAccountFiles } from '../support/pod-credentials.js';
-import { runProcess, runToSuccess } from '../support/run-process.js';
+import { runProcess, runToSuccess, startProcess } from '../support/run-process.js';
+import { freePort } from '../harness/ports.js';
 import { homeCluster, range, SUBNET_NEW } from '../support/sync-fixture.js';
 
 interface Descriptor {
@@ -179,4 +180,49 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
     },
     180_000,
   );
+
+  it('amd64: runs `serve` as it is, as OpenFaaS starts it (the command from the environment, the port from PORT)', async () => {
+    const home = await homeCluster('image-serve');
+    const root = await unpack('amd64');
+    writeServiceAccountFiles(path.join(root, SERVICE_ACCOUNT_MOUNT), home);
+    const { config } = imageFor('amd64').config;
+    const port = await freePort();
+    const token = 'image-serve-token-0123456789';
+    const env = {
+      ...Object.fromEntries(config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      ...podEnv(home, '/home/nonroot'),
+      // The platform's PORT alone, as Knative and faas-netes give it (the tests' default names another).
+      METALLB_DYN6_PORT: '',
+      METALLB_DYN6_COMMAND: 'serve',
+      METALLB_DYN6_HTTP_TOKEN: token,
+      PORT: String(port),
+    };
+    // The image's command is `sync`: a platform that cannot pass arguments starts the entrypoint alone.
+    const launch = ['chroot', `--userspec=${config.User}`, root, ...config.Entrypoint];
+    const served = startProcess(hostCommand('chroot'), launch.slice(1), { env, timeoutMs: 120_000 });
+    try {
+      const base = `http://127.0.0.1:${String(port)}`;
+      // Ready once it answers its probe; an exit before that is the failure, with what it printed.
+      const deadline = Date.now() + 30_000;
+      let ready: number | string = 'no answer';
+      while (ready !== 200 && served.child.exitCode === null && Date.now() < deadline) {
+        ready = await fetch(`${base}/_/ready`).then(
+          (r) => r.status,
+          (error: unknown) => String(error),
+        );
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect({ ready, stderr: ready === 200 ? '' : served.output().stderr }).toEqual({
+        ready: 200,
+        stderr: '',
+      });
+      const sync = await fetch(`${base}/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(await sync.json()).toMatchObject({ status: 'updated', trigger: 'http' });
+      expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(SUBNET_NEW)]);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain('metallb_dyn6_pool_writes_total 1');
+    } finally {
+      served.child.kill('SIGTERM');
+    }
+    expect((await served.done).code).toBe(0);
+  }, 180_000);
 });

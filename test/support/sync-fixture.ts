@@ -135,6 +135,8 @@ export async function homeCluster(prefix: string, options: HomeClusterOptions = 
       METALLB_DYN6_METALLB_NAMESPACE: namespace,
       METALLB_DYN6_SOURCE: `static:${SUBNET_NEW}::9`,
       METALLB_DYN6_SOURCE_RETRIES: '0',
+      // `run` and `serve` listen: any free port, so that tests side by side never collide.
+      METALLB_DYN6_PORT: '0',
       ...extra,
     }),
   };

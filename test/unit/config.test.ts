@@ -125,7 +125,10 @@ describe('configuration', () => {
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const rows = [...readme.matchAll(/^\| `--([a-z-]+)` +\| (.*?) +\| (.*?) +\|/gm)].map((m) => ({
       flag: m[1] ?? '',
-      env: /^`(METALLB_DYN6_[A-Z_0-9]+)`$/.exec(m[2] ?? '')?.[1] ?? '',
+      // One name or several (`METALLB_DYN6_PORT`, `PORT`), as --help lists them; `(KUBECONFIG)` is not ours.
+      env: /^`METALLB_DYN6_[A-Z_0-9]+`(, `[A-Z_0-9]+`)*$/.test(m[2] ?? '')
+        ? [...(m[2] ?? '').matchAll(/`([A-Z_0-9]+)`/g)].map((n) => n[1]).join(', ')
+        : '',
       def: /^`([^`]*)`$/.exec(m[3] ?? '')?.[1] ?? '',
     }));
     expect(rows.length).toBeGreaterThan(15);
@@ -135,7 +138,7 @@ describe('configuration', () => {
 
   it('--help reads as documented for a required, a defaulted, a boolean and a flag-only option', () => {
     const help = helpText('metallb-dyn6');
-    expect(help).toMatch(/^Usage: metallb-dyn6 \[sync\|run\] \[options\]$/m);
+    expect(help).toMatch(/^Usage: metallb-dyn6 \[sync\|run\|serve\] \[options\]$/m);
     expect(help).toContain('  --host-range <value>\n');
     expect(help).toContain('      (env METALLB_DYN6_HOST_RANGE)\n');
     expect(help).toContain('      (env METALLB_DYN6_METALLB_NAMESPACE; default metallb-system)\n');

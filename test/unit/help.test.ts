@@ -7,12 +7,14 @@ const lines = () => helpText('metallb-dyn6').split('\n');
 
 describe('--help', () => {
   it('starts with the usage, the commands and their exit codes', () => {
-    expect(lines().slice(0, 9)).toEqual([
-      'Usage: metallb-dyn6 [sync|run] [options]',
+    expect(lines().slice(0, 11)).toEqual([
+      'Usage: metallb-dyn6 [sync|run|serve] [options]',
       '',
       'Keeps a MetalLB IPAddressPool in step with a dynamic IPv6 prefix.',
       '  sync   one run (default): exit 0 unchanged/updated/joined/dry-run, 1 failed or rolled back, 2 bad configuration',
       "  run    sync every --interval until SIGTERM/SIGINT (the Rust tool's mode)",
+      '  serve  the HTTP function (Knative, OpenFaaS): POST syncs with a bearer token, schedulers tick it',
+      '  without a command, METALLB_DYN6_COMMAND names it (for platforms that pass no arguments)',
       '',
       'Options (flags win over environment variables):',
       '  durations are seconds, or a number with s, m or h (30s, 5m, 1h), up to 168h',

@@ -2,7 +2,20 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.build/', '.serverless/', '.run/', 'coverage/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.build/',
+      '.serverless/',
+      '.run/',
+      'coverage/',
+      // What `faas-cli template store pull` and `faas-cli build --shrinkwrap` leave in the root
+      // (deploy/overlays/openfaas/stack.build.yml): the templates and the build contexts.
+      'template/',
+      'build/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,12 +1,12 @@
-// Knative Functions adapter (faas-js-runtime): `handle(context, body)`. A PingSource CloudEvent is
+// Knative Functions adapter (`func build`, faas-js-runtime; the released image's `serve` needs no
+// runtime): `handle(context, body)`. A PingSource CloudEvent, which the runtime parses itself, is
 // the schedule's tick; every other request follows the HTTP contract.
 import { subscribe } from 'node:diagnostics_channel';
 import { createFunctionApp } from '../shared/function-app.js';
 import { defaultKubeConfig } from '../shared/kube-config-provider.js';
 import { handleHttp, handleTick, type HttpResponse } from '../shared/http-contract.js';
+import { PING_EVENT_TYPE } from '../shared/schedule-tick.js';
 import { bodyAsBytes, REQUEST_START_CHANNEL } from './body-as-bytes.js';
-
-export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
 
 /** What faas-js-runtime hands the function (the parts used here). */
 interface RuntimeContext {

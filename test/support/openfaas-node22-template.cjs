@@ -1,81 +1,86 @@
-// Serves an OpenFaaS handler the way the node22 template's index.js does (its FunctionEvent and
-// FunctionContext, its body parsing and its response rules), with node:http instead of express.
-// Usage: node openfaas-node22-template.cjs <handler.js> <port>
+// The OpenFaaS node22 template's server (template/node22/index.js of openfaas/templates, compared at
+// commit 69ca16a), for the tests: that file is not published to any package registry reachable here,
+// so this one does what it does, on the same real libraries it runs on (express 5 and body-parser 2,
+// installed by scripts/provision-openfaas-template.sh). What matters for our handler is all here:
+// - a request without Content-Type is given `text/plain` before any parser runs;
+// - with RAW_BODY=true one raw parser takes every type (limit MAX_RAW_SIZE, default 100kb) and the
+//   handler gets a Buffer; otherwise text/* is parsed as text, JSON as JSON (limit MAX_JSON_SIZE),
+//   form types as a form (extended), and any other type (application/octet-stream) is not parsed;
+// - a body a parser refuses (malformed JSON, too large) goes to express's own error handler, which
+//   answers an HTML page (with the stack trace unless NODE_ENV=production), never the handler;
+// - the handler gets (event, context, cb); an object or array it succeeds with is sent as JSON text
+//   with the headers it set, anything else as express sends it; a thrown error is sent as its text.
+// Laid out as the image lays it out: this file is index.js, the handler is ./function/handler.js,
+// and it listens on $http_port (of-watchdog's upstream, 3000 by default).
 'use strict';
-const http = require('node:http');
-const handler = require(process.argv[2]);
+const express = require('express');
+const bodyParser = require('body-parser');
+const handler = require('./function/handler');
 
-class FunctionEvent {
-  constructor(req, body) {
-    this.body = body;
-    this.headers = req.headers;
-    this.method = req.method;
-    this.query = Object.fromEntries(new URL(req.url, 'http://localhost').searchParams);
-    this.path = new URL(req.url, 'http://localhost').pathname;
-  }
+const app = express();
+app.disable('x-powered-by');
+
+app.use((req, _res, next) => {
+  if (!req.headers['content-type']) req.headers['content-type'] = 'text/plain';
+  next();
+});
+if (process.env.RAW_BODY === 'true') {
+  app.use(bodyParser.raw({ type: '*/*', limit: process.env.MAX_RAW_SIZE || '100kb' }));
+} else {
+  app.use(bodyParser.text({ type: 'text/*' }));
+  app.use(bodyParser.json({ limit: process.env.MAX_JSON_SIZE || '100kb' }));
+  app.use(bodyParser.urlencoded({ extended: true }));
 }
 
-class FunctionContext {
-  constructor(cb) {
-    this.statusCode = 200;
-    this.cb = cb;
-    this.headerValues = {};
-    this.cbCalled = 0;
-  }
-  status(statusCode) {
-    if (!statusCode) return this.statusCode;
-    this.statusCode = statusCode;
-    return this;
-  }
-  headers(value) {
-    if (!value) return this.headerValues;
-    this.headerValues = value;
-    return this;
-  }
-  succeed(value) {
-    this.cbCalled++;
-    this.cb(undefined, value);
-  }
-  fail(value) {
-    if (this.status() == '200') this.status(500);
-    this.cbCalled++;
-    this.cb(value);
-  }
-}
+const plainObjectOrArray = (v) => !!v && (v.constructor === Object || v.constructor === Array);
 
-http
-  .createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d) => (raw += d));
-    req.on('end', () => {
-      // The template defaults a missing content type to text/plain; JSON is parsed, text kept.
-      const type = req.headers['content-type'] || 'text/plain';
-      let body = raw;
-      if (type.startsWith('application/json')) {
-        try {
-          body = raw === '' ? {} : JSON.parse(raw);
-        } catch {
-          res.writeHead(400).end('invalid JSON');
-          return;
-        }
-      }
-      const cb = (err, result) => {
-        if (err) {
-          res.writeHead(fnContext.status()).end(String(err));
-          return;
-        }
-        const isObject = result !== null && typeof result === 'object';
-        res
-          .writeHead(fnContext.status(), fnContext.headers())
-          .end(isObject ? JSON.stringify(result) : result);
-      };
-      const fnEvent = new FunctionEvent(req, body);
-      const fnContext = new FunctionContext(cb);
-      Promise.resolve(handler(fnEvent, fnContext, cb))
-        .then((r) => {
-          if (!fnContext.cbCalled) fnContext.succeed(r);
-        })
-        .catch((e) => cb(e));
-    });
-  })
-  .listen(Number(process.argv[3]), '127.0.0.1', () => process.stdout.write('listening\n'));
+app.use((req, res) => {
+  let statusCode = 200;
+  let headerValues = {};
+  let calls = 0;
+  const cb = (err, result) => {
+    if (err) {
+      process.stderr.write(`${String(err && err.stack ? err.stack : err)}\n`);
+      res.status(statusCode).send(err.toString ? err.toString() : err);
+      return;
+    }
+    res.set(headerValues).status(statusCode);
+    res.send(plainObjectOrArray(result) ? JSON.stringify(result) : result);
+  };
+  const context = {
+    status(code) {
+      if (!code) return statusCode;
+      statusCode = code;
+      return context;
+    },
+    headers(values) {
+      if (!values) return headerValues;
+      headerValues = values;
+      return context;
+    },
+    succeed(value) {
+      calls++;
+      cb(undefined, value);
+    },
+    fail(value) {
+      if (statusCode == 200) statusCode = 500;
+      calls++;
+      cb(value);
+    },
+  };
+  const event = {
+    body: req.body,
+    headers: req.headers,
+    method: req.method,
+    query: req.query,
+    path: req.path,
+  };
+  Promise.resolve(handler(event, context, cb))
+    .then((value) => {
+      if (!calls) context.succeed(value);
+    })
+    .catch((e) => cb(e));
+});
+
+const port = process.env.http_port || 3000;
+app.listen(port, () => process.stdout.write(`node22 template listening on port: ${port}\n`));

@@ -3,7 +3,8 @@
 # openssl (the test CA), python3 (unzipping the Lambda artifact), iproute2 (network-namespace tests),
 # dnsmasq (the real DNS server the dns: source is tested against), radvd (the router advertising
 # prefixes to a namespace's kernel in the renumbering tests), qemu-user (running the arm64
-# image), and kubectl when there is none at all (Debian's kubernetes-client). `npm test` runs it first, so no step before it is needed.
+# image), shellcheck (actionlint checks the workflows' run: scripts with it, as on GitHub's runners),
+# and kubectl when there is none at all (Debian's kubernetes-client). `npm test` runs it first, so no step before it is needed.
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,7 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 [[ -x /usr/sbin/dnsmasq ]] || missing+=(dnsmasq-base)
 [[ -x /usr/sbin/radvd ]] || missing+=(radvd)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 ((${#missing[@]})) || exit 0
 

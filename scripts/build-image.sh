@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CronJob's container image without a Docker daemon, as an OCI image layout holding one
-# image index with a linux/amd64 and a linux/arm64 image. Each image has the same three layers as
+# Builds the released image (commands sync, run and serve) without a Docker daemon, as an OCI image
+# layout holding one image index with a linux/amd64 and a linux/arm64 image. Each image has the same three layers as
 # the Dockerfile's result: a distroless-like base (glibc, libstdc++ and libgcc from the machine's own
 # Debian archive, for the image's architecture; /etc/passwd with nonroot 65532; /tmp), the official
 # Node.js 22 binary (npm package node-linux-<arch>) at /nodejs/bin/node, and the bundled CLI at

@@ -53,9 +53,33 @@ containers:
   - name: {{ .Chart.Name }}
     securityContext:
       {{- toYaml .Values.securityContext | nindent 6 }}
-    image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
+    image: {{ include "metallb-dyn6.image" . | quote }}
     imagePullPolicy: {{ .Values.image.pullPolicy }}
-    args: [{{ if eq .Values.mode "cronjob" }}sync{{ else }}run{{ end }}]
+    args: [{{ if eq (include "metallb-dyn6.mode" .) "cronjob" }}sync{{ else }}run{{ end }}]
+    {{- if eq (include "metallb-dyn6.mode" .) "run" }}
+    # metallb-dyn6 run serves its health endpoints and /metrics on 8080 (--port, default).
+    ports:
+      - name: http
+        containerPort: 8080
+        protocol: TCP
+    # Liveness: the process answers at all. Three misses in a row (a minute) restart it: a run may take
+    # minutes (its deadline covers MetalLB's reload and a rollback), and must not be cut short by a
+    # probe that happened to time out once.
+    livenessProbe:
+      httpGet:
+        path: /health/liveness
+        port: http
+      periodSeconds: 20
+      timeoutSeconds: 5
+      failureThreshold: 3
+    readinessProbe:
+      httpGet:
+        path: /health/readiness
+        port: http
+      periodSeconds: 10
+      timeoutSeconds: 5
+      failureThreshold: 3
+    {{- end }}
     resources:
       {{- toYaml .Values.resources | nindent 6 }}
     env:
@@ -93,6 +117,36 @@ affinity:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{- /*
+The image reference. A digest names the image alone: registry/repository@digest (a tag beside it
+would be ignored by the runtime and could only mislead). The registry is left out when it is empty
+or when the repository already starts with a registry host (a dot or a port in its first part, or
+localhost), as the original chart's image.repository held the full path.
+*/}}
+{{- define "metallb-dyn6.image" -}}
+{{- $repository := .Values.image.repository }}
+{{- $first := first (splitList "/" $repository) }}
+{{- $hasHost := and (contains "/" $repository) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) }}
+{{- $name := $repository }}
+{{- if and .Values.image.registry (not $hasHost) }}
+{{- $name = printf "%s/%s" .Values.image.registry $repository }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $name .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $name (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+{{- end }}
+
+{{- /* mode, checked here too for --skip-schema-validation: a typo must not pick a workload. */}}
+{{- define "metallb-dyn6.mode" -}}
+{{- if has .Values.mode (list "run" "cronjob") -}}
+{{ .Values.mode }}
+{{- else -}}
+{{ fail (printf "mode must be run or cronjob, not %q" (toString .Values.mode)) }}
+{{- end -}}
 {{- end }}
 
 {{/* keepHostParts, checked: a typo must not silently turn the feature off. */}}

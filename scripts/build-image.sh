@@ -8,7 +8,7 @@
 # registry it serves in memory on 127.0.0.1, then writes the index out as an OCI layout.
 #
 # Usage: build-image.sh [OUT_DIR] [ARCH...]   (default: dist/image, amd64 arm64)
-# Push it with: crane push --index OUT_DIR registry.example/metallb-dyn6:TAG
+# Push it with: scripts/push-image.sh OUT_DIR registry.example/metallb-dyn6:TAG
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,7 +76,9 @@ for _ in $(seq 50); do
 done
 [[ -n ${port:-} ]] || { cat "$work/registry.log" >&2; echo "build-image: crane's registry did not start" >&2; exit 1; }
 repo=127.0.0.1:$port/metallb-dyn6
-version=$(node -p "require('$root/package.json').version")
+# The version the image is labelled with: package.json's, unless the release publishes a pre-release
+# of it (scripts/release/publish.sh --version 0.1.0-rc.0), which must not claim to be 0.1.0.
+version=${METALLB_DYN6_IMAGE_VERSION:-$(node -p "require('$root/package.json').version")}
 
 manifests=()
 for arch in "${arches[@]}"; do

@@ -16,6 +16,8 @@ import { exitCodeOf, formatText, type SyncResult } from '../../lib/sync/result.j
 import { createSyncer } from '../../lib/sync/syncer.js';
 import { errorText } from '../../lib/errors/error-text.js';
 import { parsePort } from '../shared/http-server.js';
+import { runLoop } from './run-loop.js';
+import { serve } from './serve.js';
 
 const PROGRAM = 'metallb-dyn6';
 const COMMANDS = ['sync', 'run', 'serve'];
@@ -68,8 +70,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (port === undefined)
     problems.push(`${optionLabel('port')}: "${settings.port ?? ''}" is not a port number (0 to 65535)`);
   if (command === 'serve' && problems.length === 0) {
-    // Loaded only here and for `run`: a CronJob's one sync never pays for the server and metrics.
-    const { serve } = await import('./serve.js');
     return serve(env, { port: port ?? 0, flags: parsed.values, ...kubeconfigOf(settings), report });
   }
   const loaded = loadConfig(settings);
@@ -89,7 +89,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const log = jsonLogger(config.logLevel);
   const syncer = createSyncer(config, kc, log);
   if (command === 'run') {
-    const { runLoop } = await import('./run-loop.js');
     return runLoop(config, syncer, {
       port,
       log,

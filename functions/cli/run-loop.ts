@@ -42,7 +42,7 @@ export function loopLiveness(
 export async function runLoop(config: Config, syncer: Syncer, options: RunLoopOptions): Promise<number> {
   const now = options.now ?? Date.now;
   const stop = stopSignal();
-  const metrics = createSyncMetrics({ processMetrics: true });
+  const metrics = await createSyncMetrics({ processMetrics: true });
   let runningSince: number | undefined;
   const server = await listenOrReport(options.port, options.report, options.log, {
     liveness: loopLiveness(config.deadlineMs, () => runningSince, now),

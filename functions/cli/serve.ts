@@ -18,7 +18,7 @@ export interface ServeOptions {
 
 /** Serves until SIGTERM/SIGINT, then lets the calls in progress finish; 2 for a bad configuration. */
 export async function serve(env: NodeJS.ProcessEnv, options: ServeOptions): Promise<number> {
-  const metrics = createSyncMetrics({ processMetrics: true });
+  const metrics = await createSyncMetrics({ processMetrics: true });
   const app = createFunctionApp(env, defaultKubeConfig(options.kubeconfig), {
     flags: options.flags,
     observe: (result) => {

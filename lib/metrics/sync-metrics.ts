@@ -1,7 +1,7 @@
 // Prometheus metrics of the long-lived modes (`run`, `serve`), derived from each run's result
 // document alone: what a dashboard or an alert needs (is it failing, since when, at which stage,
 // which prefix is in use, how often the pool and MetalLB were touched), nothing a result does not say.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { succeeded, type SyncResult } from '../sync/result.js';
 
 const PREFIX = 'metallb_dyn6_';
@@ -23,7 +23,12 @@ export function restartsOf(result: SyncResult): number {
   return result.reload?.action === 'cycled' ? 1 : 0;
 }
 
-export function createSyncMetrics(options: { processMetrics: boolean }): SyncMetrics {
+/**
+ * Loads prom-client on first use: the bundle that runs a CronJob's single sync also holds `run` and
+ * `serve`, and a cold start should not pay for a library only they use.
+ */
+export async function createSyncMetrics(options: { processMetrics: boolean }): Promise<SyncMetrics> {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
   const registry = new Registry();
   // Node's own (event loop lag, heap, CPU): what a home-lab dashboard shows beside the app's.
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX });

@@ -14,7 +14,7 @@ const result = (overrides: Partial<SyncResult>): SyncResult => ({
 
 /** The value of one sample line, e.g. `metallb_dyn6_runs_total{status="updated",stage=""}`. */
 async function sample(
-  metrics: ReturnType<typeof createSyncMetrics>,
+  metrics: Awaited<ReturnType<typeof createSyncMetrics>>,
   series: string,
 ): Promise<number | undefined> {
   const text = await metrics.registry.metrics();
@@ -24,7 +24,7 @@ async function sample(
 
 describe('sync metrics', () => {
   it('counts runs by status and by the stage a failed one stopped at', async () => {
-    const metrics = createSyncMetrics({ processMetrics: false });
+    const metrics = await createSyncMetrics({ processMetrics: false });
     metrics.observe(result({ status: 'updated' }));
     metrics.observe(result({ status: 'updated' }));
     metrics.observe(result({ status: 'failed', stage: 'detect', error: 'no answer' }));
@@ -33,7 +33,7 @@ describe('sync metrics', () => {
   });
 
   it('sets the time of the last success and the prefix in use, and keeps both through a failure', async () => {
-    const metrics = createSyncMetrics({ processMetrics: false });
+    const metrics = await createSyncMetrics({ processMetrics: false });
     metrics.observe(result({ prefix: '2001:db8:aaaa::/64' }), new Date(1_800_000_000_000));
     metrics.observe(result({ status: 'updated', prefix: '2001:db8:bbbb::/64' }), new Date(1_800_000_060_000));
     metrics.observe(
@@ -48,14 +48,14 @@ describe('sync metrics', () => {
   });
 
   it('has no last success and no prefix before the first successful run', async () => {
-    const metrics = createSyncMetrics({ processMetrics: false });
+    const metrics = await createSyncMetrics({ processMetrics: false });
     metrics.observe(result({ status: 'failed', stage: 'config' }));
     expect(await sample(metrics, 'metallb_dyn6_last_success_timestamp_seconds')).toBe(0);
     expect((await metrics.registry.metrics()).includes('metallb_dyn6_prefix_info{')).toBe(false);
   });
 
   it('adds pool writes, MetalLB restarts, API requests and durations', async () => {
-    const metrics = createSyncMetrics({ processMetrics: false });
+    const metrics = await createSyncMetrics({ processMetrics: false });
     metrics.observe(
       result({
         status: 'updated',
@@ -94,8 +94,8 @@ describe('sync metrics', () => {
   });
 
   it("adds Node's process metrics only when asked (the long-lived modes)", async () => {
-    const withProcess = await createSyncMetrics({ processMetrics: true }).registry.metrics();
-    const without = await createSyncMetrics({ processMetrics: false }).registry.metrics();
+    const withProcess = await (await createSyncMetrics({ processMetrics: true })).registry.metrics();
+    const without = await (await createSyncMetrics({ processMetrics: false })).registry.metrics();
     expect(withProcess).toContain('metallb_dyn6_process_resident_memory_bytes');
     expect(without).not.toContain('process_');
   });

@@ -1,7 +1,17 @@
 // The npm package as a user gets it: packed the way `npm publish` packs it in the release workflow
-// (prepack builds the bundle), installed from the tarball into an empty folder with dependencies
-// from the public npm registry, and run through npx against the test control plane.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+// (prepack builds the bundle), installed from the tarball into an empty folder, and run through npx
+// against the test control plane. The bin is one bundled file: the package depends on nothing (every
+// library is a devDependency, bundled at build time), so installing it downloads nothing else.
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -111,9 +121,12 @@ describe('the npm package', () => {
     expect({ code: help.code, stderr: help.stderr }).toEqual({ code: 0, stderr: '' });
     expect(help.stdout).toMatch(/^Usage: metallb-dyn6 \[sync\|run/);
     expect(help.stdout).toContain('--dry-run');
-    // Installed from the tarball, not linked to this repository.
+    // Installed from the tarball, not linked to this repository, and alone: no dependency came with it.
     const bin = path.join(installed, 'node_modules', manifest.name, 'dist/bundle/cli.mjs');
     expect(existsSync(bin)).toBe(true);
+    expect(readdirSync(path.join(installed, 'node_modules')).filter((e) => !e.startsWith('.'))).toEqual([
+      manifest.name,
+    ]);
   });
 
   it('runs a dry-run sync against a cluster: prints the plan and changes nothing', async () => {

@@ -118,6 +118,7 @@ async function configStale(namespace: string): Promise<number> {
 const RELEASES: Record<KubernetesVersion, string[]> = {
   '1.20': ['v0.13.12'],
   '1.35': ['v0.13.12', 'v0.14.9', 'v0.15.3'],
+  '1.37': ['v0.13.12', 'v0.14.9', 'v0.15.3'],
 };
 const selfReloading = (version: string) => {
   const parsed = versionOfImage(`metallb/controller:${version}`);

@@ -11,7 +11,14 @@ import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { restarts, watchAddresses } from '../support/pool-watch.js';
 import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
 import { render } from '../support/kubectl.js';
-import { hookHeaders, jsonDocument, post, ROUTER_CONTENT_TYPES } from './router-push.js';
+import {
+  hookHeaders,
+  jsonDocument,
+  post,
+  ROUTER_CONTENT_TYPES,
+  refusalAnswers,
+  EXPECTED_REFUSALS,
+} from './router-push.js';
 import {
   homeCluster,
   range,
@@ -308,42 +315,7 @@ describe('Knative function on the real faas-js-runtime', () => {
   it('answers 401 JSON to every call without the token, malformed JSON included, and 400 JSON to malformed JSON with it, touching nothing', async () => {
     const { home, url } = await knativeFunction();
     const before = await home.readPool();
-    const answers = [];
-    for (const [what, type] of ROUTER_CONTENT_TYPES) {
-      for (const [body, token] of [
-        ['{"prefix":"2a02:8071:abcd:ef00::/56"}', undefined],
-        ['{"prefix":', undefined],
-        ['{"prefix":', TEST_HTTP_TOKEN],
-      ] as const) {
-        const answer = await post(url, hookHeaders(type, token), body);
-        answers.push({
-          what,
-          body,
-          token: token !== undefined,
-          status: answer.status,
-          json: jsonDocument(answer),
-        });
-      }
-    }
-    expect(answers).toEqual(
-      ROUTER_CONTENT_TYPES.flatMap(([what]) => [
-        {
-          what,
-          body: '{"prefix":"2a02:8071:abcd:ef00::/56"}',
-          token: false,
-          status: 401,
-          json: { error: 'missing or invalid bearer token' },
-        },
-        {
-          what,
-          body: '{"prefix":',
-          token: false,
-          status: 401,
-          json: { error: 'missing or invalid bearer token' },
-        },
-        { what, body: '{"prefix":', token: true, status: 400, json: { error: 'body is not JSON' } },
-      ]),
-    );
+    expect(await refusalAnswers(url, TEST_HTTP_TOKEN)).toEqual(EXPECTED_REFUSALS);
     expect(await home.readPool()).toEqual(before);
     expect(await auditSettled(home)).toEqual([]);
   });

@@ -13,7 +13,14 @@ import { bearer, call, TEST_HTTP_TOKEN } from '../support/http-client.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { runProcess } from '../support/run-process.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
-import { hookHeaders, jsonDocument, post, ROUTER_CONTENT_TYPES } from './router-push.js';
+import {
+  hookHeaders,
+  jsonDocument,
+  post,
+  ROUTER_CONTENT_TYPES,
+  refusalAnswers,
+  EXPECTED_REFUSALS,
+} from './router-push.js';
 
 interface StackFunction {
   lang?: string;
@@ -325,42 +332,7 @@ describe("OpenFaaS handler in the node22 template's server (express and body-par
     const home = await homeCluster('openfaas-refuse');
     const url = await templateServer(home, templateSettings());
     const before = await home.readPool();
-    const answers = [];
-    for (const [what, type] of ROUTER_CONTENT_TYPES) {
-      for (const [body, token] of [
-        ['{"prefix":"2a02:8071:abcd:ef00::/56"}', undefined],
-        ['{"prefix":', undefined],
-        ['{"prefix":', TEST_HTTP_TOKEN],
-      ] as const) {
-        const answer = await post(url, hookHeaders(type, token), body);
-        answers.push({
-          what,
-          body,
-          token: token !== undefined,
-          status: answer.status,
-          json: jsonDocument(answer),
-        });
-      }
-    }
-    expect(answers).toEqual(
-      ROUTER_CONTENT_TYPES.flatMap(([what]) => [
-        {
-          what,
-          body: '{"prefix":"2a02:8071:abcd:ef00::/56"}',
-          token: false,
-          status: 401,
-          json: { error: 'missing or invalid bearer token' },
-        },
-        {
-          what,
-          body: '{"prefix":',
-          token: false,
-          status: 401,
-          json: { error: 'missing or invalid bearer token' },
-        },
-        { what, body: '{"prefix":', token: true, status: 400, json: { error: 'body is not JSON' } },
-      ]),
-    );
+    expect(await refusalAnswers(url, TEST_HTTP_TOKEN)).toEqual(EXPECTED_REFUSALS);
     expect(await home.readPool()).toEqual(before);
     expect(await auditSettled(home)).toEqual([]);
   });

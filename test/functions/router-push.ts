@@ -68,3 +68,34 @@ export function jsonDocument(answer: RawAnswer): Record<string, unknown> {
   });
   return JSON.parse(answer.text) as Record<string, unknown>;
 }
+
+/**
+ * What a platform answers to a push without the token (well-formed and malformed) and to malformed
+ * JSON with it, in each content type: compared with EXPECTED_REFUSALS.
+ */
+export async function refusalAnswers(url: string, token: string): Promise<unknown[]> {
+  const answers = [];
+  for (const [what, type] of ROUTER_CONTENT_TYPES) {
+    for (const [body, withToken] of [
+      ['{"prefix":"2a02:8071:abcd:ef00::/56"}', false],
+      ['{"prefix":', false],
+      ['{"prefix":', true],
+    ] as const) {
+      const answer = await post(url, hookHeaders(type, withToken ? token : undefined), body);
+      answers.push({ what, body, token: withToken, status: answer.status, json: jsonDocument(answer) });
+    }
+  }
+  return answers;
+}
+
+export const EXPECTED_REFUSALS = ROUTER_CONTENT_TYPES.flatMap(([what]) => [
+  {
+    what,
+    body: '{"prefix":"2a02:8071:abcd:ef00::/56"}',
+    token: false,
+    status: 401,
+    json: { error: 'missing or invalid bearer token' },
+  },
+  { what, body: '{"prefix":', token: false, status: 401, json: { error: 'missing or invalid bearer token' } },
+  { what, body: '{"prefix":', token: true, status: 400, json: { error: 'body is not JSON' } },
+]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Provisions etcd, kube-apiserver and kube-controller-manager for the test control plane.
+# Provisions etcd, kube-apiserver and kube-controller-manager for the test control plane, and
+# kube-proxy for the home-network tests' node. Only what is missing from DEST is built.
 #
 # No container registry or release download is reachable from our machines, so the binaries come
 # from Debian: etcd-server as a package, the Kubernetes components built from Debian's
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 dest=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/metallb-dyn6/k8s-1.20.2/bin}
-components=(kube-apiserver kube-controller-manager)
+components=(kube-apiserver kube-controller-manager kube-proxy)
 
 have_all() {
   for b in etcd "${components[@]}"; do [[ -x "$dest/$b" ]] || return 1; done
@@ -81,24 +82,29 @@ log "replacing vendored modern-go/reflect2 with Debian's 1.0.2"
 rm -rf vendor/github.com/modern-go/reflect2
 cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
 
-# The tarball lacks the generated OpenAPI definitions of the core API groups; generate them the way
-# Makefile.generated_files does (every Go package tagged +k8s:openapi-gen, staging named as vendor/).
-log "generating pkg/generated/openapi"
-go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
-mapfile -t openapi_dirs < <(
-  find -H . \( -path ./_\* -o -path ./.\* -o -path ./vendor \) -prune -o -type f -name '*.go' -print \
-    | sed 's|^\./staging/src|vendor|; s|^\./||' \
-    | xargs grep -l '^// *+k8s:openapi-gen=' \
-    | xargs -n1 dirname | LC_ALL=C sort -u \
-    | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/'
-)
-inputs=$(printf 'k8s.io/kubernetes/%s,' "${openapi_dirs[@]}")
-"$work/openapi-gen" --logtostderr \
-  -i "${inputs%,}" \
-  -p k8s.io/kubernetes/pkg/generated/openapi \
-  -O zz_generated.openapi \
-  -h vendor/k8s.io/code-generator/hack/boilerplate.go.txt \
-  -r "$work/openapi-violations.report" >&2
+# The tarball lacks the generated OpenAPI definitions of the core API groups, which the apiserver and
+# the controller manager embed; generate them the way Makefile.generated_files does (every Go package
+# tagged +k8s:openapi-gen, staging named as vendor/).
+needs_openapi=false
+for c in kube-apiserver kube-controller-manager; do [[ -x $dest/$c ]] || needs_openapi=true; done
+if $needs_openapi; then
+  log "generating pkg/generated/openapi"
+  go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
+  mapfile -t openapi_dirs < <(
+    find -H . \( -path ./_\* -o -path ./.\* -o -path ./vendor \) -prune -o -type f -name '*.go' -print \
+      | sed 's|^\./staging/src|vendor|; s|^\./||' \
+      | xargs grep -l '^// *+k8s:openapi-gen=' \
+      | xargs -n1 dirname | LC_ALL=C sort -u \
+      | grep -v -e '^vendor/k8s.io/code-generator/' -e '^vendor/k8s.io/sample-apiserver/'
+  )
+  inputs=$(printf 'k8s.io/kubernetes/%s,' "${openapi_dirs[@]}")
+  "$work/openapi-gen" --logtostderr \
+    -i "${inputs%,}" \
+    -p k8s.io/kubernetes/pkg/generated/openapi \
+    -O zz_generated.openapi \
+    -h vendor/k8s.io/code-generator/hack/boilerplate.go.txt \
+    -r "$work/openapi-violations.report" >&2
+fi
 
 major=${version%%.*}; minor=${version#*.}; minor=${minor%%.*}
 ldflags=""
@@ -110,12 +116,15 @@ done
 
 mkdir -p "$work/out"
 for c in "${components[@]}"; do
+  if [[ -x $dest/$c ]]; then continue; fi
   log "building $c v$version (several minutes on 2 cores)"
   go build -p 2 -trimpath -ldflags "-s -w $ldflags" -o "$work/out/$c" "./cmd/$c"
 done
 cp /usr/bin/etcd "$work/out/etcd"
 
 mkdir -p "$dest"
-for b in etcd "${components[@]}"; do mv -f "$work/out/$b" "$dest/$b"; done
+for b in etcd "${components[@]}"; do
+  if [[ -e $work/out/$b ]]; then mv -f "$work/out/$b" "$dest/$b"; fi
+done
 log "done"
 echo "control plane binaries: $dest"

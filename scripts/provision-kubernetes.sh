@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds a current test control plane from the Go module proxy: kube-apiserver and
-# kube-controller-manager of k8s.io/kubernetes VERSION, and an etcd it supports, cached by version.
+# Builds a current test control plane from the Go module proxy: kube-apiserver,
+# kube-controller-manager and kube-proxy (the home-network tests' node) of k8s.io/kubernetes VERSION,
+# and an etcd it supports, cached by version. Only what is missing from DEST is built.
 #
 # k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/client-go, ...) at v0.0.0 and
 # points them at its own tree with replace directives, so `go install` cannot build it: a throwaway
@@ -14,7 +15,8 @@ set -euo pipefail
 version=${1:?usage: provision-kubernetes.sh VERSION ETCD_VERSION [DEST]}
 etcd_version=${2:?usage: provision-kubernetes.sh VERSION ETCD_VERSION [DEST]}
 dest=${3:-${XDG_CACHE_HOME:-$HOME/.cache}/metallb-dyn6/k8s-${version#v}/bin}
-have_all() { for b in etcd kube-apiserver kube-controller-manager; do [[ -x $dest/$b ]] || return 1; done; }
+components=(kube-apiserver kube-controller-manager kube-proxy)
+have_all() { for b in etcd "${components[@]}"; do [[ -x $dest/$b ]] || return 1; done; }
 if have_all; then
   echo "control plane $version: $dest (cached)"
   exit 0
@@ -28,7 +30,7 @@ mkdir -p "$dest"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# --- kube-apiserver, kube-controller-manager
+# --- kube-apiserver, kube-controller-manager, kube-proxy
 mkdir "$work/k8s" && cd "$work/k8s"
 log "fetching k8s.io/kubernetes@$version from the module proxy"
 gomod=$("$go_bin" mod download -json "k8s.io/kubernetes@$version" |
@@ -49,13 +51,18 @@ ldflags=""
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 done
-for component in kube-apiserver kube-controller-manager; do
+for component in "${components[@]}"; do
+  if [[ -x $dest/$component ]]; then continue; fi
   log "building $component (first time only; several minutes)"
   "$go_bin" build -trimpath -ldflags "$ldflags" -o "$dest/$component.partial" "k8s.io/kubernetes/cmd/$component"
   mv "$dest/$component.partial" "$dest/$component"
 done
 
 # --- etcd
+if [[ -x $dest/etcd ]]; then
+  echo "control plane $version: $dest"
+  exit 0
+fi
 mkdir "$work/etcd" && cd "$work/etcd"
 log "building etcd $etcd_version"
 "$go_bin" mod init etcd-build >/dev/null 2>&1

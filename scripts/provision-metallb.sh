@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds one MetalLB release's controller from the Go module proxy, with the CRDs and RBAC of the
-# same release, into a cache folder reused by every later run.
+# Builds one MetalLB release's controller and speaker from the Go module proxy, with the CRDs and RBAC
+# of the same release, into a cache folder reused by every later run. Only what is missing is built.
 #
 # `go install go.universe.tf/metallb/controller@vX` is refused because MetalLB's go.mod carries
 # replace directives, so a throwaway wrapper module requires the release and copies those directives.
@@ -10,7 +10,7 @@ set -euo pipefail
 
 version=${1:?usage: provision-metallb.sh VERSION [DEST]}
 dest=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/metallb-dyn6/metallb-$version}
-if [[ -x $dest/controller && -d $dest/crd && -d $dest/rbac ]]; then
+if [[ -x $dest/controller && -x $dest/speaker && -d $dest/crd && -d $dest/rbac ]]; then
   echo "metallb $version: $dest (cached)"
   exit 0
 fi
@@ -44,9 +44,17 @@ mapfile -t replaces < <("$go_bin" mod edit -json "$gomod" | node -e '
   }')
 ((${#replaces[@]} == 0)) || "$go_bin" mod edit "${replaces[@]}"
 
-log "building the controller (first time only; a few minutes)"
+rm -rf "$dest.partial"
 mkdir -p "$dest.partial"
-CGO_ENABLED=0 "$go_bin" build -trimpath -o "$dest.partial/controller" go.universe.tf/metallb/controller
+for binary in controller speaker; do
+  if [[ -x $dest/$binary ]]; then
+    cp "$dest/$binary" "$dest.partial/$binary"
+    continue
+  fi
+  # The speaker in layer 2 mode only: no FRR is built in or needed.
+  log "building the $binary (first time only; a few minutes)"
+  CGO_ENABLED=0 "$go_bin" build -trimpath -o "$dest.partial/$binary" "go.universe.tf/metallb/$binary"
+done
 cp -r "$src/config/crd/bases" "$dest.partial/crd"
 cp -r "$src/config/rbac" "$dest.partial/rbac"
 chmod -R u+w "$dest.partial"

@@ -209,7 +209,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         '--secure-port=0',
         ...(legacy ? ['--port=0'] : []),
         '--leader-elect=false',
-        '--controllers=deployment,replicaset,daemonset,garbagecollector,namespace,podgc',
+        // endpointslicemirroring: a Service without a selector gets the EndpointSlices of the Endpoints
+        // written for it, in the API version this Kubernetes serves (the home network's backend).
+        '--controllers=deployment,replicaset,daemonset,garbagecollector,namespace,podgc,endpointslicemirroring',
         `--cert-dir=${runDir}`,
         '--v=0',
       ],

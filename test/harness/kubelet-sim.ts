@@ -70,10 +70,11 @@ export function startKubeletSim(kc: KubeConfig, runtime?: MetalLBRuntime): Kubel
     const ns = await core.readNamespace({ name: namespace });
     const annotations = ns.metadata?.annotations ?? {};
     if (annotations[NEVER_READY_ANNOTATION] === 'true') return;
-    const port = await runtime?.start(pod, annotations);
-    if (port !== undefined) {
+    const started = await runtime?.start(pod, annotations);
+    if (started?.metricsPort !== undefined) {
+      const port = String(started.metricsPort);
       await core.patchNamespacedPod(
-        { name, namespace, body: { metadata: { annotations: { [METRICS_PORT_ANNOTATION]: String(port) } } } },
+        { name, namespace, body: { metadata: { annotations: { [METRICS_PORT_ANNOTATION]: port } } } },
         mergePatch,
       );
     }
@@ -87,8 +88,8 @@ export function startKubeletSim(kc: KubeConfig, runtime?: MetalLBRuntime): Kubel
         body: {
           status: {
             phase: 'Running',
-            hostIP: '192.0.2.10',
-            podIP: `10.244.0.${(counter++ % 250) + 2}`,
+            hostIP: started?.podIP ?? '192.0.2.10',
+            podIP: started?.podIP ?? `10.244.0.${(counter++ % 250) + 2}`,
             startTime: now,
             conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(condition),
             containerStatuses: containers.map((c) => ({

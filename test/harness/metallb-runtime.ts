@@ -1,9 +1,11 @@
-// MetalLB's real controller, run the way a container runtime would run it for its pod: the simulated
-// kubelet asks for a process when it starts a controller pod in a namespace that opted in, reports
-// the pod Ready only once the process serves its metrics, and stops the process when the pod is
-// deleted, which is exactly what a reload does. Only opted-in namespaces get real processes: a
-// MetalLB controller acts on every LoadBalancer Service in the cluster.
-import { execFileSync } from 'node:child_process';
+// MetalLB's real controller and speaker, run the way a container runtime would run them for their
+// pods: the simulated kubelet asks for a process when it starts a MetalLB pod in a namespace that
+// opted in, reports the pod Ready only once the process serves its metrics, and stops the process
+// when the pod is deleted, which is exactly what a reload does. Only opted-in namespaces get real
+// processes: a MetalLB controller acts on every LoadBalancer Service in the cluster. A speaker runs
+// only on a node whose network the test built (a network namespace, see home-network/), where it
+// answers neighbour solicitations for the Services' addresses on the node's LAN.
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -29,9 +31,37 @@ export const METRICS_PORT_ANNOTATION = 'kubelet-sim.metallb-dyn6.test/metrics-po
 export interface MetalLBRelease {
   version: string;
   controller: string;
+  speaker: string;
   crdDir: string;
   rbacDir: string;
 }
+
+/** A node with a network of its own: its speaker runs there, as a hostNetwork pod would. */
+export interface NodeHost {
+  /** Runs a command inside the node's network namespace (prepended to the command line). */
+  launcher: string[];
+  /** The node's address: the speaker's memberlist and metrics bind to it, and it is the pod's IP. */
+  address: string;
+}
+
+/** What the kubelet reports of a pod whose process the runtime started. */
+export interface StartedPod {
+  /** Where the controller serves its metrics on 127.0.0.1. */
+  metricsPort?: number;
+  /** hostNetwork: the node's address is the pod's. */
+  podIP?: string;
+}
+
+type Component = 'controller' | 'speaker';
+
+/** The ClusterRole and Role each component's ServiceAccount gets in config/rbac of every release. */
+const SHIPPED_ROLES: Record<Component, { clusterRole: string; role: string }> = {
+  controller: { clusterRole: 'metallb-system:controller', role: 'controller' },
+  speaker: { clusterRole: 'metallb-system:speaker', role: 'pod-lister' },
+};
+
+/** The speaker's metrics port inside its node's namespace, as MetalLB's manifests set it. */
+const SPEAKER_METRICS_PORT = 7472;
 
 /** Whether a Go toolchain is there to build MetalLB with (PATH or /usr/local/go/bin). */
 export function goAvailable(): boolean {
@@ -71,6 +101,7 @@ export function metallbRelease(version: string): MetalLBRelease {
     release = {
       version,
       controller: path.join(dir, 'controller'),
+      speaker: path.join(dir, 'speaker'),
       crdDir: path.join(dir, 'crd'),
       rbacDir: path.join(dir, 'rbac'),
     };
@@ -79,15 +110,40 @@ export function metallbRelease(version: string): MetalLBRelease {
   return release;
 }
 
-const isController = (pod: V1Pod) =>
-  pod.metadata?.labels?.['app.kubernetes.io/component'] === 'controller' ||
-  pod.metadata?.labels?.['component'] === 'controller';
+function componentOf(pod: V1Pod): Component | undefined {
+  const labels = pod.metadata?.labels ?? {};
+  const component = labels['app.kubernetes.io/component'] ?? labels['component'];
+  return component === 'controller' || component === 'speaker' ? component : undefined;
+}
 
 async function serving(port: number): Promise<boolean> {
   try {
     return (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).ok;
   } catch {
     return false;
+  }
+}
+
+/** Whether a process in the node's namespace serves `url` (the root namespace cannot reach it). */
+function servingIn(host: NodeHost, url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const [command = 'curl', ...args] = [...host.launcher, 'curl', '-fsS', '-o', '/dev/null', '-m', '1', url];
+    execFile(command, args, (error) => {
+      resolve(error === null);
+    });
+  });
+}
+
+async function waitUntil(
+  proc: ManagedProcess,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  for (let waited = 0; !(await ready()); waited += 100) {
+    if (!proc.running) throw new Error(`${what} exited: ${proc.tail()}`);
+    if (waited > timeoutMs) throw new Error(`${what} did not serve within ${String(timeoutMs / 1000)} s: ${proc.tail()}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -101,62 +157,117 @@ async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
 
 export class MetalLBRuntime {
   private readonly processes = new Map<string, ManagedProcess>();
-  /** Per namespace: the kubeconfig file of its controller's service account. */
+  /** Per namespace and component: the kubeconfig file of its service account. */
   private readonly identities = new Map<string, Promise<string>>();
+  private readonly hosts = new Map<string, NodeHost>();
 
   constructor(
     private readonly kubeconfigPath: string,
     private readonly logDir: string,
   ) {}
 
-  /**
-   * Starts the real controller for `pod` when its namespace asked for one. Resolves with the metrics
-   * port once the controller serves, undefined when the pod is not one it runs; throws when the
-   * controller dies before it serves.
-   */
-  async start(pod: V1Pod, namespaceAnnotations: Record<string, string>): Promise<number | undefined> {
-    const version = namespaceAnnotations[REAL_METALLB_ANNOTATION];
-    const uid = pod.metadata?.uid;
-    const namespace = pod.metadata?.namespace;
-    if (version === undefined || uid === undefined || namespace === undefined || !isController(pod))
-      return undefined;
-    const release = metallbRelease(version);
-    let identity = this.identities.get(namespace);
-    if (identity === undefined) {
-      identity = this.controllerIdentity(namespace, release);
-      this.identities.set(namespace, identity);
-    }
-    const kubeconfig = await identity;
-    const port = await freePort();
-    const proc = new ManagedProcess(
-      `metallb-controller ${namespace}`,
-      release.controller,
-      [
-        `--kubeconfig=${kubeconfig}`,
-        `--namespace=${namespace}`,
-        `--port=${String(port)}`,
-        '--webhook-mode=disabled',
-        '--disable-cert-rotation',
-        '--log-level=info',
-      ],
-      path.join(this.logDir, `metallb-controller-${namespace}.log`),
-    );
-    this.processes.get(uid)?.killNow();
-    this.processes.set(uid, proc);
-    for (let waited = 0; !(await serving(port)); waited += 100) {
-      if (!proc.running) throw new Error(`MetalLB controller ${version} exited: ${proc.tail()}`);
-      if (waited > 60_000)
-        throw new Error(`MetalLB controller ${version} did not serve within 60 s: ${proc.tail()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return port;
+  /** From now on, the speaker pods bound to `node` run the real speaker in its network. */
+  hostNode(node: string, host: NodeHost): void {
+    this.hosts.set(node, host);
   }
 
   /**
-   * The identity the controller runs as, as in a real install: its own ServiceAccount bound to the
+   * Starts the real controller or speaker for `pod` when its namespace asked for one (and, for a
+   * speaker, its node has a network). Resolves once the process serves, with what the kubelet
+   * reports of it; undefined when the pod is not one it runs; throws when the process dies first.
+   */
+  async start(pod: V1Pod, namespaceAnnotations: Record<string, string>): Promise<StartedPod | undefined> {
+    const version = namespaceAnnotations[REAL_METALLB_ANNOTATION];
+    const uid = pod.metadata?.uid;
+    const namespace = pod.metadata?.namespace;
+    const component = componentOf(pod);
+    if (version === undefined || uid === undefined || namespace === undefined || component === undefined)
+      return undefined;
+    const host = this.hosts.get(pod.spec?.nodeName ?? '');
+    if (component === 'speaker' && host === undefined) return undefined;
+    const release = metallbRelease(version);
+    const kubeconfig = await this.identity(namespace, release, component);
+    const log = path.join(this.logDir, `metallb-${component}-${namespace}.log`);
+    const what = `MetalLB ${component} ${version}`;
+    if (component === 'controller') {
+      const port = await freePort();
+      const proc = this.track(
+        uid,
+        new ManagedProcess(
+          `metallb-controller ${namespace}`,
+          release.controller,
+          [
+            `--kubeconfig=${kubeconfig}`,
+            `--namespace=${namespace}`,
+            `--port=${String(port)}`,
+            '--webhook-mode=disabled',
+            '--disable-cert-rotation',
+            '--log-level=info',
+          ],
+          log,
+        ),
+      );
+      await waitUntil(proc, what, () => serving(port));
+      return { metricsPort: port };
+    }
+    if (host === undefined) return undefined;
+    const metrics = `http://[${host.address}]:${String(SPEAKER_METRICS_PORT)}/metrics`;
+    const [launch = 'ip', ...launchArgs] = host.launcher;
+    const proc = this.track(
+      uid,
+      new ManagedProcess(
+        `metallb-speaker ${namespace}`,
+        launch,
+        [
+          ...launchArgs,
+          release.speaker,
+          `--kubeconfig=${kubeconfig}`,
+          `--namespace=${namespace}`,
+          `--node-name=${pod.spec?.nodeName ?? ''}`,
+          // 0.14 and later read their own Pod at start; 0.13 has no such flag.
+          ...(release.version.startsWith('v0.13.') ? [] : [`--pod-name=${pod.metadata?.name ?? ''}`]),
+          `--host=${host.address}`,
+          `--port=${String(SPEAKER_METRICS_PORT)}`,
+          // Without memberlist, 0.13 and 0.14 never announce in layer 2 (metallb/metallb#2425).
+          `--ml-bindaddr=${host.address}`,
+          `--ml-labels=${Object.entries(pod.metadata?.labels ?? {})
+            .filter(([key]) => key !== 'controller-revision-hash' && key !== 'pod-template-generation')
+            .map(([key, value]) => `${key}=${value}`)
+            .join(',')}`,
+          '--log-level=debug',
+        ],
+        log,
+      ),
+    );
+    await waitUntil(proc, what, () => servingIn(host, metrics));
+    return { podIP: host.address };
+  }
+
+  private track(uid: string, proc: ManagedProcess): ManagedProcess {
+    this.processes.get(uid)?.killNow();
+    this.processes.set(uid, proc);
+    return proc;
+  }
+
+  private identity(namespace: string, release: MetalLBRelease, component: Component): Promise<string> {
+    const key = `${namespace}/${component}`;
+    let identity = this.identities.get(key);
+    if (identity === undefined) {
+      identity = this.componentIdentity(namespace, release, component);
+      this.identities.set(key, identity);
+    }
+    return identity;
+  }
+
+  /**
+   * The identity a component runs as, as in a real install: its own ServiceAccount bound to the
    * ClusterRole and Role its release ships (config/rbac), so a permission it lacks fails here too.
    */
-  private async controllerIdentity(namespace: string, release: MetalLBRelease): Promise<string> {
+  private async componentIdentity(
+    namespace: string,
+    release: MetalLBRelease,
+    component: Component,
+  ): Promise<string> {
     const admin = new KubeConfig();
     admin.loadFromFile(this.kubeconfigPath);
     const core = admin.makeApiClient(CoreV1Api);
@@ -169,17 +280,18 @@ export class MetalLBRuntime {
       if (found === undefined) throw new Error(`MetalLB ${release.version} ships no ${kind} ${name}`);
       return found.rules ?? [];
     };
-    const clusterRole = `metallb-dyn6-test:controller:${release.version}`;
-    const subjects = [{ kind: 'ServiceAccount', name: 'controller', namespace }];
+    const roles = SHIPPED_ROLES[component];
+    const clusterRole = `metallb-dyn6-test:${component}:${release.version}`;
+    const subjects = [{ kind: 'ServiceAccount', name: component, namespace }];
     await createIfAbsent(() =>
       rbac.createClusterRole({
-        body: { metadata: { name: clusterRole }, rules: rules('ClusterRole', 'metallb-system:controller') },
+        body: { metadata: { name: clusterRole }, rules: rules('ClusterRole', roles.clusterRole) },
       }),
     );
     await createIfAbsent(() =>
       rbac.createClusterRoleBinding({
         body: {
-          metadata: { name: `metallb-dyn6-test:controller:${namespace}` },
+          metadata: { name: `metallb-dyn6-test:${component}:${namespace}` },
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
           subjects,
         },
@@ -188,34 +300,34 @@ export class MetalLBRuntime {
     await createIfAbsent(() =>
       rbac.createNamespacedRole({
         namespace,
-        body: { metadata: { name: 'controller' }, rules: rules('Role', 'controller') },
+        body: { metadata: { name: roles.role }, rules: rules('Role', roles.role) },
       }),
     );
     await createIfAbsent(() =>
       rbac.createNamespacedRoleBinding({
         namespace,
         body: {
-          metadata: { name: 'controller' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'controller' },
+          metadata: { name: roles.role },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roles.role },
           subjects,
         },
       }),
     );
     await createIfAbsent(() =>
-      core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'controller' } } }),
+      core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: component } } }),
     );
     const issued = await core.createNamespacedServiceAccountToken({
       namespace,
-      name: 'controller',
+      name: component,
       body: { spec: { audiences: [], expirationSeconds: 86_400 } },
     });
     const token = issued.status?.token;
     const cluster = admin.getCurrentCluster();
     if (token === undefined || cluster?.caData === undefined)
-      throw new Error(`no token or CA for MetalLB's controller in ${namespace}`);
-    const file = path.join(this.logDir, `metallb-controller-${namespace}.kubeconfig`);
+      throw new Error(`no token or CA for MetalLB's ${component} in ${namespace}`);
+    const file = path.join(this.logDir, `metallb-${component}-${namespace}.kubeconfig`);
     const access = { server: cluster.server, caPem: Buffer.from(cluster.caData, 'base64').toString('utf8') };
-    writeFileSync(file, kubeconfigYaml(access, 'controller', token), { mode: 0o600 });
+    writeFileSync(file, kubeconfigYaml(access, component, token), { mode: 0o600 });
     return file;
   }
 

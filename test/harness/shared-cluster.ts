@@ -12,6 +12,19 @@ export interface SharedCluster extends ClusterAccess {
   runDir: string;
 }
 
+/** A cluster tests act on: the shared one, or one a suite started for itself. */
+export interface ClusterHandle {
+  access: ClusterAccess;
+  admin: KubeConfig;
+  runDir: string;
+}
+
+/** The shared cluster as a ClusterHandle. */
+export function sharedHandle(): ClusterHandle {
+  const shared = sharedCluster();
+  return { access: shared, admin: adminKubeConfig(), runDir: shared.runDir };
+}
+
 /** The control plane that global setup started for this jest run. */
 export function sharedCluster(): SharedCluster {
   const raw = process.env[CLUSTER_ENV];
@@ -27,9 +40,12 @@ export function adminKubeConfig(): KubeConfig {
 }
 
 /** A namespace of its own for one test, so tests can share the control plane. */
-export async function createTestNamespace(prefix: string): Promise<string> {
+export async function createTestNamespace(
+  prefix: string,
+  admin: KubeConfig = adminKubeConfig(),
+): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await adminKubeConfig()
+  await admin
     .makeApiClient(CoreV1Api)
     .createNamespace({ body: { metadata: { name } } });
   return name;
@@ -123,8 +139,9 @@ export async function serviceAccountWithRole(
   namespace: string,
   name: string,
   rules: V1PolicyRule[],
+  cluster: ClusterHandle = sharedHandle(),
 ): Promise<ServiceAccountAccess> {
-  const admin = adminKubeConfig();
+  const { admin } = cluster;
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
@@ -137,13 +154,16 @@ export async function serviceAccountWithRole(
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
   });
-  return serviceAccountAccess(namespace, name);
+  return serviceAccountAccess(namespace, name, cluster);
 }
 
 /** A kubeconfig for an existing service account, with a fresh TokenRequest token. */
-export async function serviceAccountAccess(namespace: string, name: string): Promise<ServiceAccountAccess> {
-  const admin = adminKubeConfig();
-  const request = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+export async function serviceAccountAccess(
+  namespace: string,
+  name: string,
+  cluster: ClusterHandle = sharedHandle(),
+): Promise<ServiceAccountAccess> {
+  const request = await cluster.admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
     namespace,
     name,
     body: { spec: { audiences: [], expirationSeconds: 3600 } },
@@ -151,5 +171,5 @@ export async function serviceAccountAccess(namespace: string, name: string): Pro
   const token = request.status?.token;
   if (token === undefined) throw new Error(`no token issued for ${namespace}/${name}`);
   const username = `system:serviceaccount:${namespace}:${name}`;
-  return { kubeConfig: kubeConfigFor(sharedCluster(), name, token), username, token };
+  return { kubeConfig: kubeConfigFor(cluster.access, name, token), username, token };
 }

@@ -2,10 +2,18 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { startKubeletSim } from './kubelet-sim.js';
 import { CRD_RELEASE, goAvailable, MetalLBRuntime, metallbRelease } from './metallb-runtime.js';
-import { createNodes, installMetalLB, installPoolCrd, installReleaseCrds } from './metallb-fixture.js';
+import {
+  createNodes,
+  installMetalLB,
+  installPoolCrd,
+  installReleaseCrds,
+  type FixtureNode,
+} from './metallb-fixture.js';
 
 export interface TestCluster extends ControlPlane {
   admin: KubeConfig;
+  /** Runs MetalLB's real processes for the cluster's pods (see metallb-runtime.ts). */
+  runtime: MetalLBRuntime;
 }
 
 export interface TestClusterOptions extends ControlPlaneOptions {
@@ -13,6 +21,8 @@ export interface TestClusterOptions extends ControlPlaneOptions {
   metallbVersion?: string;
   /** ...running its real controller (built from the Go module proxy on first use). */
   realMetalLB?: boolean;
+  /** The cluster's nodes (default: three home-lab nodes). */
+  nodes?: FixtureNode[];
 }
 
 /**
@@ -23,13 +33,14 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const plane = await startControlPlane(options);
   const admin = new KubeConfig();
   admin.loadFromFile(plane.adminKubeconfig);
-  const kubelet = startKubeletSim(admin, new MetalLBRuntime(plane.adminKubeconfig, plane.runDir));
+  const runtime = new MetalLBRuntime(plane.adminKubeconfig, plane.runDir);
+  const kubelet = startKubeletSim(admin, runtime);
   try {
     // MetalLB's own CRDs when Go can build its release; else the copy of its IPAddressPool CRD
     // (the real-controller tests then skip, or fail under CI=true).
     if (goAvailable()) await installReleaseCrds(admin, metallbRelease(CRD_RELEASE));
     else await installPoolCrd(admin);
-    await createNodes(admin);
+    await createNodes(admin, options.nodes);
     if (options.metallbVersion !== undefined) {
       const real = options.realMetalLB === true;
       if (real) await installReleaseCrds(admin, metallbRelease(options.metallbVersion));
@@ -43,6 +54,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   return {
     ...plane,
     admin,
+    runtime,
     async stop() {
       await kubelet.stop();
       await plane.stop();

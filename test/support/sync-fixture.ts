@@ -29,10 +29,11 @@ import {
   type PoolObject,
 } from '../harness/metallb-fixture.js';
 import {
-  adminKubeConfig,
   createTestNamespace,
   serviceAccountWithRole,
   sharedCluster,
+  sharedHandle,
+  type ClusterHandle,
 } from '../harness/shared-cluster.js';
 
 import { range, SUBNET_NEW, SUBNET_OLD } from './sync-settings.js';
@@ -48,11 +49,14 @@ export function shippedRoleRules(pool: string): V1PolicyRule[] {
 }
 
 /** Binds the ClusterRole of deploy/components/keep-host-parts to the home's service account. */
-export async function grantKeepHostParts(home: HomeCluster): Promise<void> {
+export async function grantKeepHostParts(
+  home: HomeCluster,
+  cluster: ClusterHandle = sharedHandle(),
+): Promise<void> {
   const file = path.join(REPO_ROOT, 'deploy/components/keep-host-parts/clusterrole.yaml');
   const role = loadYaml<V1ClusterRole>(readFileSync(file, 'utf8'));
   const name = `metallb-dyn6-service-pinner-${home.namespace}`;
-  const rbac = adminKubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  const rbac = cluster.admin.makeApiClient(RbacAuthorizationV1Api);
   await rbac.createClusterRole({ body: { metadata: { name }, rules: role.rules ?? [] } });
   await rbac.createClusterRoleBinding({
     body: {
@@ -62,7 +66,7 @@ export async function grantKeepHostParts(home: HomeCluster): Promise<void> {
     },
   });
   // The authorizer learns of a binding from its informer: wait until the account may list.
-  const core = kubeConfigFor(sharedCluster(), 'sa', home.token).makeApiClient(CoreV1Api);
+  const core = kubeConfigFor(cluster.access, 'sa', home.token).makeApiClient(CoreV1Api);
   for (let attempt = 0; ; attempt++) {
     try {
       await core.listServiceForAllNamespaces({ limit: 1 });
@@ -97,9 +101,13 @@ export interface HomeClusterOptions {
   manifestLabels?: boolean;
 }
 
-export async function homeCluster(prefix: string, options: HomeClusterOptions = {}): Promise<HomeCluster> {
-  const admin = adminKubeConfig();
-  const namespace = await createTestNamespace(prefix);
+export async function homeCluster(
+  prefix: string,
+  options: HomeClusterOptions = {},
+  cluster: ClusterHandle = sharedHandle(),
+): Promise<HomeCluster> {
+  const { admin } = cluster;
+  const namespace = await createTestNamespace(prefix, admin);
   const pool = 'ipv6-pool';
   await installMetalLB(admin, {
     namespace,
@@ -116,11 +124,11 @@ export async function homeCluster(prefix: string, options: HomeClusterOptions = 
       options.annotations,
     );
   }
-  const sa = await serviceAccountWithRole(namespace, 'metallb-dyn6', shippedRoleRules(pool));
-  const dir = path.join(sharedCluster().runDir, 'kubeconfigs');
+  const sa = await serviceAccountWithRole(namespace, 'metallb-dyn6', shippedRoleRules(pool), cluster);
+  const dir = path.join(cluster.runDir, 'kubeconfigs');
   mkdirSync(dir, { recursive: true });
   const kubeconfigPath = path.join(dir, `${namespace}.yaml`);
-  writeFileSync(kubeconfigPath, kubeconfigYaml(sharedCluster(), sa.username, sa.token), { mode: 0o600 });
+  writeFileSync(kubeconfigPath, kubeconfigYaml(cluster.access, sa.username, sa.token), { mode: 0o600 });
   return {
     namespace,
     pool,

@@ -9,7 +9,7 @@
 # module replaces its siblings with local paths too, so the wrapper holds the two lines of its main.
 #
 # Usage: provision-kubernetes.sh VERSION ETCD_VERSION [DEST]
-#   e.g. provision-kubernetes.sh v1.35.4 v3.6.16  (DEST: $XDG_CACHE_HOME/metallb-dyn6/k8s-VERSION/bin)
+#   e.g. provision-kubernetes.sh v1.37.2 v3.6.16  (DEST: $XDG_CACHE_HOME/metallb-dyn6/k8s-VERSION/bin)
 set -euo pipefail
 
 version=${1:?usage: provision-kubernetes.sh VERSION ETCD_VERSION [DEST]}

@@ -91,16 +91,16 @@ describe('the workflows', () => {
       (s) => s.run?.includes('provision-kubernetes.sh') === true,
     );
     const run = step?.run ?? '';
-    const [script, ...args] = KUBERNETES_VERSIONS['1.35'].provision;
+    const [script, ...args] = KUBERNETES_VERSIONS['1.37'].provision;
     expect(run).toContain(`bash ${script} ${args.join(' ')}\n`);
-    const releases = /'1\.35': \[([^\]]*)\]/.exec(
+    const releases = /'1\.37': \[([^\]]*)\]/.exec(
       readFileSync(path.join(REPO_ROOT, 'test/cluster/real-metallb.test.ts'), 'utf8'),
     )?.[1];
     const wanted = [...(releases ?? '').matchAll(/'(v[\d.]+)'/g)].map((m) => m[1]);
     expect(wanted.length).toBeGreaterThan(0);
     expect(run).toContain(`for version in ${wanted.join(' ')}; do bash scripts/provision-metallb.sh`);
     expect(workflow('ci.yml').jobs['cluster']).toMatchObject({
-      env: { METALLB_DYN6_TEST_KUBERNETES: '1.35' },
+      env: { METALLB_DYN6_TEST_KUBERNETES: '1.37' },
     });
   });
 

@@ -11,12 +11,13 @@ export type Binary = (typeof REQUIRED)[number];
 
 /**
  * The Kubernetes versions the test control plane runs: the oldest supported one, built from
- * Debian's source package, and a current one, built from the Go module proxy with an etcd it supports.
+ * Debian's source package, and current ones, built from the Go module proxy with an etcd they support.
  */
 export const KUBERNETES_VERSIONS = {
   '1.20': { release: '1.20.2', provision: ['scripts/provision-control-plane.sh'] },
+  // The previous current plane, still selectable (CI no longer runs it).
   '1.35': { release: '1.35.4', provision: ['scripts/provision-kubernetes.sh', 'v1.35.4', 'v3.6.16'] },
-  // The newest the Go module proxy serves; CI's current plane moves here with #24.
+  // The current plane, which CI runs next to 1.20: the newest the Go module proxy serves.
   '1.37': { release: '1.37.2', provision: ['scripts/provision-kubernetes.sh', 'v1.37.2', 'v3.6.16'] },
 } as const;
 export type KubernetesVersion = keyof typeof KUBERNETES_VERSIONS;

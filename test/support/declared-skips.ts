@@ -10,9 +10,9 @@ export const DECLARED_SKIPS = {
   'no-go-toolchain':
     'no Go toolchain on this machine, so MetalLB, helm and crane cannot be built from the Go module proxy and the real-controller, Helm and container-image tests cannot run (with CI=true this fails instead)',
   'plane-too-old':
-    'the test control plane of this run is older than what the upstream release under test supports; the current plane (METALLB_DYN6_TEST_KUBERNETES=1.35, which CI runs) tests it',
+    'the test control plane of this run is older than what the upstream release under test supports; the current plane (METALLB_DYN6_TEST_KUBERNETES=1.37, which CI runs) tests it',
   'plane-without-api':
-    'the test control plane of this run does not serve an API the objects under test are made of (ValidatingAdmissionPolicy is served from Kubernetes 1.30); the current plane (METALLB_DYN6_TEST_KUBERNETES=1.35, which CI runs) tests them',
+    'the test control plane of this run does not serve an API the objects under test are made of (ValidatingAdmissionPolicy is served from Kubernetes 1.30); the current plane (METALLB_DYN6_TEST_KUBERNETES=1.37, which CI runs) tests them',
   'no-network-namespaces':
     'this machine cannot create network namespaces (needs root or CAP_SYS_ADMIN and iproute2), so the interface: source is not tested against a real kernel here',
   'no-home-network':

@@ -1,5 +1,6 @@
 // npm run bench [-- --quick]: measures metallb-dyn6 against the floors it cannot beat, side by side
 // in one run, on a local kube-apiserver and an echo server on 127.0.0.1. Prints medians and ratios.
+// npm run bench -- --network [--quick]: renumberings on the home network instead (bench/network.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
@@ -17,6 +18,11 @@ import { rawFloor } from './raw-floor.mjs';
 import { measureOnCluster, measurePlanning } from './host-parts.js';
 
 const quick = process.argv.includes('--quick');
+if (process.argv.includes('--network')) {
+  const { networkBench } = await import('./network.js');
+  await networkBench(quick);
+  process.exit();
+}
 const WARM_RUNS = quick ? 10 : 60;
 const COLD_RUNS = quick ? 3 : 15;
 const TOKEN = 'bench-token-0123456789abcdef';

@@ -2,7 +2,11 @@
 // Starts etcd + kube-apiserver + kube-controller-manager, MetalLB's real controller (built from the Go
 // module proxy on first use), a pool the Rust tool left behind and two IPv6 LoadBalancer Services,
 // then runs the real CLI before and after an ISP prefix change and shows where the Services answer.
+// npm run demo -- --network [--metallb vX]: the same story on a home network in network namespaces
+// (root): an ISP delegates, the router announces, the router pushes to metallb-dyn6, MetalLB moves the
+// Service and a LAN client's request is answered at the new address.
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
 import { compareVersions, versionOfImage } from '../lib/cluster/metallb-version.js';
@@ -10,16 +14,125 @@ import { REPO_ROOT, testKubernetesVersion } from '../test/harness/binaries.js';
 import { createLoadBalancers, createPool, readPool } from '../test/harness/metallb-fixture.js';
 import { startTestCluster } from '../test/harness/test-cluster.js';
 
-const metallbVersion = process.argv.includes('--metallb')
+const chosen = process.argv.includes('--metallb')
   ? (process.argv[process.argv.indexOf('--metallb') + 1] ?? '')
-  : 'v0.13.12';
+  : undefined;
 const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+
+/** The renumbering on the home network, step by step (push mode: the router tells metallb-dyn6). */
+async function networkDemo(version: string): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('demo --network needs root: the home network is made of network namespaces\n');
+    process.exitCode = 1;
+    return;
+  }
+  const { startFunction } = await import('../test/harness/home-network/function-modes.js');
+  const { DELEGATIONS, installHome, lanOf, removeHome, renumber, startHomeLab, answeredUnder } =
+    await import('../test/harness/home-network/home-lab.js');
+  const { webAddress } = await import('../test/harness/home-network/web-service.js');
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  say(`starting a Kubernetes 1.37 control plane and a home network around its node (MetalLB ${version})`);
+  const lab = await startHomeLab('1.37');
+  const hook = (at: number) => {
+    for (const e of lab.network.router.events().filter((x) => x.at >= at))
+      out(
+        `  router hook ${new Date(e.at).toISOString().slice(11, 23)}: ${e.event} ${e.prefix} ${e.detail ?? ''}`,
+      );
+  };
+  // The function's answer to the router's POST (the sync's result document), as the hook saved it.
+  const pushAnswer = () => {
+    const file = path.join(lab.cluster.runDir, 'home-network', 'router', 'push-answer.json');
+    if (!existsSync(file)) return out('  push answer: none saved');
+    const text = readFileSync(file, 'utf8').trim();
+    try {
+      const r = JSON.parse(text) as { status?: string; prefix?: string; before?: string[]; after?: string[] };
+      out(`  push answer: ${r.status ?? '?'}, prefix ${r.prefix ?? '?'}`);
+      if (r.before !== undefined) out(`    pool before: ${JSON.stringify(r.before)}`);
+      if (r.after !== undefined) out(`    pool after:  ${JSON.stringify(r.after)}`);
+    } catch {
+      out(`  push answer: ${text.slice(0, 300)}`);
+    }
+  };
+  try {
+    out(
+      `  namespaces: isp ${lab.network.isp.ns.name}, router ${lab.network.router.ns.name}, node ${lab.network.node.ns.name}, client ${lab.network.client.name}`,
+    );
+    say(`the ISP delegates ${DELEGATIONS[0]} to the home router; it announces the first /64 on the LAN`);
+    let t = Date.now();
+    await lab.network.delegate(DELEGATIONS[0], false, { deprecate: true });
+    hook(t);
+    say(`MetalLB ${version}, its pool (IPv4 only so far) and the web Service`);
+    const home = await installHome(lab, version);
+    try {
+      const fn = await startFunction({
+        mode: 'push',
+        keepHostParts: false,
+        env: home.env({ METALLB_DYN6_PORT: '8080' }),
+        node: lab.network.node.ns,
+        dir: path.join(lab.cluster.runDir, 'home-network'),
+      });
+      try {
+        const push = fn.push;
+        if (push === undefined) throw new Error('serve gave no push URL');
+        say(
+          `metallb-dyn6 serve listens on ${push.url}; the router re-delivers ${DELEGATIONS[0]} and pushes it`,
+        );
+        t = Date.now();
+        await lab.network.delegate(DELEGATIONS[0], true, { deprecate: true, push });
+        const before = await answeredUnder(lab, home, lanOf(DELEGATIONS[0]), 60_000);
+        hook(t);
+        pushAnswer();
+        out(`  Service ${home.namespace}/web: ${before.address}`);
+        out(`  client: curl http://[${before.address}]/ -> ${(await lab.network.get(before.address)).body}`);
+
+        say(`the ISP renumbers: it withdraws ${DELEGATIONS[0]} and hands out ${DELEGATIONS[1]}`);
+        t = Date.now();
+        const r = await renumber(lab, home, { deprecate: true, push });
+        hook(t);
+        const pushed = lab.network.router.events().find((e) => e.event === 'pushed' && e.at >= t);
+        pushAnswer();
+        say("MetalLB moved the Service; the LAN client's requests");
+        out(
+          `  Service ${home.namespace}/web: ${r.before} -> ${(await webAddress(lab.cluster.admin, home.namespace)) ?? r.after}`,
+        );
+        out(`  client: curl http://[${r.after}]/ -> ${(await lab.network.get(r.after)).body}`);
+        const old = await lab.network.neighbourAnswer(r.before);
+        out(
+          `  client: who answers for the old ${r.before}? ${old === undefined ? 'no one (no neighbour answer)' : `still ${old}`}`,
+        );
+        say('times (ms)');
+        out(
+          `  hook applied ${r.to} -> push answered:                 ${pushed === undefined ? 'n/a' : String(pushed.at - r.delegatedAt)}`,
+        );
+        out(
+          `  hook applied ${r.to} -> first answer at the new address: ${String(r.answeredAt - r.delegatedAt)}`,
+        );
+        out(
+          `  last answer at the old address -> first at the new (unreachable): ${String(r.answeredAt - r.lastAnswerBefore)}`,
+        );
+      } finally {
+        await fn.stop();
+      }
+    } finally {
+      await removeHome(lab, home);
+    }
+  } finally {
+    say('stopping the home network and the control plane');
+    await lab.stop();
+  }
+}
+
+if (process.argv.includes('--network')) {
+  await networkDemo(chosen ?? 'v0.14.9');
+  process.exit();
+}
+const metallbVersion = chosen ?? 'v0.13.12';
 
 // MetalLB 0.14 and later need Kubernetes >= 1.21: they get the current control plane.
 const parsed = versionOfImage(`metallb/controller:${metallbVersion}`);
 const kubernetes =
   parsed !== undefined && compareVersions(parsed, { major: 0, minor: 14, patch: 0 }) >= 0
-    ? '1.35'
+    ? '1.37'
     : testKubernetesVersion();
 say(`starting a local Kubernetes ${kubernetes} control plane with MetalLB ${metallbVersion}`);
 const cluster = await startTestCluster({ metallbVersion, realMetalLB: true, kubernetes });

@@ -127,8 +127,8 @@ async function serving(port: number): Promise<boolean> {
 /** Whether a process in the node's namespace serves `url` (the root namespace cannot reach it). */
 function servingIn(host: NodeHost, url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const [command = 'curl', ...args] = [...host.launcher, 'curl', '-fsS', '-o', '/dev/null', '-m', '1', url];
-    execFile(command, args, (error) => {
+    const argv = [...host.launcher, 'curl', '-fsS', '-o', '/dev/null', '-m', '1', url];
+    execFile(argv[0] ?? 'curl', argv.slice(1), (error) => {
       resolve(error === null);
     });
   });
@@ -142,7 +142,8 @@ async function waitUntil(
 ): Promise<void> {
   for (let waited = 0; !(await ready()); waited += 100) {
     if (!proc.running) throw new Error(`${what} exited: ${proc.tail()}`);
-    if (waited > timeoutMs) throw new Error(`${what} did not serve within ${String(timeoutMs / 1000)} s: ${proc.tail()}`);
+    if (waited > timeoutMs)
+      throw new Error(`${what} did not serve within ${String(timeoutMs / 1000)} s: ${proc.tail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

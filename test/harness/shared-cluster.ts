@@ -45,9 +45,7 @@ export async function createTestNamespace(
   admin: KubeConfig = adminKubeConfig(),
 ): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await admin
-    .makeApiClient(CoreV1Api)
-    .createNamespace({ body: { metadata: { name } } });
+  await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
 }
 

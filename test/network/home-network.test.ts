@@ -3,30 +3,35 @@
 // (dhclient -6 -P, radvd), the node forms its addresses by SLAAC, metallb-dyn6 learns the prefix
 // (pushed by the router's hook, from the node's interface, or from an echo service on the
 // internet), MetalLB's real controller moves the Service and its real speaker answers neighbour
-// solicitations on the LAN, a real kube-proxy forwards to the backend pod, and a LAN client's
-// HTTP request (and one from beyond the router) gets the backend's answer.
-import { existsSync } from 'node:fs';
+// solicitations on the LAN, a real kube-proxy forwards to the backend pod, and a LAN client's HTTP
+// request (and one from beyond the router) gets the backend's answer. Times are printed, never
+// asserted: `npm run bench -- --network` measures them.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { compareVersions, SELF_RELOADING, versionOfImage } from '../../lib/cluster/metallb-version.js';
-import { controlPlaneBinaries, testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
-import { installMetalLB, installReleaseCrds } from '../harness/metallb-fixture.js';
-import { goToBuild, metallbRelease } from '../harness/metallb-runtime.js';
-import { startTestCluster, type TestCluster } from '../harness/test-cluster.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
+import { readPool } from '../harness/metallb-fixture.js';
+import { goToBuild } from '../harness/metallb-runtime.js';
 import { startFunction, type Mode, type RunningFunction } from '../harness/home-network/function-modes.js';
-import { HomeNetwork, NETWORK_PROGRAMS, NODE_ADDRESS } from '../harness/home-network/home-network.js';
-import { createL2Advertisement, createWebService, webAddress } from '../harness/home-network/web-service.js';
+import {
+  answeredUnder,
+  DELEGATIONS,
+  installHome,
+  lanOf,
+  removeHome,
+  renumber,
+  startHomeLab,
+  type HomeLab,
+} from '../harness/home-network/home-lab.js';
+import { NETWORK_PROGRAMS } from '../harness/home-network/home-network.js';
+import { webAddress } from '../harness/home-network/web-service.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
-import { grantKeepHostParts, homeCluster, type HomeCluster } from '../support/sync-fixture.js';
+import type { HomeCluster } from '../support/sync-fixture.js';
 
 const PLANE = testKubernetesVersion();
-const NODE = 'home-node';
-const V4 = '192.168.178.240/28';
-/** Two delegations the ISP alternates between; each scenario moves from the current one to the other. */
-const DELEGATIONS = ['2a02:8071:1234:5600::/56', '2a02:8071:4321:ab00::/56'] as const;
-const lanOf = (delegation: string) => delegation.replace(/::\/56$/, ':');
 
+/** MetalLB < 0.14.2 needs a restart (metallb-dyn6 cycles its pods); later ones reload by themselves. */
 const RELEASES: Record<KubernetesVersion, string[]> = {
   '1.20': ['v0.13.12'],
   '1.35': ['v0.13.12', 'v0.14.9', 'v0.15.3'],
@@ -44,160 +49,191 @@ function homeNetworkPossible(): Condition {
   return { unavailable: why };
 }
 
-const selfReloading = (version: string) => {
-  const parsed = versionOfImage(`metallb/controller:${version}`);
-  return parsed !== undefined && compareVersions(parsed, SELF_RELOADING) >= 0;
-};
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const hostPart = (address: string) => address.split(':').slice(4).join(':');
+
+/** What a sync that changed nothing leaves: the pool's version, MetalLB's pods, the Service's address. */
+async function snapshot(lab: HomeLab, home: HomeCluster) {
+  const pods = await lab.cluster.admin
+    .makeApiClient(CoreV1Api)
+    .listNamespacedPod({ namespace: home.namespace });
+  return {
+    pool: (await readPool(lab.cluster.admin, home.namespace, home.pool)).metadata.resourceVersion,
+    pods: pods.items.map((p) => p.metadata?.uid ?? '').sort(),
+    address: await webAddress(lab.cluster.admin, home.namespace),
+  };
+}
 
 describeIf(
   homeNetworkPossible(),
   'no-home-network',
   `a home network renumbered by its ISP (Kubernetes ${PLANE})`,
   () => {
-    let cluster: TestCluster;
-    let network: HomeNetwork;
-    let delegation = 0;
+    let lab: HomeLab;
 
     beforeAll(async () => {
-      const bin = controlPlaneBinaries(PLANE);
-      cluster = await startTestCluster({
-        kubernetes: PLANE,
-        nodes: [
-          {
-            name: NODE,
-            addresses: [
-              { type: 'InternalIP', address: NODE_ADDRESS },
-              { type: 'Hostname', address: NODE },
-            ],
-          },
-        ],
-      });
-      network = await HomeNetwork.start({
-        admin: cluster.admin,
-        access: cluster,
-        runtime: cluster.runtime,
-        nodeName: NODE,
-        kubeProxy: {
-          binary: path.join(path.dirname(bin['kube-apiserver']), 'kube-proxy'),
-          legacy: PLANE === '1.20',
-        },
-        dir: path.join(cluster.runDir, 'home-network'),
-      });
-      await network.delegate(DELEGATIONS[delegation], false, { deprecate: true });
+      lab = await startHomeLab(PLANE);
+      await lab.network.delegate(DELEGATIONS[0], false, { deprecate: true });
     }, 600_000);
 
     afterAll(async () => {
-      await network?.stop();
-      await cluster?.stop();
+      // Undefined when starting it failed.
+      await (lab as HomeLab | undefined)?.stop();
     });
 
     describe.each(RELEASES[PLANE])('MetalLB %s', (version) => {
       let home: HomeCluster;
-      const handle = () => ({ access: cluster, admin: cluster.admin, runDir: cluster.runDir });
 
       beforeAll(async () => {
-        await installReleaseCrds(cluster.admin, metallbRelease(version));
-        home = await homeCluster(
-          `net-${version.replaceAll('.', '')}`,
-          { metallbVersion: version, realMetalLB: true, addresses: [V4] },
-          handle(),
-        );
-        await grantKeepHostParts(home, handle());
-        await createL2Advertisement(cluster.admin, home.namespace, home.pool);
-        await createWebService(cluster.admin, home.namespace, NODE);
+        home = await installHome(lab, version);
       }, 600_000);
 
       afterAll(async () => {
-        if (home === undefined) return;
-        const core = cluster.admin.makeApiClient(CoreV1Api);
-        await core.deleteNamespacedService({ name: 'web', namespace: home.namespace });
-        await cluster.admin
-          .makeApiClient(AppsV1Api)
-          .deleteNamespacedDaemonSet({ name: 'metallb-speaker', namespace: home.namespace });
-        await cluster.admin
-          .makeApiClient(AppsV1Api)
-          .deleteNamespacedDeployment({ name: 'metallb-controller', namespace: home.namespace });
+        await removeHome(lab, home);
       });
 
-      async function answeredAt(prefix: string, timeoutMs: number): Promise<{ address: string; at: number }> {
-        return until(
-          `the Service to answer a LAN client under ${prefix}`,
-          async () => {
-            const address = await webAddress(cluster.admin, home.namespace);
-            if (address?.startsWith(prefix) !== true) return undefined;
-            const answer = await network.get(address, 'client', 1);
-            return answer.ok && answer.body.startsWith('web ') ? { address, at: Date.now() } : undefined;
-          },
-          timeoutMs,
-        );
-      }
-
-      async function withFunction<T>(
+      async function withFunction(
         mode: Mode,
         keepHostParts: boolean,
-        body: (fn: RunningFunction) => Promise<T>,
-      ): Promise<T> {
+        body: (fn: RunningFunction) => Promise<void>,
+      ): Promise<void> {
         const fn = await startFunction({
           mode,
           keepHostParts,
           env: home.env({ METALLB_DYN6_PORT: '8080' }),
-          node: network.node.ns,
-          dir: path.join(cluster.runDir, 'home-network'),
+          node: lab.network.node.ns,
+          dir: path.join(lab.cluster.runDir, 'home-network'),
         });
         try {
-          return await body(fn);
+          if (fn.push !== undefined) {
+            // The function learns a prefix only when the router tells it: the router reconnects and
+            // pushes the delegation it has now.
+            const current = lab.network.router.current() ?? DELEGATIONS[0];
+            await lab.network.delegate(current, true, { deprecate: true, push: fn.push });
+          }
+          await body(fn);
         } finally {
           await fn.stop();
         }
       }
 
-      it.each([
-        ['push', false],
-        ['interface', false],
-        ['scheduled', false],
-      ] as [Mode, boolean][])(
-        'the ISP hands out a new /56 (%s mode, keep host parts: %s): a LAN client gets the answer at the new address',
-        async (mode, keepHostParts) => {
-          await withFunction(mode, keepHostParts, async (fn) => {
-            const from = DELEGATIONS[delegation];
-            const to = DELEGATIONS[1 - delegation];
-            network.router.configure({
-              deprecate: true,
-              ...(fn.push === undefined ? {} : { push: fn.push }),
-            });
-            // Where the Service is before: on the current delegation, answered.
-            if (mode === 'push') {
-              // serve only acts when told: the router re-announces the current delegation.
-              await network.delegate(from, true, { deprecate: true, push: fn.push! });
-            }
-            const before = await answeredAt(lanOf(from), 60_000);
-            const started = Date.now();
-            delegation = 1 - delegation;
-            await network.delegate(to, false, {
-              deprecate: true,
-              ...(fn.push === undefined ? {} : { push: fn.push }),
-            });
-            const after = await answeredAt(lanOf(to), 60_000);
-            const fromInternet = await network.get(after.address, 'internet');
-            expect(fromInternet).toMatchObject({ ok: true });
-            expect(await network.neighbourAnswers(before.address)).toBe(false);
-            if (keepHostParts) expect(hostPart(after.address)).toBe(hostPart(before.address));
-            console.log(
-              `${version} ${mode}: ${String(after.at - started)} ms from renumbering to the answer`,
-            );
+      /** Renumbers and checks what a user would: the new address answers, from the LAN and beyond; the old one is gone. */
+      async function renumbered(mode: Mode, keepHostParts: boolean, deprecate = true): Promise<void> {
+        await withFunction(mode, keepHostParts, async (fn) => {
+          const moved = await renumber(lab, home, {
+            deprecate,
+            ...(fn.push === undefined ? {} : { push: fn.push }),
           });
+          expect(moved.after.startsWith(lanOf(moved.to))).toBe(true);
+          if (keepHostParts) expect(hostPart(moved.after)).toBe(hostPart(moved.before));
+          const internet = await lab.network.get(moved.after, 'internet');
+          expect({ from: 'beyond the router', ...internet }).toMatchObject({
+            from: 'beyond the router',
+            ok: true,
+          });
+          expect({ old: moved.before, answeredBy: await lab.network.neighbourAnswer(moved.before) }).toEqual({
+            old: moved.before,
+            answeredBy: undefined,
+          });
+          console.log(
+            `MetalLB ${version}, ${mode}${keepHostParts ? ', keeping host parts' : ''}${deprecate ? '' : ', old prefix not deprecated'}: ` +
+              `${moved.before} → ${moved.after}; answered ${String(moved.answeredAt - moved.delegatedAt)} ms after the delegation, ` +
+              `unreachable for ${String(moved.answeredAt - moved.lastAnswerBefore)} ms`,
+          );
+        });
+      }
+
+      it.each(['push', 'interface', 'scheduled'] as Mode[])(
+        'the ISP hands out a new /56 (%s): a LAN client and a host beyond the router get the answer at the new address, and the old one is no longer answered',
+        async (mode) => {
+          await renumbered(mode, false);
+        },
+        240_000,
+      );
+
+      it.each(['interface', 'push'] as Mode[])(
+        'a router that does not deprecate the old prefix (%s): the Service still moves to the new one',
+        async (mode) => {
+          await renumbered(mode, false, false);
+        },
+        240_000,
+      );
+
+      it('an ISP outage (no delegation for 25 s): nothing is written, MetalLB is not restarted, the Service keeps answering', async () => {
+        await withFunction('interface', false, async (fn) => {
+          const lan = lanOf(lab.network.router.current() ?? '');
+          await answeredUnder(lab, home, lan, 60_000);
+          const before = await snapshot(lab, home);
+          const runsBefore = fn.results().length;
+          await lab.network.isp.stop();
+          const unanswered: number[] = [];
+          for (const end = Date.now() + 25_000; Date.now() < end;) {
+            if (!(await lab.network.get(before.address ?? '', 'client', 1)).ok) unanswered.push(Date.now());
+            await new Promise((r) => setTimeout(r, 1000));
+          }
+          const current = lab.network.router.current() ?? '';
+          await lab.network.isp.serve(current, true);
+          // One more scheduled run after the ISP is back.
+          await new Promise((r) => setTimeout(r, 6000));
+          expect(unanswered).toEqual([]);
+          expect(await snapshot(lab, home)).toEqual(before);
+          const runs = fn.results().slice(runsBefore);
+          expect(runs.length).toBeGreaterThanOrEqual(4);
+          expect(runs.filter((r) => r.status !== 'unchanged')).toEqual([]);
+        });
+      }, 240_000);
+
+      it.each(['push', 'interface'] as Mode[])(
+        'the delegation comes back unchanged after a reconnect (%s): no write, no restart',
+        async (mode) => {
+          await withFunction(mode, false, async (fn) => {
+            const current = lab.network.router.current() ?? '';
+            await answeredUnder(lab, home, lanOf(current), 60_000);
+            const before = await snapshot(lab, home);
+            const runsBefore = fn.results().length;
+            const started = Date.now();
+            await lab.network.delegate(current, true, {
+              deprecate: true,
+              ...(fn.push === undefined ? {} : { push: fn.push }),
+            });
+            if (mode === 'push') {
+              const pushed = await (async () => {
+                for (const end = Date.now() + 20_000; Date.now() < end;) {
+                  const event = lab.network.router
+                    .events()
+                    .find((e) => e.event === 'pushed' && e.at >= started);
+                  if (event !== undefined) return event;
+                  await new Promise((r) => setTimeout(r, 100));
+                }
+                return undefined;
+              })();
+              expect(pushed).toMatchObject({ prefix: current, detail: '200' });
+              const answer = JSON.parse(
+                readFileSync(
+                  path.join(lab.cluster.runDir, 'home-network', 'router', 'push-answer.json'),
+                  'utf8',
+                ),
+              ) as { status: string };
+              expect(answer.status).toBe('unchanged');
+            } else {
+              // Two scheduled runs after the reconnect.
+              await new Promise((r) => setTimeout(r, 11_000));
+            }
+            expect(await snapshot(lab, home)).toEqual(before);
+            expect(
+              fn
+                .results()
+                .slice(runsBefore)
+                .filter((r) => r.status !== 'unchanged'),
+            ).toEqual([]);
+          });
+        },
+        240_000,
+      );
+
+      it.each(['push', 'interface', 'scheduled'] as Mode[])(
+        'the ISP hands out a new /56 (%s, keeping host parts): the Service answers at the same host part under the new prefix',
+        async (mode) => {
+          await renumbered(mode, true);
         },
         240_000,
       );

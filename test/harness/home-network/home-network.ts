@@ -159,19 +159,32 @@ export class HomeNetwork {
       const body = await execIn(ns, 'curl', ['-fsS', '-g', '-m', String(timeoutS), `http://[${address}]/`]);
       return { ok: true, body: body.trim() };
     } catch (error) {
-      return { ok: false, body: String((error as Error).message) };
+      return { ok: false, body: (error as Error).message };
     }
   }
 
   /**
-   * Whether a LAN host gets an answer to a neighbour solicitation for `address`: the client's
-   * entry is flushed, a connection attempted, and the kernel's neighbour table read.
+   * Who answers a LAN host's neighbour solicitation for `address`: the client's entry is deleted, a
+   * connection attempted, and the kernel's neighbour table read. The link-layer address of the
+   * answer, or undefined when no one answered. Only REACHABLE is an answer: an entry the kernel
+   * still had (STALE, then DELAY and PROBE, all unconfirmed) is not, and a speaker never sees the
+   * unicast probes that would confirm it.
    */
-  async neighbourAnswers(address: string): Promise<boolean> {
-    this.client.ip('-6', 'neigh', 'flush', 'to', address, 'dev', 'lan0');
+  async neighbourAnswer(address: string): Promise<string | undefined> {
+    try {
+      this.client.ip('-6', 'neigh', 'del', address, 'dev', 'lan0');
+    } catch {
+      // No entry yet.
+    }
     await this.get(address, 'client', 3);
-    const state = this.client.neighbourState('lan0', address) ?? 'none';
-    return /REACHABLE|STALE|DELAY|PROBE/.test(state);
+    const entry = this.client.neighbour('lan0', address);
+    return entry?.state === 'REACHABLE' ? entry.lladdr : undefined;
+  }
+
+  /** The MAC address of the node's LAN link: what a speaker's answer carries. */
+  get nodeMac(): string {
+    const links = this.node.ns.ipJson('link', 'show', 'dev', 'lan0') as { address: string }[];
+    return links[0]?.address ?? '';
   }
 
   /** Stops everything without a word to the ISP (a release to a stopped dhcpd retries for seconds). */

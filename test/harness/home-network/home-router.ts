@@ -166,7 +166,7 @@ export class HomeRouter {
     return new Promise((resolve, reject) => {
       execFile(launch, [...launchArgs, command, ...args], { timeout: 30_000 }, (error, _out, stderr) => {
         if (error === null) resolve();
-        else reject(new Error(`${command} ${args.join(' ')}: ${stderr || String(error)}`));
+        else reject(new Error(`${command} ${args.join(' ')}: ${stderr || error.message}`));
       });
     });
   }

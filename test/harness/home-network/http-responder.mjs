@@ -3,6 +3,7 @@
 //   echo PORT          a public-IP echo service out on the internet, answering as api6.my-ip.io
 //                      does with the caller's address as it arrives (after any NAT on the way)
 import http from 'node:http';
+import process from 'node:process';
 
 const [role, ...rest] = process.argv.slice(2);
 const port = Number(role === 'backend' ? rest[1] : rest[0]);
@@ -23,10 +24,10 @@ const answer =
       };
 
 if ((role !== 'backend' && role !== 'echo') || !Number.isInteger(port)) {
-  console.error('usage: http-responder.mjs backend NAME PORT | echo PORT');
+  process.stderr.write('usage: http-responder.mjs backend NAME PORT | echo PORT\n');
   process.exit(2);
 }
 http.createServer(answer).listen(port, '::', () => {
-  console.log(JSON.stringify({ msg: 'listening', role, port }));
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', role, port })}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -4,8 +4,8 @@
 # every start. The routes (proto 99, ours alone) are made to match the active prefixes of the leases
 # file. dhcpd 4.4 passes no option data on release and expiry, hence the leases file, read a moment
 # later, once dhcpd has written it.
-#   isp-route.sh DIR EVENT     (EVENT: commit, release, expiry, sync)
-dir=$1 event=$2
+#   isp-route.sh DIR EVENT [PREFIX LENGTH]     (EVENT: commit, release, expiry, sync)
+dir=$1 event=$2 prefix=${3:--} length=${4:--}
 nexthop=$(cat "$dir/router-address")
 sync_routes() {
   want=$(awk '/^ *iaprefix /{p=$2} /binding state/{ if (p != "") state[p] = $3 } /^}/{p=""}
@@ -18,6 +18,11 @@ sync_routes() {
 }
 case "$event" in
   sync) sync_routes ;;
-  *) (sleep 0.3; sync_routes) >/dev/null 2>&1 & ;;
+  commit)
+    # At once, so the delegation is reachable when the router has it; the leases file decides later.
+    if [ "$prefix" != - ] && [ "$length" != - ]; then ip -6 route replace "$prefix/$length" via "$nexthop" proto 99; fi
+    (sleep 1; sync_routes) >/dev/null 2>&1 &
+    ;;
+  *) (sleep 1; sync_routes) >/dev/null 2>&1 & ;;
 esac
 exit 0

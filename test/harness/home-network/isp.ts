@@ -23,8 +23,14 @@ export const ECHO_URL = `http://[${INTERNET_HOST}]/ip.json`;
  * long enough to ride out a short outage. `on commit` (dhcpd installs no routes) routes the /56.
  */
 function dhcpdConf(dir: string, prefix: string): string {
+  // On commit, dhcpd's `option dhcp6.ia-pd` is the IA_PD the router sent: its IAPREFIX (the first
+  // sub-option, as dhclient sends it) carries the length at byte 24 and the prefix at 25..40. On
+  // release and expiry no option is in scope, and an empty argument fails execute().
+  const iaPrefix =
+    'pick-first-value(binary-to-ascii(16, 16, ":", substring(option dhcp6.ia-pd, 25, 16)), "-"), ' +
+    'pick-first-value(binary-to-ascii(10, 8, "", substring(option dhcp6.ia-pd, 24, 1)), "-")';
   const route = (event: string) =>
-    `on ${event} { execute("${path.join(HERE, 'isp-route.sh')}", "${dir}", "${event}"); }`;
+    `on ${event} { execute("${path.join(HERE, 'isp-route.sh')}", "${dir}", "${event}", ${iaPrefix}); }`;
   const start = prefix.replace(/\/56$/, '');
   return [
     'server-duid LL ethernet 02:00:00:00:01:01;',

@@ -55,8 +55,8 @@ export class Netns {
   }
 
   /** `ip -j` inside the namespace, parsed. */
-  ipJson<T>(...args: string[]): T {
-    return JSON.parse(this.ip('-j', ...args)) as T;
+  ipJson(...args: string[]): unknown {
+    return JSON.parse(this.ip('-j', ...args));
   }
 
   sysctl(setting: string): void {
@@ -80,30 +80,19 @@ export class Netns {
     return proc;
   }
 
-  /** Global IPv6 addresses on `dev` that are neither tentative nor deprecated, newest first. */
-  globalAddresses(dev: string): string[] {
-    const links = this.ipJson<
-      {
-        addr_info: {
-          local: string;
-          scope: string;
-          family: string;
-          tentative?: boolean;
-          deprecated?: boolean;
-          preferred_life_time?: number;
-        }[];
-      }[]
-    >('-6', 'addr', 'show', 'dev', dev);
-    return links
-      .flatMap((l) => l.addr_info)
-      .filter((a) => a.scope === 'global' && a.tentative !== true && a.deprecated !== true)
-      .map((a) => a.local);
-  }
-
-  /** The neighbour table's entry for `address` on `dev` (e.g. "REACHABLE", "STALE", "FAILED"), if any. */
-  neighbourState(dev: string, address: string): string | undefined {
-    const entries = this.ipJson<{ dst: string; state?: string[] }[]>('-6', 'neigh', 'show', 'dev', dev);
-    return entries.find((e) => e.dst === address)?.state?.join(',');
+  /** The neighbour table's entry for `address` on `dev`: its state (e.g. "REACHABLE", "FAILED") and MAC. */
+  neighbour(dev: string, address: string): { state: string; lladdr?: string } | undefined {
+    const entries = this.ipJson('-6', 'neigh', 'show', 'dev', dev) as {
+      dst: string;
+      lladdr?: string;
+      state?: string[];
+    }[];
+    const entry = entries.find((e) => e.dst === address);
+    if (entry === undefined) return undefined;
+    return {
+      state: entry.state?.join(',') ?? '',
+      ...(entry.lladdr === undefined ? {} : { lladdr: entry.lladdr }),
+    };
   }
 
   async stop(): Promise<void> {

@@ -35,6 +35,10 @@ const selfReloading = (version: string) => {
   return parsed !== undefined && compareVersions(parsed, SELF_RELOADING) >= 0;
 };
 
+/** Both the client and the Service's status are polled this often: shorter spans are not resolved. */
+const POLL_MS = 100;
+const resolved = (ms: number) => ms >= POLL_MS;
+
 const listFrom = (value: string | undefined) =>
   value === undefined || value === '' ? undefined : value.split(',').map((x) => x.trim());
 
@@ -93,11 +97,14 @@ async function measure(lab: HomeLab, home: HomeCluster, version: string, mode: M
       target: `${String(target)} ms`,
       ratio: `${(answered / target).toFixed(2)}x ${answered <= target ? 'met' : 'MISSED'}`,
       reannounce:
-        reannounce === undefined ? 'target' : `${String(reannounce)} ms${reloads ? '' : ' (pods cycled)'}`,
+        reannounce === undefined
+          ? 'not seen'
+          : `${resolved(reannounce) ? `${String(reannounce)} ms` : `< ${String(POLL_MS)} ms`}${reloads ? '' : ' (pods cycled)'}`,
+      // A ratio to a time below the polling resolution would be noise, not a measurement.
       vsReannounce:
-        reloads && reannounce !== undefined && reannounce > 0
+        reloads && reannounce !== undefined && resolved(reannounce)
           ? `${(unreachable / reannounce).toFixed(1)}x`
-          : 'target',
+          : '-',
     };
   } finally {
     watch.stop = true;

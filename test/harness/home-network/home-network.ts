@@ -17,10 +17,6 @@ import { DHCPD, Isp } from './isp.js';
 import { connect, Netns, removeStaleNamespaces } from './netns.js';
 import { execIn, NODE_ADDRESS, NodeHost, SOCAT } from './node-host.js';
 
-export { ECHO_URL, INTERNET_HOST } from './isp.js';
-export { LAN_ULA } from './home-router.js';
-export { BACKEND_PORT, NODE_ADDRESS, POD_NETWORK } from './node-host.js';
-
 /** The programs a home network needs on this machine (scripts/provision-test-tools.sh installs them). */
 export const NETWORK_PROGRAMS = [DHCPD, DHCLIENT, SOCAT, '/usr/sbin/radvd', '/usr/bin/curl', '/usr/sbin/nft'];
 
@@ -141,12 +137,12 @@ export class HomeNetwork {
     await this.untilRouterOn(prefix);
   }
 
-  async untilRouterOn(prefix: string | undefined, timeoutMs = 30_000): Promise<void> {
+  private async untilRouterOn(prefix: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.router.current() !== prefix) {
       if (Date.now() > deadline)
         throw new Error(
-          `the router's LAN is on ${this.router.current() ?? 'no prefix'}, not ${prefix ?? 'none'}: ${JSON.stringify(this.router.events().slice(-8))}`,
+          `the router's LAN is on ${this.router.current() ?? 'no prefix'}, not ${prefix}: ${JSON.stringify(this.router.events().slice(-8))}`,
         );
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -179,12 +175,6 @@ export class HomeNetwork {
     await this.get(address, 'client', 3);
     const entry = this.client.neighbour('lan0', address);
     return entry?.state === 'REACHABLE' ? entry.lladdr : undefined;
-  }
-
-  /** The MAC address of the node's LAN link: what a speaker's answer carries. */
-  get nodeMac(): string {
-    const links = this.node.ns.ipJson('link', 'show', 'dev', 'lan0') as { address: string }[];
-    return links[0]?.address ?? '';
   }
 
   /** Stops everything without a word to the ISP (a release to a stopped dhcpd retries for seconds). */

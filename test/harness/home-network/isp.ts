@@ -104,15 +104,6 @@ export class Isp {
     rmSync(path.join(this.dir, 'dhcpd.pid'), { force: true });
   }
 
-  /** The prefixes the ISP routes to the router now. */
-  routed(): string[] {
-    return this.ns
-      .ip('-6', 'route', 'show', 'proto', '99')
-      .split('\n')
-      .map((line) => line.split(' ')[0] ?? '')
-      .filter((p) => p !== '');
-  }
-
   private log(name: string): string {
     return path.join(this.dir, `${name}.log`);
   }

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { compareVersions, versionOfImage } from '../lib/cluster/metallb-version.js';
 import { REPO_ROOT, testKubernetesVersion } from '../test/harness/binaries.js';
 import { createLoadBalancers, createPool, readPool } from '../test/harness/metallb-fixture.js';
@@ -17,6 +18,14 @@ import { startTestCluster } from '../test/harness/test-cluster.js';
 const chosen = process.argv.includes('--metallb')
   ? (process.argv[process.argv.indexOf('--metallb') + 1] ?? '')
   : undefined;
+/** The last 64 bits of an IPv6 address, as `::1000`. */
+const hostPart = (address: string) =>
+  ipaddr.IPv6.parse(
+    `::${ipaddr.IPv6.parse(address)
+      .parts.slice(4)
+      .map((p) => p.toString(16))
+      .join(':')}`,
+  ).toString();
 const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
 
 /** The renumbering on the home network, step by step (push mode: the router tells metallb-dyn6). */
@@ -166,18 +175,29 @@ try {
     }
     return [['(none)', `no address under ${prefix} within 10 s`]];
   };
-  const showServices = async (prefix: string) => {
-    for (const [name, ip] of await services(prefix))
-      process.stdout.write(`  service default/${String(name)}: ${String(ip)}\n`);
+  /** Prints where each Service answers and, given where it answered before, whether it kept its host part. */
+  const showServices = async (prefix: string, before = new Map<string, string>()) => {
+    const now = new Map((await services(prefix)).map(([name, ip]) => [String(name), String(ip)]));
+    for (const [name, ip] of now) {
+      const was = before.get(name);
+      const moved =
+        was === undefined || !ipaddr.isValid(was) || !ipaddr.isValid(ip)
+          ? ''
+          : hostPart(was) === hostPart(ip)
+            ? ` (was ${was}: host part ${hostPart(ip)} kept)`
+            : ` (was ${was}: host part ${hostPart(was)} became ${hostPart(ip)})`;
+      process.stdout.write(`  service default/${name}: ${ip}${moved}\n`);
+    }
+    return now;
   };
   say('the pool as the Rust tool left it (IPv4 and ULA ranges are not ours), and the LoadBalancer Services');
   await show();
   await showServices('2a02:8071:1234:5600:');
 
-  const sync = async (source: string, title: string) => {
+  const sync = async (source: string, title: string, extra: string[] = []) => {
     say(title);
     process.stdout.write(
-      `$ metallb-dyn6 sync --source ${source} --subnet-override 0:0:0:cd:: --prefix-length 56 --output text\n`,
+      `$ metallb-dyn6 sync --source ${source} --subnet-override 0:0:0:cd:: --prefix-length 56 ${[...extra, ''].join(' ')}--output text\n`,
     );
     // Asynchronously: the simulated kubelet in this process must keep running while the CLI waits for it.
     const child = spawn(
@@ -193,6 +213,7 @@ try {
         '0:0:0:cd::',
         '--prefix-length',
         '56',
+        ...extra,
         '--output',
         'text',
         '--log-level',
@@ -216,15 +237,24 @@ try {
 
   await sync('static:2a02:8071:1234:5678::9', 'first run: adopt the range, move it to subnet cd of the /56');
   await show();
-  await showServices('2a02:8071:1234:56cd:');
+  const first = await showServices('2a02:8071:1234:56cd:');
   await sync('static:2a02:8071:1234:5678::9', 'nothing changed: one pool GET, no write');
   await sync(
     'static:2a02:8071:abcd:ef12::9',
     'the ISP hands out a new prefix (simulated): 2a02:8071:abcd:ef00::/56',
   );
   await show();
-  say('where the Services answer now: MetalLB moved them to the new prefix');
-  await showServices('2a02:8071:abcd:efcd:');
+  say(
+    "where the Services answer now: MetalLB moved them to the new prefix (which host part each gets is MetalLB's choice)",
+  );
+  const second = await showServices('2a02:8071:abcd:efcd:', first);
+  await sync(
+    'static:2a02:8071:5555:6612::9',
+    'the ISP renumbers again (2a02:8071:5555:6600::/56), now keeping host parts',
+    ['--keep-host-parts', 'all'],
+  );
+  say('each Service answers at its own host part under the new prefix: DNS records need only the new prefix');
+  await showServices('2a02:8071:5555:66cd:', second);
 } finally {
   say('stopping the local control plane');
   await cluster.stop();

@@ -1,7 +1,7 @@
 # The released image, for every way it runs in a cluster: `sync` (the CronJob, the default command),
 # `run` (the Helm chart's Deployment) and `serve` (Knative, OpenFaaS; port 8080 or $PORT). One
 # bundled file, no npm install at run time, non-root, fine with a read-only root filesystem.
-# scripts/build-image.sh builds the same image without a Docker daemon (test/deploy/image.test.ts
+# scripts/build-image.sh builds the same image without a Docker daemon (test/cluster/deploy/image.test.ts
 # holds the two to the same entrypoint, command, user and environment).
 FROM node:22-bookworm-slim AS build
 WORKDIR /src

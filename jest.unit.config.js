@@ -1,14 +1,6 @@
-// The fast suites: pure code only, no control plane (no global setup). `npm run test:unit` and the
-// mutation run (`npm run mutate`) use it; `npm test` runs these and every other suite.
-import base from './jest.config.js';
-
-const rest = { ...base };
-delete rest.globalSetup;
-delete rest.globalTeardown;
+// The unit tier alone (docs/testing.md): every suite that needs no control plane and no root.
+// `npm run test:unit`; `npm test` runs it with the other tiers (jest.config.js).
+import { unit } from './jest.config.js';
 
 /** @type {import('jest').Config} */
-export default {
-  ...rest,
-  testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
-  testTimeout: 10_000,
-};
+export default { ...unit, maxWorkers: 2 };

@@ -4,7 +4,7 @@ export default {
   packageManager: 'npm',
   testRunner: 'jest',
   testRunnerNodeArgs: ['--experimental-vm-modules'],
-  jest: { configFile: 'jest.unit.config.js', enableFindRelatedTests: false },
+  jest: { configFile: 'jest.mutation.config.js', enableFindRelatedTests: false },
   coverageAnalysis: 'perTest',
   mutate: [
     'lib/prefix/**/*.ts',
@@ -17,10 +17,14 @@ export default {
     'lib/source/parse-source.ts',
     'lib/errors/**/*.ts',
     'lib/metrics/**/*.ts',
-    'lib/cluster/owned-pool.ts',
+    'lib/cluster/pool-store.ts',
+    'lib/cluster/conflicts.ts',
     'lib/cluster/api-requests.ts',
     'lib/cluster/metallb-version.ts',
-    'lib/sync/sync.ts',
+    'lib/sync/sync-once.ts',
+    'lib/sync/run.ts',
+    'lib/sync/write-pool.ts',
+    'lib/sync/take-pool.ts',
     'lib/sync/detect.ts',
     'lib/sync/reload.ts',
     'lib/sync/run-report.ts',
@@ -38,7 +42,7 @@ export default {
   // Mutants whose code and covering tests did not change since the recorded run keep their result;
   // `npm run mutate -- --force` runs them all again.
   incremental: true,
-  incrementalFile: 'test/mutation/stryker-incremental.json',
+  incrementalFile: 'mutation/stryker-incremental.json',
   // Module-level constants (the option table, range names) are exercised by every test at once;
   // re-running the whole suite for each would double the run for no new information.
   ignoreStatic: true,

@@ -8,13 +8,13 @@ import ipaddr from 'ipaddr.js';
 import pLimit from 'p-limit';
 import { ApiClients } from '../lib/cluster/api-clients.js';
 import { ApiRequests, requestLimits } from '../lib/cluster/api-requests.js';
-import { ServiceClient } from '../lib/cluster/service-client.js';
+import { KubeServiceResource } from '../lib/cluster/service-resource.js';
 import { planHostParts, PIN_ANNOTATION, type LoadBalancerService } from '../lib/plan/host-parts.js';
 import { parsePoolEntry, type PoolEntry } from '../lib/plan/pool-entry.js';
 import { parseIPv6 } from '../lib/prefix/ipv6.js';
-import { createPool } from '../test/harness/metallb-fixture.js';
-import type { TestCluster } from '../test/harness/test-cluster.js';
-import { runToSuccess } from '../test/support/run-process.js';
+import { createPool } from '../devcluster/metallb-fixture.js';
+import type { TestCluster } from '../devcluster/test-cluster.js';
+import { runToSuccess } from '../devcluster/run-process.js';
 
 const OLD = '2a02:8071:1234:5a00';
 const NEW = '2a02:8071:1234:5acd';
@@ -124,7 +124,7 @@ export async function measureOnCluster(
   );
 
   const counter = new ApiRequests(requestLimits(60_000, new AbortController().signal));
-  const services = new ServiceClient(new ApiClients(cluster.admin), counter);
+  const services = new KubeServiceResource(new ApiClients(cluster.admin), counter);
   const agent = new https.Agent({ keepAlive: true, ca: caPem });
   const rawList = () =>
     new Promise<unknown>((resolve, reject) => {

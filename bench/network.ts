@@ -1,13 +1,13 @@
 // npm run bench -- --network [--quick]: how long a home network's LoadBalancer Service is unreachable
 // when the ISP renumbers, per way of running metallb-dyn6 (push, interface, scheduled) and per MetalLB
-// release, on the home lab in network namespaces (test/harness/home-network). Needs root and the
+// release, on the home lab in network namespaces (devcluster/home-network). Needs root and the
 // Go-built binaries. The baseline in the same run is each mode's target; for MetalLB, the time from
 // the Service's move to the first answer (the speaker's re-announcement, with kube-proxy) is shown
 // beside it. Prints, does not assert.
 import path from 'node:path';
 import { compareVersions, SELF_RELOADING, versionOfImage } from '../lib/cluster/metallb-version.js';
-import type { KubernetesVersion } from '../test/harness/binaries.js';
-import { INTERVAL_S, MODES, startFunction, type Mode } from '../test/harness/home-network/function-modes.js';
+import type { KubernetesVersion } from '../devcluster/binaries.js';
+import { INTERVAL_S, MODES, startFunction, type Mode } from '../devcluster/home-network/function-modes.js';
 import {
   DELEGATIONS,
   installHome,
@@ -16,9 +16,9 @@ import {
   renumber,
   startHomeLab,
   type HomeLab,
-} from '../test/harness/home-network/home-lab.js';
-import { webAddress } from '../test/harness/home-network/web-service.js';
-import type { HomeCluster } from '../test/support/sync-fixture.js';
+} from '../devcluster/home-network/home-lab.js';
+import { webAddress } from '../devcluster/home-network/web-service.js';
+import type { HomeCluster } from '../devcluster/home-cluster.js';
 
 const PLANE: KubernetesVersion = '1.37';
 const RELEASES = ['v0.13.12', 'v0.14.9', 'v0.15.3'];

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundle } from '../scripts/bundle.js';
 import { packageLambda } from '../scripts/package-lambda.js';
-import { REPO_ROOT } from '../test/harness/binaries.js';
-import { createPool } from '../test/harness/metallb-fixture.js';
-import { startTestCluster } from '../test/harness/test-cluster.js';
-import { runToSuccess } from '../test/support/run-process.js';
+import { REPO_ROOT } from '../devcluster/binaries.js';
+import { createPool } from '../devcluster/metallb-fixture.js';
+import { startTestCluster } from '../devcluster/test-cluster.js';
+import { runToSuccess } from '../devcluster/run-process.js';
 // Plain JavaScript, so that the cold floor process runs it without any loader.
 import { rawFloor } from './raw-floor.mjs';
 import { measureOnCluster, measurePlanning } from './host-parts.js';

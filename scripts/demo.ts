@@ -11,9 +11,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { compareVersions, versionOfImage } from '../lib/cluster/metallb-version.js';
-import { REPO_ROOT, testKubernetesVersion } from '../test/harness/binaries.js';
-import { createLoadBalancers, createPool, readPool } from '../test/harness/metallb-fixture.js';
-import { startTestCluster } from '../test/harness/test-cluster.js';
+import { REPO_ROOT, testKubernetesVersion } from '../devcluster/binaries.js';
+import { createLoadBalancers, createPool, readPool } from '../devcluster/metallb-fixture.js';
+import { startTestCluster } from '../devcluster/test-cluster.js';
 
 const chosen = process.argv.includes('--metallb')
   ? (process.argv[process.argv.indexOf('--metallb') + 1] ?? '')
@@ -35,10 +35,10 @@ async function networkDemo(version: string): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const { startFunction } = await import('../test/harness/home-network/function-modes.js');
+  const { startFunction } = await import('../devcluster/home-network/function-modes.js');
   const { DELEGATIONS, installHome, lanOf, removeHome, renumber, startHomeLab, answeredUnder } =
-    await import('../test/harness/home-network/home-lab.js');
-  const { webAddress } = await import('../test/harness/home-network/web-service.js');
+    await import('../devcluster/home-network/home-lab.js');
+  const { webAddress } = await import('../devcluster/home-network/web-service.js');
   const out = (text: string) => process.stdout.write(`${text}\n`);
   say(`starting a Kubernetes 1.37 control plane and a home network around its node (MetalLB ${version})`);
   const lab = await startHomeLab('1.37');

@@ -4,7 +4,7 @@
 # package registry this project can reach, so its server is not fetched here; its own
 # dependencies are: express 5 and body-parser 2, the ranges of the template's package.json
 # ("body-parser": "^2.2.0", "express": "^5.1.0" at openfaas/templates 69ca16a). The tests run the
-# template's request handling on these real libraries (test/support/openfaas-node22-template.cjs),
+# template's request handling on these real libraries (test/fixtures/openfaas/node22-template.cjs),
 # or the template's own index.js when OPENFAAS_NODE22_TEMPLATE names a template/node22 folder
 # (`faas-cli template store pull node22`, or what `faas-cli build --shrinkwrap` leaves in template/).
 # Usage: provision-openfaas-template.sh

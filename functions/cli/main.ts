@@ -31,47 +31,58 @@ function print(config: Config, result: SyncResult): void {
   process.stdout.write(`${config.output === 'text' ? formatText(result) : JSON.stringify(result)}\n`);
 }
 
+type Parsed = ReturnType<typeof parseCommandLine>;
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      // Per invocation, never configured: a CronJob that forced every tick would restart MetalLB each time.
+      force: { type: 'boolean' },
+      ...Object.fromEntries(
+        Object.values(OPTION_SPECS).map((s) => [
+          s.flag,
+          { type: s.boolean === true ? 'boolean' : 'string' } as const,
+        ]),
+      ),
+    },
+  });
+}
+
+/** The command to run, and every problem with the command line that no option check finds. */
+function commandOf(parsed: Parsed, env: NodeJS.ProcessEnv, port: number | undefined, settings: RawSettings) {
+  // Platforms that cannot pass arguments (OpenFaaS's stack files) pick the command by environment.
+  const [command = env[COMMAND_ENV] || 'sync', ...extra] = parsed.positionals;
+  const force = parsed.values['force'] === true;
+  const problems: string[] = [];
+  if (!COMMANDS.includes(command)) problems.push(`unknown command "${command}" (${COMMANDS.join(', ')})`);
+  if (extra.length > 0) problems.push(`unexpected arguments: ${extra.join(' ')}`);
+  if (force && command !== 'sync') problems.push(`--force is for one sync, not for ${command}`);
+  if (port === undefined)
+    problems.push(`${optionLabel('port')}: "${settings.port ?? ''}" is not a port number (0 to 65535)`);
+  return { command, force, problems };
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
+  let parsed: Parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        // Per invocation, never configured: a CronJob that forced every tick would restart MetalLB each time.
-        force: { type: 'boolean' },
-        ...Object.fromEntries(
-          Object.values(OPTION_SPECS).map((s) => [
-            s.flag,
-            { type: s.boolean === true ? 'boolean' : 'string' } as const,
-          ]),
-        ),
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${errorText(error)} (see --help)\n`);
+    report(`${errorText(error)} (see --help)`);
     return 2;
   }
   if (parsed.values['help'] === true) {
     process.stdout.write(`${helpText(PROGRAM)}\n`);
     return 0;
   }
-  // Platforms that cannot pass arguments (OpenFaaS's stack files) pick the command by environment.
-  const [command = env[COMMAND_ENV] || 'sync', ...extra] = parsed.positionals;
-  const problems: string[] = [];
-  if (!COMMANDS.includes(command)) problems.push(`unknown command "${command}" (${COMMANDS.join(', ')})`);
-  if (extra.length > 0) problems.push(`unexpected arguments: ${extra.join(' ')}`);
-  const force = parsed.values['force'] === true;
-  if (force && command !== 'sync') problems.push(`--force is for one sync, not for ${command}`);
   const settings = settingsFrom(env, parsed.values);
   const port = parsePort(settings.port ?? OPTIONS.port.default);
-  if (port === undefined)
-    problems.push(`${optionLabel('port')}: "${settings.port ?? ''}" is not a port number (0 to 65535)`);
-  if (command === 'serve' && problems.length === 0) {
+  const { command, force, problems } = commandOf(parsed, env, port, settings);
+  if (command === 'serve' && problems.length === 0)
     return serve(env, { port: port ?? 0, flags: parsed.values, ...kubeconfigOf(settings), report });
-  }
   const loaded = loadConfig(settings);
   if (!loaded.ok) problems.push(...loaded.error);
   if (problems.length > 0 || !loaded.ok || port === undefined) {
@@ -88,16 +99,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const log = jsonLogger(config.logLevel);
   const syncer = createSyncer(config, kc, log);
-  if (command === 'run') {
+  if (command === 'run')
     return runLoop(config, syncer, {
       port,
       log,
-      print: (result) => {
-        print(config, result);
+      print: (r) => {
+        print(config, r);
       },
       report,
     });
-  }
   // The process's own start: processes launched together count as one burst however slowly each starts.
   const startedAt = new Date(performance.timeOrigin);
   const result = await syncer.sync({ trigger: 'cli', startedAt, ...(force ? { force } : {}) });

@@ -1,7 +1,8 @@
 // AWS Lambda adapter: an EventBridge schedule runs the sync; an API Gateway HTTP API call
 // (POST /sync) follows the HTTP contract.
+import { failedResult } from '../../lib/sync/run-report.js';
 import { createFunctionApp } from '../shared/function-app.js';
-import { handleHttp, handleTick, type HttpResponse } from '../shared/http-contract.js';
+import { handleHttp, handleTick, type HttpResponse, type ResponseBody } from '../shared/http-contract.js';
 import { kubeConfigProvider } from './kube-credentials.js';
 
 interface ScheduledEvent {
@@ -28,9 +29,12 @@ interface HttpApiResult {
  * failed, so the Errors metric, alarms, retries and failure destinations see the outage.
  */
 export class ScheduledSyncFailed extends Error {
-  constructor(readonly result: Record<string, unknown>) {
-    const stage = typeof result['stage'] === 'string' ? ` at ${result['stage']}` : '';
-    super(`metallb-dyn6 sync ${String(result['status'])}${stage}: ${String(result['error'])}`);
+  constructor(readonly result: ResponseBody) {
+    const what =
+      'status' in result
+        ? `${result.status}${result.stage === undefined ? '' : ` at ${result.stage}`}`
+        : 'refused';
+    super(`metallb-dyn6 sync ${what}: ${String(result.error)}`);
     this.name = 'ScheduledSyncFailed';
   }
 }
@@ -53,7 +57,7 @@ const toHttpApi = (response: HttpResponse): HttpApiResult => ({
   body: JSON.stringify(response.body),
 });
 
-export async function handler(event: unknown): Promise<HttpApiResult | Record<string, unknown>> {
+export async function handler(event: unknown): Promise<HttpApiResult | ResponseBody> {
   if (isScheduled(event)) {
     // Only EventBridge, authorized by IAM, can hand Lambda this event: no rate limit needed.
     const response = await handleTick(app, 'schedule', 'the platform');
@@ -68,8 +72,11 @@ export async function handler(event: unknown): Promise<HttpApiResult | Record<st
     );
   }
   app.log.error('unsupported event', { keys: Object.keys(event ?? {}) });
-  return {
-    status: 'failed',
-    error: 'unsupported event: expected an EventBridge schedule or an HTTP API (2.0) request',
-  };
+  return failedResult(
+    { pool: app.pool },
+    {
+      stage: 'request',
+      error: 'unsupported event: expected an EventBridge schedule or an HTTP API (2.0) request',
+    },
+  );
 }

@@ -5,10 +5,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { settingsFrom } from '../../lib/config/options.js';
 import { jsonLogger, type Logger } from '../../lib/log/logger.js';
-import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncRequest } from '../../lib/sync/sync-once.js';
 import { createSyncer } from '../../lib/sync/syncer.js';
 import type { SyncResult } from '../../lib/sync/result.js';
+import { failedResult } from '../../lib/sync/run-report.js';
 import { errorText } from '../../lib/errors/error-text.js';
+import type { HttpApp } from './http-contract.js';
 import type { KubeConfigProvider } from './kube-config-provider.js';
 import { sharingRuns } from './shared-runs.js';
 import { TickGate } from './tick-gate.js';
@@ -17,13 +19,11 @@ export const TOKEN_ENV = 'METALLB_DYN6_HTTP_TOKEN';
 export const TOKEN_FILE_ENV = 'METALLB_DYN6_HTTP_TOKEN_FILE';
 const MIN_TOKEN_LENGTH = 16;
 
-export interface FunctionApp {
+export interface FunctionApp extends HttpApp {
   /** Every configuration problem; a non-empty list makes every invocation fail with it. */
   problems: string[];
-  token: string | undefined;
+  pool: string;
   log: Logger;
-  ticks: TickGate;
-  sync(request: SyncRequest): Promise<SyncResult>;
 }
 
 /** The bearer token from a mounted secret file or the environment; never logged. */
@@ -68,10 +68,12 @@ export function createFunctionApp(
   if (problem !== undefined) log.warn(problem);
   const problems = loaded.ok ? [] : loaded.error;
   for (const p of problems) log.error('bad configuration', { problem: p });
+  const pool = loaded.ok ? `${loaded.value.pool.namespace}/${loaded.value.pool.name}` : '?';
   let cached: { kc: KubeConfig; syncer: ReturnType<typeof createSyncer> } | undefined;
   return {
     problems,
     token,
+    pool,
     log,
     ticks: new TickGate(loaded.ok ? loaded.value.minTickIntervalMs : 0),
     sync: sharingRuns(async (request) => {
@@ -82,27 +84,17 @@ export function createFunctionApp(
   };
 
   async function syncWith(request: SyncRequest): Promise<SyncResult> {
-    if (!loaded.ok) return configFailure(loaded.error, request.trigger);
+    const unusable = (error: string) =>
+      failedResult({ pool, trigger: request.trigger }, { stage: 'config', error });
+    if (!loaded.ok) return unusable(loaded.error.join('; '));
     const config: Config = loaded.value;
     let kc: KubeConfig;
     try {
       kc = await kubeConfig();
     } catch (error) {
-      return configFailure([errorText(error)], request.trigger, config);
+      return unusable(errorText(error));
     }
     if (cached?.kc !== kc) cached = { kc, syncer: createSyncer(config, kc, log) };
     return cached.syncer.sync(request);
   }
-}
-
-function configFailure(errors: string[], trigger: string | undefined, config?: Config): SyncResult {
-  return {
-    status: 'failed',
-    pool: config === undefined ? '?' : `${config.pool.namespace}/${config.pool.name}`,
-    ...(trigger === undefined ? {} : { trigger }),
-    stage: 'config',
-    error: errors.join('; '),
-    apiRequests: 0,
-    durationMs: 0,
-  };
 }

@@ -1,13 +1,15 @@
 // The HTTP contract every HTTP-capable platform shares: POST runs a sync now and answers the result
 // document; 200 when the pool is right, 502 when the sync failed, 400 for a bad body, 401 without a
-// valid bearer token (checked before anything else).
+// valid bearer token (checked before anything but the function having a token at all), and 500
+// whenever the function's own configuration is wrong, whichever check finds it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { errorText } from '../../lib/errors/error-text.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
 import { excerpt } from '../../lib/text/excerpt.js';
-import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncRequest } from '../../lib/sync/sync-once.js';
 import { succeeded, type SyncResult } from '../../lib/sync/result.js';
+import { failedResult } from '../../lib/sync/run-report.js';
 import type { TickGate } from './tick-gate.js';
 
 export interface HttpRequest {
@@ -17,10 +19,18 @@ export interface HttpRequest {
   body: unknown;
 }
 
+/** Why no sync ran, for the caller: a refused token, method, body or tick. */
+export interface ErrorDocument {
+  error: string;
+}
+
+/** A sync's result document (a configuration refusal included, for monitors), else why none ran. */
+export type ResponseBody = SyncResult | ErrorDocument;
+
 export interface HttpResponse {
   statusCode: number;
   headers: Record<string, string>;
-  body: Record<string, unknown>;
+  body: ResponseBody;
 }
 
 type RunSync = (request: SyncRequest) => Promise<SyncResult>;
@@ -28,7 +38,7 @@ type RunSync = (request: SyncRequest) => Promise<SyncResult>;
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 const respond = (
   statusCode: number,
-  body: Record<string, unknown>,
+  body: ResponseBody,
   headers: Record<string, string> = {},
 ): HttpResponse => ({
   statusCode,
@@ -91,25 +101,49 @@ export function parseSyncBody(body: unknown): Result<SyncRequest> {
   return ok(request);
 }
 
+/**
+ * The deployment is wrong, not the caller nor a source nor the cluster: no retry can help until an
+ * operator fixes it, whichever check found it (the settings, the credentials, the HTTP token).
+ */
+export const BAD_CONFIGURATION_STATUS = 500;
+
 export function statusFor(result: SyncResult): number {
+  if (result.status !== 'failed') return succeeded(result) ? 200 : 502;
   // A pushed prefix refused on its merits is the caller's error, not the cluster's.
-  if (result.status === 'failed' && result.stage === 'detect' && result.trigger === 'http-push') return 422;
-  return succeeded(result) ? 200 : 502;
+  if (result.stage === 'detect' && result.trigger === 'http-push') return 422;
+  return result.stage === 'config' ? BAD_CONFIGURATION_STATUS : 502;
 }
 
 export interface HttpApp {
   token: string | undefined;
   /** Configuration problems: the function cannot sync until they are fixed. */
   problems: readonly string[];
+  /** namespace/name, for the documents of calls refused before a sync; `?` when not given. */
+  pool?: string;
   ticks: TickGate;
   sync: RunSync;
 }
 
-const badConfiguration = (app: HttpApp) =>
-  respond(500, { status: 'failed', stage: 'config', error: `bad configuration: ${app.problems.join('; ')}` });
+/** A copy: a shared run's one document goes to every call that joined it, and runtimes may add to it. */
+const answer = (result: SyncResult) => respond(statusFor(result), { ...result });
+
+const badConfiguration = (app: HttpApp, trigger: string, problems: readonly string[]) =>
+  answer(
+    failedResult(
+      { pool: app.pool ?? '?', trigger },
+      { stage: 'config', error: `bad configuration: ${problems.join('; ')}` },
+    ),
+  );
+
+/**
+ * Without a token no caller can prove who it is: that is the deployment's fault, not the caller's.
+ * The reason (a path, a length) stays in the log, away from whoever is calling.
+ */
+const NO_TOKEN = 'no usable HTTP token, so no call can be authenticated (the log says why)';
 
 /** Handles one HTTP call; a sync runs only for an authenticated POST with a valid body. */
 export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<HttpResponse> {
+  if ((app.token ?? '') === '') return badConfiguration(app, 'http', [NO_TOKEN]);
   if (!authorized(request, app.token)) {
     return respond(
       401,
@@ -121,12 +155,9 @@ export async function handleHttp(request: HttpRequest, app: HttpApp): Promise<Ht
     return respond(405, { error: 'use POST to run a sync' }, { allow: 'POST' });
   const parsed = parseSyncBody(request.body);
   if (!parsed.ok) return respond(400, { error: parsed.error });
-  if (app.problems.length > 0) return badConfiguration(app);
-  const result = await app.sync({
-    ...parsed.value,
-    trigger: parsed.value.answer === undefined ? 'http' : 'http-push',
-  });
-  return respond(statusFor(result), { ...result });
+  const trigger = parsed.value.answer === undefined ? 'http' : 'http-push';
+  if (app.problems.length > 0) return badConfiguration(app, trigger, app.problems);
+  return answer(await app.sync({ ...parsed.value, trigger }));
 }
 
 /**
@@ -138,7 +169,7 @@ export async function handleTick(
   trigger: string,
   sender: 'anyone' | 'the platform' = 'anyone',
 ): Promise<HttpResponse> {
-  if (app.problems.length > 0) return badConfiguration(app);
+  if (app.problems.length > 0) return badConfiguration(app, trigger, app.problems);
   const wait = sender === 'anyone' ? app.ticks.admit() : undefined;
   if (wait !== undefined) {
     return respond(
@@ -149,6 +180,5 @@ export async function handleTick(
       { 'retry-after': String(wait) },
     );
   }
-  const result = await app.sync({ trigger });
-  return respond(statusFor(result), { ...result });
+  return answer(await app.sync({ trigger }));
 }

@@ -3,7 +3,7 @@
 // meet through the claims on the pool (lib/plan/claims.ts) instead.
 import { networkOf } from '../../lib/prefix/ipv6.js';
 import type { SourceAnswer } from '../../lib/source/source.js';
-import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncRequest } from '../../lib/sync/sync-once.js';
 import type { SyncResult } from '../../lib/sync/result.js';
 
 /** A pushed prefix however it was spelled (`…56cd::0/64`, `…56CD::27/64`): its network and length. */

@@ -4,11 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { abortAfter, timeoutReason } from './abort-after.js';
 import { statusCode } from './api-error.js';
-
-/** How many requests this run sent to the Kubernetes API (reported in the result document). */
-export interface RequestCount {
-  readonly count: number;
-}
+import type { RequestCounter } from './ports.js';
 
 export interface RequestLimits {
   /** One request (one attempt) may take this long. */
@@ -45,7 +41,7 @@ export function requestLimits(requestTimeoutMs: number, stop: AbortSignal): Requ
   return { timeoutMs: requestTimeoutMs, stop, retries: 3, backoffMs: 250 };
 }
 
-export class ApiRequests implements RequestCount {
+export class ApiRequests implements RequestCounter {
   private n = 0;
 
   constructor(private readonly limits: RequestLimits) {}

@@ -6,29 +6,7 @@ import { ClusterError, describeApiError } from './api-error.js';
 import { errorText } from '../errors/error-text.js';
 import type { ApiRequests } from './api-requests.js';
 import { watchPods } from './pod-watch.js';
-
-export interface PodSet {
-  namespace: string;
-  /** Tried in order; the first that matches any pod is kept for the rest of the run. */
-  labelSelectors: readonly string[];
-}
-
-export interface CycleResult {
-  deleted: string[];
-  replacements: string[];
-}
-
-export interface PodList {
-  items: V1Pod[];
-  resourceVersion: string;
-}
-
-/** MetalLB as a sync sees it: its pods, and a way to have them replaced. */
-export interface MetalLBApi {
-  list(): Promise<PodList>;
-  /** Deletes `current` and waits until as many replacements are Ready; throws what was missing. */
-  cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult>;
-}
+import type { CycleResult, MetalLBPods, PodList, PodSet } from './ports.js';
 
 /** Every container image the pods run. */
 export function podImages(pods: readonly V1Pod[]): string[] {
@@ -43,7 +21,7 @@ const WATCH_SLICE_MS = 5_000;
 const live = (pod: V1Pod) => pod.metadata?.deletionTimestamp === undefined;
 const podName = (pod: V1Pod) => pod.metadata?.name ?? '?';
 
-export class MetalLBPods implements MetalLBApi {
+export class KubeMetalLBPods implements MetalLBPods {
   private readonly core: CoreV1Api;
   /** The selector that matched MetalLB's pods in this run: the deletion and the wait use it too. */
   private chosen: string | undefined;

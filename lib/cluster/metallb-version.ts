@@ -1,5 +1,6 @@
 // Pure: which MetalLB runs, and whether it needs its pods restarted to take new pool addresses.
 import type { ReloadStrategy } from '../config/choices.js';
+import { DEPRECATED_PIN_ANNOTATION, PIN_ANNOTATION } from '../plan/host-parts.js';
 
 export interface Version {
   major: number;
@@ -23,8 +24,8 @@ export const READS_METALLB_IO = { major: 0, minor: 14, patch: 9 } as const satis
 export function pinAnnotationFor(image: string | undefined): string {
   const version = image === undefined ? undefined : versionOfImage(image);
   return version !== undefined && compareVersions(version, READS_METALLB_IO) >= 0
-    ? 'metallb.io/loadBalancerIPs'
-    : 'metallb.universe.tf/loadBalancerIPs';
+    ? PIN_ANNOTATION
+    : DEPRECATED_PIN_ANNOTATION;
 }
 
 /** The version in an image reference such as quay.io/metallb/controller:v0.14.9@sha256:…, if it has one. */

@@ -1,8 +1,8 @@
-import { MAX_DURATION_HOURS, OPTION_SPECS, type OptionName } from './options.js';
+import { OPTION_ENTRIES } from './options.js';
+import { MAX_DURATION_HOURS } from './parsers.js';
 
 export function helpText(program: string): string {
-  const rows = (Object.keys(OPTION_SPECS) as OptionName[]).map((name) => {
-    const spec = OPTION_SPECS[name];
+  const rows = OPTION_ENTRIES.map(([, spec]) => {
     const flag = `  --${spec.flag}${spec.boolean === true ? '' : ' <value>'}`;
     const env = spec.env.length > 0 ? `env ${spec.env.join(', ')}` : 'flag only';
     const def = spec.default === undefined ? '' : `; default ${spec.default}`;

@@ -6,9 +6,10 @@ import type { KeepMode } from '../config/choices.js';
 import { SUBNET_LENGTH } from '../prefix/host-range.js';
 import ipaddr from 'ipaddr.js';
 import { parseIPv6, type IPv6 } from '../prefix/ipv6.js';
-import { ANNOTATION_PREFIX } from './registry.js';
+import { ANNOTATION_PREFIX } from './pool-record.js';
 import type { PoolEntry } from './pool-entry.js';
 
+// Every Service annotation metallb-dyn6 reads or writes is named here.
 /** The annotation MetalLB reads first, and the one it still honours from before 0.14. */
 export const PIN_ANNOTATION = 'metallb.io/loadBalancerIPs';
 export const DEPRECATED_PIN_ANNOTATION = 'metallb.universe.tf/loadBalancerIPs';

@@ -3,36 +3,9 @@
 // the kernel cannot tell them apart, so the pool keeps the prefixes it was moved to, in order, and
 // a prefix that appears beside them is the new one. State stays in the pool, like the ownership record.
 import { fail, ok, type Result } from '../errors/result.js';
-import { quotedExcerpt } from '../text/excerpt.js';
-import { LAST_PREFIX_ANNOTATION, PREFIX_HISTORY_ANNOTATION } from './registry.js';
 
-export { PREFIX_HISTORY_ANNOTATION };
 /** Enough to recognise a prefix coming back after a few renumberings; the record stays small. */
 export const HISTORY_LENGTH = 8;
-
-/**
- * The history as recorded, with the pool's current prefix last (a pool written before the history
- * existed has only that). A history someone broke is an error, never "nothing seen".
- */
-export function readPrefixHistory(
-  annotations: Readonly<Record<string, string>> | undefined,
-): Result<string[]> {
-  const raw = annotations?.[PREFIX_HISTORY_ANNOTATION];
-  let recorded: unknown = [];
-  if (raw !== undefined) {
-    try {
-      recorded = JSON.parse(raw);
-    } catch {
-      recorded = undefined;
-    }
-  }
-  if (!Array.isArray(recorded) || !recorded.every((p): p is string => typeof p === 'string'))
-    return fail(
-      `annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list of prefixes, got ${quotedExcerpt(String(raw))}; fix or remove it`,
-    );
-  const current = annotations?.[LAST_PREFIX_ANNOTATION];
-  return ok(current === undefined ? recorded : remember(recorded, current));
-}
 
 /** The history with `prefix` as the latest (moved to the end if it was there), capped. */
 export function remember(history: readonly string[], prefix: string): string[] {

@@ -1,5 +1,6 @@
 import type { IPv6 } from '../prefix/ipv6.js';
 import { quotedExcerpt } from '../text/excerpt.js';
+import type { NodeDirectory } from '../cluster/ports.js';
 
 /** A validated answer: a global unicast IPv6 address, maybe with the prefix length the source gave. */
 export interface SourceAnswer {
@@ -28,18 +29,6 @@ export interface DetectContext {
   signal?: AbortSignal;
   /** The cluster's Nodes, for the kubernetes-nodes source. */
   nodes?: NodeDirectory;
-}
-
-export interface NodeAddresses {
-  /** How many nodes matched. */
-  nodes: number;
-  /** Every address the matching nodes report, as in Node.status.addresses. */
-  addresses: { type: string; address: string }[];
-}
-
-/** Where the kubernetes-nodes source reads node addresses (the cluster layer implements it). */
-export interface NodeDirectory {
-  addresses(labelSelector?: string): Promise<NodeAddresses>;
 }
 
 /** Where the current prefix comes from (cloudflare-ddns's provider). Detecting never writes anything. */

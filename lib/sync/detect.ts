@@ -3,7 +3,8 @@
 import { optionLabel } from '../config/options.js';
 import { errorText } from '../errors/error-text.js';
 import { fail, ok, type Result } from '../errors/result.js';
-import { SourceError, type NodeDirectory, type PrefixSource, type SourceAnswer } from '../source/source.js';
+import { SourceError, type PrefixSource, type SourceAnswer } from '../source/source.js';
+import type { NodeDirectory } from '../cluster/ports.js';
 
 /** Sources are told to stop (their signal aborts) when the deadline passes or `stop` aborts. */
 export async function detect(

@@ -15,17 +15,12 @@ import {
   type ServiceMove,
 } from '../plan/host-parts.js';
 import { ClusterError, statusCode } from '../cluster/api-error.js';
-import { podImages, type MetalLBApi } from '../cluster/metallb-pods.js';
+import { podImages } from '../cluster/metallb-pods.js';
 import { metallbImage, pinAnnotationFor } from '../cluster/metallb-version.js';
-import { MAX_CONFLICTS } from '../cluster/owned-pool.js';
-import {
-  ServiceConflictError,
-  ServiceGoneError,
-  ServicePermissionError,
-  type ServiceApi,
-  type ServiceRef,
-} from '../cluster/service-client.js';
+import { retryOnConflict } from '../cluster/conflicts.js';
+import { ServiceGoneError, ServicePermissionError } from '../cluster/service-resource.js';
 import type { ServiceChange, ServiceReport } from './result.js';
+import type { MetalLBPods, ServiceRef, ServiceResource } from '../cluster/ports.js';
 
 /** Service patches in flight at once: enough to move hundreds in seconds, few enough for any apiserver. */
 export const SERVICE_PATCH_CONCURRENCY = 8;
@@ -73,8 +68,8 @@ export class HostPartKeeper {
   private pinWith: string | undefined;
 
   constructor(
-    private readonly api: ServiceApi,
-    private readonly metallb: MetalLBApi,
+    private readonly api: ServiceResource,
+    private readonly metallb: MetalLBPods,
     readonly mode: KeepMode,
   ) {}
 
@@ -176,23 +171,25 @@ export class HostPartKeeper {
 
   /** Patches one Service, re-planned on a fresh read after a conflict; a failure is reported and swallowed. */
   private async applyOne(first: ServiceMove, input: HostPartInput): Promise<AppliedMove | undefined> {
-    let move: ServiceMove | undefined = first;
-    for (let conflicts = 0; move !== undefined; conflicts++) {
-      try {
+    let move = first;
+    try {
+      return await retryOnConflict(async (conflicts) => {
+        if (conflicts > 0) {
+          const fresh = await this.reread(move);
+          if (typeof fresh === 'string') return this.notMoved(move, fresh);
+          // Our own patch, applied although its answer was lost: undone like any other.
+          if (carries(fresh, move.set)) return { move, after: fresh };
+          const replanned = planHostParts([fresh], input).moves[0];
+          if (replanned === undefined) return undefined;
+          move = replanned;
+        }
         const after = await this.api.patch(refOf(move), move.resourceVersion, move.set);
         this.services?.set(keyOf(after), after);
         return { move, after };
-      } catch (error) {
-        if (!(error instanceof ServiceConflictError) || conflicts >= MAX_CONFLICTS)
-          return this.notMoved(move, error);
-        const fresh = await this.reread(move);
-        if (typeof fresh === 'string') return this.notMoved(move, fresh);
-        // Our own patch, applied although its answer was lost: undone like any other.
-        if (carries(fresh, move.set)) return { move, after: fresh };
-        move = planHostParts([fresh], input).moves[0];
-      }
+      });
+    } catch (error) {
+      return this.notMoved(move, error);
     }
-    return undefined;
   }
 
   /** The Service as it is now, or why there is nothing left to move. */
@@ -252,22 +249,20 @@ export class HostPartKeeper {
 
   private async undoOne({ move, after }: AppliedMove): Promise<string | undefined> {
     const key = keyOf(move);
-    let current = after ?? (await this.reread(move));
-    for (let conflicts = 0; ; conflicts++) {
-      if (typeof current === 'string') return `putting Service ${key} back failed: ${current}`;
-      if (!carries(current, move.set))
-        return after === undefined
-          ? undefined
-          : `Service ${key} was changed since we moved it, and keeps that change`;
-      try {
+    try {
+      return await retryOnConflict(async (conflicts) => {
+        const current = conflicts === 0 && after !== undefined ? after : await this.reread(move);
+        if (typeof current === 'string') return `putting Service ${key} back failed: ${current}`;
+        if (!carries(current, move.set))
+          return after === undefined
+            ? undefined
+            : `Service ${key} was changed since we moved it, and keeps that change`;
         const restored = await this.api.patch(refOf(move), current.resourceVersion, move.was);
         this.services?.set(key, restored);
         return undefined;
-      } catch (error) {
-        if (!(error instanceof ServiceConflictError) || conflicts >= MAX_CONFLICTS)
-          return `putting Service ${key} back failed: ${errorText(error)}`;
-        current = await this.reread(move);
-      }
+      });
+    } catch (error) {
+      return `putting Service ${key} back failed: ${errorText(error)}`;
     }
   }
 }

@@ -3,10 +3,11 @@
 // until the replacements are Ready.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ReloadStrategy } from '../config/choices.js';
-import { podImages, UnobservedError, type MetalLBApi } from '../cluster/metallb-pods.js';
+import { podImages, UnobservedError } from '../cluster/metallb-pods.js';
 import { decideReload, metallbImage } from '../cluster/metallb-version.js';
 import type { ReloadReport } from './result.js';
 import { errorText } from '../errors/error-text.js';
+import type { MetalLBPods } from '../cluster/ports.js';
 
 export interface ReloadSettings {
   reload: ReloadStrategy;
@@ -29,7 +30,7 @@ export interface ReloadOutcome {
 
 /** Whether this run must restart MetalLB: its strategy, its pods' version, or the caller's force. */
 export async function planReload(
-  pods: MetalLBApi,
+  pods: MetalLBPods,
   strategy: ReloadStrategy,
   force: boolean,
 ): Promise<ReloadPlan> {
@@ -56,7 +57,7 @@ export async function planReload(
 
 /** Carries a plan out: restarts the pods it names and waits for Ready replacements. */
 export async function carryOut(
-  pods: MetalLBApi,
+  pods: MetalLBPods,
   plan: ReloadPlan,
   timeoutMs: number,
 ): Promise<ReloadOutcome> {
@@ -76,7 +77,7 @@ export async function carryOut(
 
 /** Decides and restarts in one go (a forced reload, a rollback, a reload owed by an earlier run). */
 export async function reloadMetalLB(
-  pods: MetalLBApi,
+  pods: MetalLBPods,
   settings: ReloadSettings,
   force: boolean,
 ): Promise<ReloadOutcome> {

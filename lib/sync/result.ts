@@ -5,9 +5,12 @@ import type { Evidence } from '../source/source.js';
 /** `joined`: another run, in this process or another, is making this very change or restart. */
 export type SyncStatus = 'unchanged' | 'updated' | 'joined' | 'dry-run' | 'rolled-back' | 'failed';
 
-/** Where a failed (or rolled-back) run stopped, for monitors: the message is for people. */
+/**
+ * Where a failed (or rolled-back) run stopped, for monitors: the message is for people. `request`:
+ * the invocation was none the function serves (a Lambda event of another kind), so no run started.
+ */
 export type FailureStage =
-  'config' | 'detect' | 'read' | 'plan' | 'services' | 'write' | 'reload' | 'rollback';
+  'request' | 'config' | 'detect' | 'read' | 'plan' | 'services' | 'write' | 'reload' | 'rollback';
 
 export interface ReloadReport {
   strategy: ReloadStrategy;

@@ -2,16 +2,16 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.js';
 import { ApiClients } from '../cluster/api-clients.js';
-import { ClusterNodes } from '../cluster/cluster-nodes.js';
-import { MetalLBPods } from '../cluster/metallb-pods.js';
-import { OwnedPool } from '../cluster/owned-pool.js';
-import { PoolClient } from '../cluster/pool-client.js';
-import { EventRateLimit, PoolEvents } from '../cluster/pool-events.js';
+import { KubeNodeDirectory } from '../cluster/node-directory.js';
+import { KubeMetalLBPods } from '../cluster/metallb-pods.js';
+import { PoolStore } from '../cluster/pool-store.js';
+import { KubePoolResource } from '../cluster/pool-resource.js';
+import { EventRateLimit, KubeEventSink } from '../cluster/event-sink.js';
 import { abortAfter, type AbortTimer } from '../cluster/abort-after.js';
 import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
-import { ServiceClient } from '../cluster/service-client.js';
+import { KubeServiceResource } from '../cluster/service-resource.js';
 import type { Logger } from '../log/logger.js';
-import { syncOnce, type SyncRequest } from './sync.js';
+import { syncOnce, type SyncRequest } from './sync-once.js';
 import type { SyncResult } from './result.js';
 
 export interface Syncer {
@@ -29,11 +29,11 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
       const deadline = runDeadline(config.deadlineMs, stop);
       const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, deadline.signal));
       const target = {
-        nodes: new ClusterNodes(clients, counter),
-        pool: new OwnedPool(new PoolClient(clients, config.pool, counter)),
-        metallb: new MetalLBPods(clients, podSet, counter),
-        events: new PoolEvents(clients, counter, eventLimit),
-        services: new ServiceClient(clients, counter),
+        nodes: new KubeNodeDirectory(clients, counter),
+        pool: new PoolStore(new KubePoolResource(clients, config.pool, counter)),
+        metallb: new KubeMetalLBPods(clients, podSet, counter),
+        events: new KubeEventSink(clients, counter, eventLimit),
+        services: new KubeServiceResource(clients, counter),
         counter,
       };
       try {

@@ -5,15 +5,21 @@
 // the last case runs MetalLB's real controller, which gives the Service its new address.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
-import { createLoadBalancer, installReleaseCrds } from '../harness/metallb-fixture.js';
-import { goToBuild, metallbRelease } from '../harness/metallb-runtime.js';
-import { adminKubeConfig, auditSettled } from '../harness/shared-cluster.js';
+import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/pool-record.js';
+import { createLoadBalancer, installReleaseCrds } from '../../devcluster/metallb-fixture.js';
+import { goToBuild, metallbRelease } from '../../devcluster/metallb-runtime.js';
+import { adminKubeConfig, auditSettled } from '../../devcluster/shared-cluster.js';
 import { describeIf } from '../support/declared-skips.js';
 import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
-import { startCli, type CliRun } from '../support/cli.js';
+import { startCli, type CliRun } from '../../devcluster/cli.js';
 import { restarts, watchAddresses, type AddressWatch } from '../support/pool-watch.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+import {
+  homeCluster,
+  range,
+  SUBNET_NEW,
+  SUBNET_OLD,
+  type HomeCluster,
+} from '../../devcluster/home-cluster.js';
 
 const V4 = '192.168.178.240/28';
 const RUNS = 20;

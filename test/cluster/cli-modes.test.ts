@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { startControlPlane } from '../harness/control-plane.js';
-import { METALLB_SELECTOR } from '../harness/metallb-fixture.js';
-import { adminKubeConfig, auditSettled, sharedCluster } from '../harness/shared-cluster.js';
-import { runCli, startCli } from '../support/cli.js';
+import { startControlPlane } from '../../devcluster/control-plane.js';
+import { METALLB_SELECTOR } from '../../devcluster/metallb-fixture.js';
+import { adminKubeConfig, auditSettled, sharedCluster } from '../../devcluster/shared-cluster.js';
+import { runCli, startCli } from '../../devcluster/cli.js';
 import { brokenKubeconfig, leakedPieces, TEST_SECRET } from '../support/secrets.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 
 const core = adminKubeConfig().makeApiClient(CoreV1Api);

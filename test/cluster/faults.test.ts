@@ -14,22 +14,28 @@ import {
   LAST_SYNC_ANNOTATION,
   OWNED_ANNOTATION,
   RELOAD_OWED_ANNOTATION,
-} from '../../lib/plan/registry.js';
-import { readReloadDebt } from '../../lib/plan/claims.js';
-import { CLAIM_MARGIN_MS } from '../../lib/sync/sync.js';
+  readReloadDebt,
+} from '../../lib/plan/pool-record.js';
+import { CLAIM_MARGIN_MS } from '../../lib/sync/run.js';
 import {
   createPool,
   METALLB_SELECTOR,
   POOL,
   setPodsNeverReady,
   type PoolObject,
-} from '../harness/metallb-fixture.js';
-import { kubeconfigYaml } from '../harness/kubeconfig.js';
-import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
+} from '../../devcluster/metallb-fixture.js';
+import { kubeconfigYaml } from '../../devcluster/kubeconfig.js';
+import { adminKubeConfig, sharedCluster } from '../../devcluster/shared-cluster.js';
 import { installPoolWebhook, type PoolWebhook } from '../support/admission-webhook.js';
-import { runCli, startCli } from '../support/cli.js';
+import { runCli, startCli } from '../../devcluster/cli.js';
 import { startFaultProxy, type Fault, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, type HomeCluster } from '../support/sync-fixture.js';
+import {
+  homeCluster,
+  range,
+  SUBNET_NEW,
+  SUBNET_OLD,
+  type HomeCluster,
+} from '../../devcluster/home-cluster.js';
 
 const V4 = '192.168.178.240/28';
 const OLD = [V4, range(SUBNET_OLD)];

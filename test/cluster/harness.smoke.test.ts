@@ -14,14 +14,14 @@ import {
   POOL,
   readPool,
   waitForMetalLBReady,
-} from '../harness/metallb-fixture.js';
+} from '../../devcluster/metallb-fixture.js';
 import { apiOutcome } from '../support/api-outcome.js';
 import {
   adminKubeConfig,
   auditEvents,
   createTestNamespace,
   serviceAccountWithRole,
-} from '../harness/shared-cluster.js';
+} from '../../devcluster/shared-cluster.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

@@ -7,16 +7,16 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApiClients } from '../../lib/cluster/api-clients.js';
 import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
-import { ServiceClient, ServiceConflictError } from '../../lib/cluster/service-client.js';
+import { KubeServiceResource, ServiceConflictError } from '../../lib/cluster/service-resource.js';
 import { PIN_ANNOTATION, PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
-import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
-import { kubeConfigFor, kubeconfigYaml } from '../harness/kubeconfig.js';
-import { createLoadBalancer } from '../harness/metallb-fixture.js';
-import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
-import { runCli, startCli } from '../support/cli.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/pool-record.js';
+import { kubeConfigFor, kubeconfigYaml } from '../../devcluster/kubeconfig.js';
+import { createLoadBalancer } from '../../devcluster/metallb-fixture.js';
+import { adminKubeConfig, sharedCluster } from '../../devcluster/shared-cluster.js';
+import { runCli, startCli } from '../../devcluster/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
-import { grantKeepHostParts, homeCluster, range, type HomeCluster } from '../support/sync-fixture.js';
+import { grantKeepHostParts, homeCluster, range, type HomeCluster } from '../../devcluster/home-cluster.js';
 
 // Each test its own /64s, and its Service deleted afterwards: a run keeping host parts lists every
 // Service in the shared cluster, and would move another test's Service in the same range.
@@ -221,7 +221,7 @@ describe('keeping host parts on the real apiserver', () => {
     const { home, OLD, NEW } = await homeWithService('keep-conflict');
     await grantKeepHostParts(home);
     const clients = new ApiClients(kubeConfigFor(sharedCluster(), 'sa', home.token));
-    const services = new ServiceClient(
+    const services = new KubeServiceResource(
       clients,
       new ApiRequests(requestLimits(10_000, new AbortController().signal)),
     );

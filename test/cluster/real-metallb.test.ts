@@ -1,7 +1,7 @@
 // What the user actually needs: after the ISP changes the prefix and metallb-dyn6 syncs, the IPv6
 // LoadBalancer Services answer on the new prefix. Proven with MetalLB's real controller (built from
 // the Go module proxy) running against the test apiserver, not with a stand-in.
-import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
+import { RELOAD_OWED_ANNOTATION } from '../../lib/plan/pool-record.js';
 import { PINNED_BY_US_ANNOTATION } from '../../lib/plan/host-parts.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,18 +18,18 @@ import {
   createLoadBalancers,
   installReleaseCrds,
   setPodsNeverReady,
-} from '../harness/metallb-fixture.js';
-import { goToBuild, METRICS_PORT_ANNOTATION, metallbRelease } from '../harness/metallb-runtime.js';
-import { readAuditEvents } from '../harness/control-plane.js';
-import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
-import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
+} from '../../devcluster/metallb-fixture.js';
+import { goToBuild, METRICS_PORT_ANNOTATION, metallbRelease } from '../../devcluster/metallb-runtime.js';
+import { readAuditEvents } from '../../devcluster/control-plane.js';
+import { adminKubeConfig, sharedCluster } from '../../devcluster/shared-cluster.js';
+import { testKubernetesVersion, type KubernetesVersion } from '../../devcluster/binaries.js';
 import {
   compareVersions,
   pinAnnotationFor,
   SELF_RELOADING,
   versionOfImage,
 } from '../../lib/cluster/metallb-version.js';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../../devcluster/cli.js';
 import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { describeIf } from '../support/declared-skips.js';
 import {
@@ -39,7 +39,7 @@ import {
   SUBNET_NEW,
   SUBNET_OLD,
   type HomeCluster,
-} from '../support/sync-fixture.js';
+} from '../../devcluster/home-cluster.js';
 
 const admin = adminKubeConfig();
 const core = admin.makeApiClient(CoreV1Api);

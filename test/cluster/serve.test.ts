@@ -2,8 +2,8 @@
 // function of Knative and OpenFaaS, with no platform runtime around it) and `run`'s probes and metrics.
 import { createServer } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import { startCli, type CliProcess } from '../support/cli.js';
-import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-fixture.js';
+import { startCli, type CliProcess } from '../../devcluster/cli.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
 
 const TOKEN = 'serve-test-token-0123456789';
 

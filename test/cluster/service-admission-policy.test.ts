@@ -13,15 +13,15 @@ import {
   PIN_ANNOTATION,
   PINNED_BY_US_ANNOTATION,
 } from '../../lib/plan/host-parts.js';
-import { REPO_ROOT, testKubernetesVersion } from '../harness/binaries.js';
-import { kubeConfigFor } from '../harness/kubeconfig.js';
-import { createLoadBalancer } from '../harness/metallb-fixture.js';
-import { adminKubeConfig, sharedCluster } from '../harness/shared-cluster.js';
-import { runCli } from '../support/cli.js';
+import { REPO_ROOT, testKubernetesVersion } from '../../devcluster/binaries.js';
+import { kubeConfigFor } from '../../devcluster/kubeconfig.js';
+import { createLoadBalancer } from '../../devcluster/metallb-fixture.js';
+import { adminKubeConfig, sharedCluster } from '../../devcluster/shared-cluster.js';
+import { runCli } from '../../devcluster/cli.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
 import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { kubectl } from '../support/kubectl.js';
-import { homeCluster, range, type HomeCluster } from '../support/sync-fixture.js';
+import { homeCluster, range, type HomeCluster } from '../../devcluster/home-cluster.js';
 
 const SHIPPED_NAME = 'metallb-dyn6-service-pinner';
 const SHIPPED_USER = 'system:serviceaccount:metallb-system:metallb-dyn6';

@@ -6,27 +6,22 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { PoolClient, type Pool } from '../../lib/cluster/pool-client.js';
+import { KubePoolResource } from '../../lib/cluster/pool-resource.js';
 import { jsonLogger } from '../../lib/log/logger.js';
 import { podReady } from '../../lib/cluster/metallb-pods.js';
-import { OWNED_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/registry.js';
+import { OWNED_ANNOTATION, RELOAD_OWED_ANNOTATION } from '../../lib/plan/pool-record.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { staticSource } from '../../lib/source/static.js';
-import { syncOnce } from '../../lib/sync/sync.js';
-import { METALLB_SELECTOR, POOL, setPodsNeverReady } from '../harness/metallb-fixture.js';
-import { kubeConfigFor } from '../harness/kubeconfig.js';
-import { adminKubeConfig, auditSettled, sharedCluster } from '../harness/shared-cluster.js';
+import { syncOnce } from '../../lib/sync/sync-once.js';
+import { METALLB_SELECTOR, POOL, setPodsNeverReady } from '../../devcluster/metallb-fixture.js';
+import { kubeConfigFor } from '../../devcluster/kubeconfig.js';
+import { adminKubeConfig, auditSettled, sharedCluster } from '../../devcluster/shared-cluster.js';
 import { apiOutcome } from '../support/api-outcome.js';
-import { runCli } from '../support/cli.js';
+import { runCli } from '../../devcluster/cli.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
-import {
-  homeCluster,
-  range,
-  SUBNET_NEW,
-  SUBNET_OLD,
-  syncSettings,
-  syncTargetFor,
-} from '../support/sync-fixture.js';
+import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, syncTargetFor } from '../../devcluster/home-cluster.js';
+import type { IPAddressPool } from '../../lib/cluster/ports.js';
+import { syncSettings } from '../support/sync-settings.js';
 
 const admin = adminKubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
@@ -156,9 +151,9 @@ describe('sync against the real control plane', () => {
 
   it('keeps an edit someone made between our read and our write', async () => {
     const home = await homeCluster('sync-race');
-    class RacingPoolClient extends PoolClient {
+    class RacingPoolClient extends KubePoolResource {
       private raced = false;
-      override async read(): Promise<Pool> {
+      override async read(): Promise<IPAddressPool> {
         const pool = await super.read();
         if (!this.raced) {
           this.raced = true;

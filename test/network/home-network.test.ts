@@ -10,10 +10,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { testKubernetesVersion, type KubernetesVersion } from '../harness/binaries.js';
-import { readPool } from '../harness/metallb-fixture.js';
-import { goToBuild } from '../harness/metallb-runtime.js';
-import { startFunction, type Mode, type RunningFunction } from '../harness/home-network/function-modes.js';
+import { testKubernetesVersion, type KubernetesVersion } from '../../devcluster/binaries.js';
+import { readPool } from '../../devcluster/metallb-fixture.js';
+import { goToBuild } from '../../devcluster/metallb-runtime.js';
+import {
+  startFunction,
+  type Mode,
+  type RunningFunction,
+} from '../../devcluster/home-network/function-modes.js';
 import {
   answeredUnder,
   DELEGATIONS,
@@ -23,11 +27,11 @@ import {
   renumber,
   startHomeLab,
   type HomeLab,
-} from '../harness/home-network/home-lab.js';
-import { NETWORK_PROGRAMS } from '../harness/home-network/home-network.js';
-import { webAddress } from '../harness/home-network/web-service.js';
+} from '../../devcluster/home-network/home-lab.js';
+import { NETWORK_PROGRAMS } from '../../devcluster/home-network/home-network.js';
+import { webAddress } from '../../devcluster/home-network/web-service.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
-import type { HomeCluster } from '../support/sync-fixture.js';
+import type { HomeCluster } from '../../devcluster/home-cluster.js';
 
 const PLANE = testKubernetesVersion();
 

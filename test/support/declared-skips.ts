@@ -4,7 +4,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from '@jest/globals';
-import { REPO_ROOT } from '../harness/binaries.js';
+import { REPO_ROOT } from '../../devcluster/binaries.js';
 
 export const DECLARED_SKIPS = {
   'no-go-toolchain':

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { freePort } from '../harness/ports.js';
-import { ManagedProcess } from '../harness/process.js';
+import { freePort } from '../../devcluster/ports.js';
+import { ManagedProcess } from '../../devcluster/process.js';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 

@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll } from '@jest/globals';
 import path from 'node:path';
-import { sharedCluster } from '../harness/shared-cluster.js';
+import { sharedCluster } from '../../devcluster/shared-cluster.js';
 
 export const LOAD_BALANCER_SERVICES = 'load-balancer-services';
 

@@ -67,3 +67,25 @@ export const json = (value: unknown): StubResponse => ({
   body: JSON.stringify(value),
   headers: { 'content-type': 'application/json' },
 });
+
+/** A body as Cloudflare's /cdn-cgi/trace answers it, for a client at `ip`. */
+export const cloudflareTrace = (ip: string) =>
+  [
+    'fl=29f123',
+    'h=[2606:4700:4700::1111]',
+    `ip=${ip}`,
+    'ts=1795698000.123',
+    'visit_scheme=https',
+    'uag=metallb-dyn6',
+    'colo=FRA',
+    'sliver=none',
+    'http=http/1.1',
+    'loc=DE',
+    'tls=TLSv1.3',
+    'sni=off',
+    'warp=off',
+    'gateway=off',
+    'rbi=off',
+    'kex=X25519',
+    '',
+  ].join('\n');

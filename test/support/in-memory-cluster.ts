@@ -1,39 +1,45 @@
 // The cluster a sync talks to, in memory (external-dns's inmemory provider): a pool that keeps a
 // resourceVersion and answers 409 to a write at a stale one, MetalLB pods whose replacements a test
-// makes Ready or not, and an Event sink. The sync's own code runs unchanged on top: OwnedPool,
+// makes Ready or not, and an Event sink. The sync's own code runs unchanged on top: PoolStore,
 // planning, retries, reload decisions. Milliseconds per run; the real apiserver suite stays the proof
 // end to end.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ClusterError } from '../../lib/cluster/api-error.js';
-import {
-  UnobservedError,
-  type CycleResult,
-  type MetalLBApi,
-  type PodList,
-} from '../../lib/cluster/metallb-pods.js';
-import { OwnedPool } from '../../lib/cluster/owned-pool.js';
-import { ConflictError, type Pool, type PoolApi, type PoolRef } from '../../lib/cluster/pool-client.js';
-import type { EventRecorder, EventSubject, EventType } from '../../lib/cluster/pool-events.js';
+import { UnobservedError } from '../../lib/cluster/metallb-pods.js';
+import { PoolStore } from '../../lib/cluster/pool-store.js';
+import { ConflictError } from '../../lib/cluster/pool-resource.js';
 import {
   ServiceConflictError,
   ServiceGoneError,
   ServicePermissionError,
-  type ServiceApi,
-  type ServiceRef,
-} from '../../lib/cluster/service-client.js';
+} from '../../lib/cluster/service-resource.js';
 import type { LoadBalancerService, PinFields } from '../../lib/plan/host-parts.js';
 import { fail, ok, type Result } from '../../lib/errors/result.js';
-import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
-import type { SyncTarget } from '../../lib/sync/sync.js';
+import type { SyncTarget } from '../../lib/sync/sync-once.js';
+import type {
+  CycleResult,
+  EventSink,
+  EventSubject,
+  EventType,
+  IPAddressPool,
+  MetalLBPods,
+  NodeAddresses,
+  NodeDirectory,
+  PodList,
+  PoolRef,
+  PoolResource,
+  ServiceRef,
+  ServiceResource,
+} from '../../lib/cluster/ports.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
 /** Requests the fakes answered, in order, as "verb resource outcome" (the audit trail's shape). */
 export type Trail = string[];
 
-export class InMemoryPool implements PoolApi {
+export class InMemoryPoolResource implements PoolResource {
   readonly ref: PoolRef = { namespace: 'metallb-system', name: 'ipv6-pool' };
-  private object: Pool;
+  private object: IPAddressPool;
   /** Errors to throw instead of answering, one per request, in order. */
   readonly failReads: Error[] = [];
   readonly failWrites: Error[] = [];
@@ -43,7 +49,7 @@ export class InMemoryPool implements PoolApi {
    */
   lostAnswers: boolean[] = [];
   /** Runs when a write arrives, before it is checked: where a test's concurrent writer acts. */
-  beforeWrite: ((pool: InMemoryPool) => void) | undefined;
+  beforeWrite: ((pool: InMemoryPoolResource) => void) | undefined;
 
   constructor(
     private readonly trail: Trail,
@@ -57,12 +63,12 @@ export class InMemoryPool implements PoolApi {
   }
 
   /** The pool as stored now. */
-  get stored(): Pool {
+  get stored(): IPAddressPool {
     return copy(this.object);
   }
 
   /** Someone else's edit: applied as the apiserver would, with a new resourceVersion. */
-  edit(change: (pool: Pool) => void): void {
+  edit(change: (pool: IPAddressPool) => void): void {
     change(this.object);
     this.bump();
   }
@@ -78,7 +84,7 @@ export class InMemoryPool implements PoolApi {
     });
   }
 
-  read(): Promise<Pool> {
+  read(): Promise<IPAddressPool> {
     const failure = this.failReads.shift();
     this.trail.push(`get ipaddresspools ${failure === undefined ? 200 : statusOf(failure)}`);
     return failure === undefined ? Promise.resolve(this.stored) : Promise.reject(failure);
@@ -88,7 +94,7 @@ export class InMemoryPool implements PoolApi {
     resourceVersion: string,
     addresses: string[],
     annotations: Record<string, string | null>,
-  ): Promise<Pool> {
+  ): Promise<IPAddressPool> {
     this.beforeWrite?.(this);
     const failure =
       this.failWrites.shift() ??
@@ -122,7 +128,7 @@ const statusOf = (error: Error) => (error instanceof ClusterError ? String(error
  */
 export type CycleOutcome = 'ready' | { fails: string } | { unobserved: string };
 
-export class FakeMetalLB implements MetalLBApi {
+export class InMemoryMetalLBPods implements MetalLBPods {
   private pods: V1Pod[];
   private generation = 0;
   /** One outcome per cycle, in order; once used up, replacements become Ready. */
@@ -192,7 +198,7 @@ export interface RecordedEvent {
   message: string;
 }
 
-export class RecordingEvents implements EventRecorder {
+export class InMemoryEventSink implements EventSink {
   readonly events: RecordedEvent[] = [];
   /** The pool each Event was about, in the same order. */
   readonly subjects: EventSubject[] = [];
@@ -218,7 +224,7 @@ export class RecordingEvents implements EventRecorder {
  * The cluster's LoadBalancer Services, each with a resourceVersion: a patch at a stale one gets 409,
  * a merge patch's null removes an annotation, and `forbidden` answers every request 403.
  */
-export class InMemoryServices implements ServiceApi {
+export class InMemoryServiceResource implements ServiceResource {
   private readonly objects = new Map<string, LoadBalancerService>();
   private version = 100;
   /** Set to refuse this verb (or every verb) with 403, as RBAC without the component does. */
@@ -334,10 +340,10 @@ const NO_NODES: NodeDirectory = {
 
 export interface InMemoryCluster {
   target: SyncTarget;
-  pool: InMemoryPool;
-  metallb: FakeMetalLB;
-  events: RecordingEvents;
-  services: InMemoryServices;
+  pool: InMemoryPoolResource;
+  metallb: InMemoryMetalLBPods;
+  events: InMemoryEventSink;
+  services: InMemoryServiceResource;
   /** Every request a sync made, in order. */
   trail: Trail;
 }
@@ -347,13 +353,13 @@ export function inMemoryCluster(
   options: { annotations?: Record<string, string>; metallbVersion?: string } = {},
 ): InMemoryCluster {
   const trail: Trail = [];
-  const pool = new InMemoryPool(trail, addresses, options.annotations);
-  const metallb = new FakeMetalLB(trail, options.metallbVersion ?? 'v0.13.12');
-  const events = new RecordingEvents(trail);
-  const services = new InMemoryServices(trail);
+  const pool = new InMemoryPoolResource(trail, addresses, options.annotations);
+  const metallb = new InMemoryMetalLBPods(trail, options.metallbVersion ?? 'v0.13.12');
+  const events = new InMemoryEventSink(trail);
+  const services = new InMemoryServiceResource(trail);
   const target: SyncTarget = {
     nodes: NO_NODES,
-    pool: new OwnedPool(pool),
+    pool: new PoolStore(pool),
     metallb,
     events,
     services,

@@ -3,7 +3,7 @@ import { jsonLogger } from '../../lib/log/logger.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import type { PrefixSource } from '../../lib/source/source.js';
 import { staticSource } from '../../lib/source/static.js';
-import { syncOnce, type SyncRequest, type SyncSettings } from '../../lib/sync/sync.js';
+import { syncOnce, type SyncRequest, type SyncSettings } from '../../lib/sync/sync-once.js';
 import type { InMemoryCluster } from './in-memory-cluster.js';
 import { SUBNET_NEW, syncSettings } from './sync-settings.js';
 

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from '../harness/binaries.js';
+import { REPO_ROOT } from '../../devcluster/binaries.js';
 
 // kubectl caches API discovery per server; test servers come and go, so the cache stays in the repo.
 const CACHE_DIR = path.join(REPO_ROOT, '.run', 'kubectl-cache');

@@ -2,8 +2,8 @@
 // files, and the API server's address in the environment. The CLI in a pod has nothing else.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sharedCluster } from '../harness/shared-cluster.js';
-import type { HomeCluster } from './sync-fixture.js';
+import { sharedCluster } from '../../devcluster/shared-cluster.js';
+import type { HomeCluster } from '../../devcluster/home-cluster.js';
 
 // Where the kubelet mounts it in every container (client-node reads this path).
 export const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';

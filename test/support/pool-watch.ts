@@ -1,9 +1,9 @@
 // Counting what a burst of runs did to the pool and to MetalLB: the distinct address lists the pool
 // took (a watch sees every write, where polling could miss one), and MetalLB restarts in an audit trail.
 import { Watch } from '@kubernetes/client-node';
-import type { PoolObject } from '../harness/metallb-fixture.js';
-import { adminKubeConfig } from '../harness/shared-cluster.js';
-import type { HomeCluster } from './sync-fixture.js';
+import type { PoolObject } from '../../devcluster/metallb-fixture.js';
+import { adminKubeConfig } from '../../devcluster/shared-cluster.js';
+import type { HomeCluster } from '../../devcluster/home-cluster.js';
 
 /** Every distinct spec.addresses the pool took while the watch ran, after the first. */
 export interface AddressWatch {

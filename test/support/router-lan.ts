@@ -7,8 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseIfInet6, type InterfaceAddress } from '../../lib/source/interface.js';
-
-export const RADVD = '/usr/sbin/radvd';
+import { RADVD } from '../../devcluster/binaries.js';
 
 /** One prefix in the router's advertisements; lifetimes in seconds. */
 export interface Announced {

@@ -1,10 +1,8 @@
 // The settings and prefixes the sync tests share, on the real apiserver and on the in-memory fake.
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
-import type { SyncSettings } from '../../lib/sync/sync.js';
+import type { SyncSettings } from '../../lib/sync/sync-once.js';
 
-export const SUBNET_OLD = '2a02:8071:1234:5600';
-export const SUBNET_NEW = '2a02:8071:1234:56cd';
-export const range = (subnet: string) => `${subnet}::1000-${subnet}::1999`;
+export { range, SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
 
 /** Settings for calling syncOnce directly: the host range every test uses, reload as given. */
 export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSettings {

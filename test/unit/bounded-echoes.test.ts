@@ -5,8 +5,12 @@ import { describe, expect, it } from '@jest/globals';
 import { handleHttp, type HttpApp } from '../../functions/shared/http-contract.js';
 import { TickGate } from '../../functions/shared/tick-gate.js';
 import type { Result } from '../../lib/errors/result.js';
-import { PREFIX_HISTORY_ANNOTATION, readPrefixHistory } from '../../lib/plan/prefix-history.js';
-import { OWNED_ANNOTATION, readOwnership } from '../../lib/plan/registry.js';
+import {
+  OWNED_ANNOTATION,
+  PREFIX_HISTORY_ANNOTATION,
+  readOwnership,
+  readPrefixHistory,
+} from '../../lib/plan/pool-record.js';
 import { agreeingAnswer } from '../../lib/source/agreement.js';
 import { inMemoryCluster } from '../support/in-memory-cluster.js';
 import { run } from '../support/in-memory-sync.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { REPO_ROOT } from '../harness/binaries.js';
+import { REPO_ROOT } from '../../devcluster/binaries.js';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import type { Result } from '../../lib/errors/result.js';
 import { helpText } from '../../lib/config/help.js';
@@ -71,7 +71,7 @@ describe('configuration', () => {
     expect(c.dryRun).toBe(true);
   });
 
-  it('reports every problem at once, one line each, naming the bad value', () => {
+  it('reports every problem at once, one line each, naming the bad value, in option order', () => {
     const result = load({
       METALLB_DYN6_HOST_RANGE: '::1999-::1000',
       METALLB_DYN6_METALLB_NAMESPACE: 'Bad_NS',
@@ -88,9 +88,10 @@ describe('configuration', () => {
       expect.stringMatching(/METALLB_POOL is required/),
       expect.stringMatching(/"Bad_NS" is not a valid namespace name/),
       expect.stringMatching(/LABEL_SELECTOR: bad term "=x"/),
-      expect.stringMatching(/SUBNET_OVERRIDE and .*PREFIX_LENGTH must be given together/),
       expect.stringMatching(/UPDATE_INTERVAL: "soon" is not a duration/),
       expect.stringMatching(/DRY_RUN: "maybe" is not true or false/),
+      // Then the checks that need several options: the override's pair, the source with its settings.
+      expect.stringMatching(/SUBNET_OVERRIDE and .*PREFIX_LENGTH must be given together/),
       expect.stringMatching(
         /SOURCE: source static: answer "fd00::1" is not a global unicast address: unique local/,
       ),

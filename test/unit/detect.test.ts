@@ -3,8 +3,9 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
 import { parseAnswer } from '../../lib/source/answer.js';
-import type { NodeDirectory, PrefixSource } from '../../lib/source/source.js';
+import type { PrefixSource } from '../../lib/source/source.js';
 import { detect } from '../../lib/sync/detect.js';
+import type { NodeDirectory } from '../../lib/cluster/ports.js';
 
 const NODES: NodeDirectory = { addresses: () => Promise.resolve({ nodes: 0, addresses: [] }) };
 

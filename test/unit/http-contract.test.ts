@@ -1,7 +1,9 @@
 // The HTTP contract shared by Knative, OpenFaaS and Lambda, as pure unit tests: the sync is the
 // function the adapter hands in, recording what it was asked and answering a chosen result.
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { createFunctionApp, TOKEN_ENV, TOKEN_FILE_ENV } from '../../functions/shared/function-app.js';
 import {
+  BAD_CONFIGURATION_STATUS,
   handleHttp,
   handleTick,
   parseSyncBody,
@@ -9,20 +11,30 @@ import {
   tokenMatches,
   type HttpApp,
   type HttpRequest,
+  type HttpResponse,
 } from '../../functions/shared/http-contract.js';
 import { sharingRuns } from '../../functions/shared/shared-runs.js';
 import { TickGate } from '../../functions/shared/tick-gate.js';
 import { parseAnswer } from '../../lib/source/answer.js';
-import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncRequest } from '../../lib/sync/sync-once.js';
 import type { SyncResult, SyncStatus } from '../../lib/sync/result.js';
+import { failedResult } from '../../lib/sync/run-report.js';
 
 const TOKEN = 'a-token-of-at-least-16-chars';
+const POOL = 'metallb-system/ipv6-pool';
+const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
+/** The whole answer to a call refused because the function's configuration is wrong. */
+const configRefusal = (trigger: string, error: string) => ({
+  statusCode: 500,
+  headers: JSON_TYPE,
+  body: { status: 'failed', pool: POOL, trigger, stage: 'config', error, apiRequests: 0, durationMs: 0 },
+});
 
 function app(status: SyncStatus = 'updated', overrides: Partial<HttpApp> = {}) {
   const calls: SyncRequest[] = [];
   const result = (request: SyncRequest): SyncResult => ({
     status,
-    pool: 'metallb-system/ipv6-pool',
+    pool: POOL,
     ...(request.trigger === undefined ? {} : { trigger: request.trigger }),
     apiRequests: 1,
     durationMs: 3,
@@ -30,6 +42,7 @@ function app(status: SyncStatus = 'updated', overrides: Partial<HttpApp> = {}) {
   const value: HttpApp = {
     token: TOKEN,
     problems: [],
+    pool: POOL,
     ticks: new TickGate(0),
     sync: (request) => {
       calls.push(request);
@@ -82,11 +95,19 @@ describe('authentication comes first', () => {
     },
   );
 
-  it('refuses every call while no token is configured', async () => {
-    const { app: a, calls } = app('updated', { token: undefined });
-    expect((await handleHttp(post(undefined), a)).statusCode).toBe(401);
-    const empty = app('updated', { token: '' });
-    expect((await handleHttp(post(undefined, { authorization: 'Bearer ' }), empty.app)).statusCode).toBe(401);
+  it.each([
+    ['no token', undefined],
+    ['an empty token', ''],
+  ])('refuses every call while the function has %s, as a bad configuration', async (_, token) => {
+    const { app: a, calls } = app('updated', { token });
+    for (const headers of [{}, { authorization: 'Bearer ' }, { authorization: `Bearer ${TOKEN}` }]) {
+      expect(await handleHttp(post(undefined, headers), a)).toEqual(
+        configRefusal(
+          'http',
+          'bad configuration: no usable HTTP token, so no call can be authenticated (the log says why)',
+        ),
+      );
+    }
     expect(calls).toEqual([]);
   });
 
@@ -233,15 +254,11 @@ describe('then the method, the body and the configuration', () => {
     const { app: a, calls } = app('updated', {
       problems: ['--pool is required', '--host-range is required'],
     });
-    expect(await handleHttp(post(undefined), a)).toEqual({
-      statusCode: 500,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: {
-        status: 'failed',
-        stage: 'config',
-        error: 'bad configuration: --pool is required; --host-range is required',
-      },
-    });
+    expect(await handleHttp(post(undefined), a)).toEqual(
+      configRefusal('http', 'bad configuration: --pool is required; --host-range is required'),
+    );
+    const pushed = await handleHttp(post({ prefix: '2a02:8071:1234::/48' }), a);
+    expect(pushed.body).toMatchObject({ trigger: 'http-push', stage: 'config' });
     expect(calls).toEqual([]);
   });
 });
@@ -259,7 +276,7 @@ describe('the result decides the status code', () => {
     expect(response).toEqual({
       statusCode: code,
       headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { status, pool: 'metallb-system/ipv6-pool', trigger: 'http', apiRequests: 1, durationMs: 3 },
+      body: { status, pool: POOL, trigger: 'http', apiRequests: 1, durationMs: 3 },
     });
     expect(statusFor({ status, pool: 'p', apiRequests: 0, durationMs: 0 })).toBe(code);
   });
@@ -269,6 +286,129 @@ describe('the result decides the status code', () => {
     expect(statusFor({ ...refused, trigger: 'http-push' })).toBe(422);
     expect(statusFor({ ...refused, trigger: 'http' })).toBe(502);
     expect(statusFor({ ...refused, stage: 'write', trigger: 'http-push' })).toBe(502);
+  });
+
+  it('a failure at config is 500 whatever the trigger; at any other stage 502', () => {
+    const failed = { status: 'failed', pool: 'p', apiRequests: 0, durationMs: 0 } as const;
+    for (const trigger of ['http', 'http-push', 'schedule'])
+      expect(statusFor({ ...failed, stage: 'config', trigger })).toBe(500);
+    for (const stage of ['request', 'read', 'plan', 'services', 'write', 'reload', 'rollback'] as const)
+      expect(statusFor({ ...failed, stage, trigger: 'http-push' })).toBe(502);
+    expect(statusFor({ ...failed, status: 'rolled-back', stage: 'reload' })).toBe(502);
+  });
+});
+
+describe('the one builder of a failed document', () => {
+  it('gives every failure its stage, and a refusal before any run no requests and no time', () => {
+    const refused = failedResult({ pool: 'p' }, { stage: 'request', error: 'unsupported event' });
+    expect(refused).toStrictEqual({
+      pool: 'p',
+      status: 'failed',
+      stage: 'request',
+      error: 'unsupported event',
+      apiRequests: 0,
+      durationMs: 0,
+    });
+  });
+
+  it("keeps a run's trigger, cost, findings and rollback", () => {
+    const frame = { pool: 'p', trigger: 'http', apiRequests: 5, durationMs: 40 };
+    const failure = { stage: 'reload', error: 'MetalLB did not take it', status: 'rolled-back' } as const;
+    expect(failedResult(frame, failure, { prefix: '2a02:8071:1234::/48' })).toStrictEqual({
+      pool: 'p',
+      trigger: 'http',
+      status: 'rolled-back',
+      prefix: '2a02:8071:1234::/48',
+      stage: 'reload',
+      error: 'MetalLB did not take it',
+      apiRequests: 5,
+      durationMs: 40,
+    });
+  });
+});
+
+describe('a wrong configuration is one status, whichever check finds it', () => {
+  // The function's own settings, not the caller, a source or the cluster: an operator must act.
+  const SETTINGS = {
+    METALLB_DYN6_HOST_RANGE: '::1000-::1999',
+    METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
+    METALLB_DYN6_SOURCE: 'static:2a02:8071:1234:5678::9',
+    [TOKEN_ENV]: TOKEN,
+  };
+  const noCluster = () => Promise.reject(new Error('no kubeconfig here'));
+  const realApp = (env: NodeJS.ProcessEnv) => createFunctionApp(env, noCluster);
+  const inAppFailure = (request: SyncRequest) =>
+    Promise.resolve(
+      failedResult({ pool: POOL, trigger: request.trigger }, { stage: 'config', error: 'unusable' }),
+    );
+
+  // The app logs its configuration problems to stderr, which only clutters the test's output.
+  beforeEach(() => {
+    jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it.each<[string, () => Promise<HttpResponse>]>([
+    [
+      'settings the app could not load, on a call',
+      () => handleHttp(post({}), realApp({ [TOKEN_ENV]: TOKEN })),
+    ],
+    ['settings the app could not load, on a tick', () => handleTick(realApp({ [TOKEN_ENV]: TOKEN }), 'ping')],
+    ['unusable cluster credentials, on a call', () => handleHttp(post({}), realApp(SETTINGS))],
+    ['unusable cluster credentials, on a tick', () => handleTick(realApp(SETTINGS), 'ping')],
+    ['no HTTP token', () => handleHttp(post({}), realApp({ ...SETTINGS, [TOKEN_ENV]: '' }))],
+    [
+      'a too short HTTP token',
+      () =>
+        handleHttp(
+          post({}, { authorization: 'Bearer short' }),
+          realApp({ ...SETTINGS, [TOKEN_ENV]: 'short' }),
+        ),
+    ],
+    [
+      'an unreadable token file',
+      () => handleHttp(post({}), realApp({ ...SETTINGS, [TOKEN_FILE_ENV]: '/nonexistent/token' })),
+    ],
+    [
+      'a problem the adapter adds',
+      () => handleHttp(post({}), app('updated', { problems: ['RAW_BODY'] }).app),
+    ],
+    [
+      'a config failure inside the sync, on a call',
+      () => handleHttp(post({}), app('updated', { sync: inAppFailure }).app),
+    ],
+    [
+      'a config failure inside the sync, on a tick',
+      () => handleTick(app('updated', { sync: inAppFailure }).app, 'ping'),
+    ],
+  ])('%s: 500, a failed document at stage config', async (_, respond) => {
+    const response = await respond();
+    expect(response.statusCode).toBe(BAD_CONFIGURATION_STATUS);
+    expect(response.body).toMatchObject({ status: 'failed', stage: 'config', apiRequests: 0 });
+  });
+
+  it("is a server error, apart from the sync failures (502) and the caller's mistakes (4xx)", () => {
+    expect(BAD_CONFIGURATION_STATUS).toBe(500);
+  });
+
+  it('names the pool when the settings do, and whatever made the credentials unusable', async () => {
+    const response = await handleHttp(post({}), realApp(SETTINGS));
+    expect(response.body).toMatchObject({
+      pool: 'metallb-system/ipv6-pool',
+      trigger: 'http',
+      error: 'no kubeconfig here',
+    });
+    const unloaded = await handleTick(realApp({ [TOKEN_ENV]: TOKEN }), 'ping');
+    expect(unloaded.body).toMatchObject({ pool: '?', trigger: 'ping' });
+    const anonymous: HttpApp = {
+      token: TOKEN,
+      problems: ['x'],
+      ticks: new TickGate(0),
+      sync: () => Promise.reject(new Error('never run')),
+    };
+    expect((await handleTick(anonymous, 'ping')).body).toMatchObject({ pool: '?' });
   });
 });
 
@@ -290,11 +430,7 @@ describe('scheduler ticks', () => {
 
   it('refuse to run while the configuration is invalid', async () => {
     const { app: a, calls } = app('updated', { problems: ['x', 'y'] });
-    expect(await handleTick(a, 'ping')).toEqual({
-      statusCode: 500,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: { status: 'failed', stage: 'config', error: 'bad configuration: x; y' },
-    });
+    expect(await handleTick(a, 'ping')).toEqual(configRefusal('ping', 'bad configuration: x; y'));
     expect(calls).toEqual([]);
   });
 });

@@ -80,7 +80,7 @@ describe('the HTTP server of run and serve', () => {
     const get = await start({
       call: (request) => {
         seen.push(request);
-        return Promise.resolve({ statusCode: 202, headers: { 'x-answer': 'yes' }, body: { ok: true } });
+        return Promise.resolve({ statusCode: 202, headers: { 'x-answer': 'yes' }, body: { error: 'seen' } });
       },
     });
     const body = '{"prefix":"2001:db8:1:2::/64"}';
@@ -92,7 +92,7 @@ describe('the HTTP server of run and serve', () => {
     });
     expect(response.status).toBe(202);
     expect(response.headers.get('x-answer')).toBe('yes');
-    expect(await response.json()).toEqual({ ok: true });
+    expect(await response.json()).toEqual({ error: 'seen' });
     expect(seen).toHaveLength(1);
     expect(seen[0]?.method).toBe('POST');
     expect(seen[0]?.headers['authorization']).toBe('Bearer secret');
@@ -106,7 +106,7 @@ describe('the HTTP server of run and serve', () => {
     const get = await start({
       call: () => {
         called = true;
-        return Promise.resolve({ statusCode: 200, headers: {}, body: {} });
+        return Promise.resolve({ statusCode: 200, headers: {}, body: { error: 'not reached' } });
       },
     });
     const response = await get('/', { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES + 1) });

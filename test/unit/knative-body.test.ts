@@ -1,5 +1,5 @@
 // On Knative every POST but a CloudEvent reaches the HTTP contract as bytes: faas-js-runtime never
-// parses (or refuses) it first. The runtime itself is driven in test/functions/knative.test.ts.
+// parses (or refuses) it first. The runtime itself is driven in test/cluster/functions/knative.test.ts.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,9 +1,9 @@
 // The kubernetes-nodes source over an in-memory node directory: which addresses count, and every
-// way it refuses. test/source/kubernetes-nodes.test.ts runs it against a real apiserver.
+// way it refuses. test/cluster/source/kubernetes-nodes.test.ts runs it against a real apiserver.
 import { describe, expect, it } from '@jest/globals';
 import { kubernetesNodesSource } from '../../lib/source/kubernetes-nodes.js';
-import type { NodeAddresses, NodeDirectory } from '../../lib/source/source.js';
 import { sourceFailure } from '../support/source-error.js';
+import type { NodeAddresses, NodeDirectory } from '../../lib/cluster/ports.js';
 
 function directory(
   byLabel: Record<string, NodeAddresses>,

@@ -2,7 +2,8 @@
 // one row each; and every bad value to the one line that names it. Effects that only show when a
 // source runs (timeouts, retries, the my-ip URL) are checked against an HTTP server on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { loadConfig, parseBoolean, parseSeconds, type Config } from '../../lib/config/config.js';
+import { loadConfig, readOptions, type Config } from '../../lib/config/config.js';
+import { parseBoolean, parseSeconds } from '../../lib/config/parsers.js';
 import { OPTION_SPECS, settingsFrom, type OptionName } from '../../lib/config/options.js';
 import { json, startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { sourceFailure } from '../support/source-error.js';
@@ -382,15 +383,57 @@ describe('every bad value is one line naming the option and the value', () => {
     expect(r.ok ? [] : r.error).toEqual([expect.stringMatching(message)]);
   });
 
-  it('reports every problem together, in option order, before anything runs', () => {
-    const r = loadConfig(settingsFrom({}, { 'dry-run': 'maybe', output: 'yaml', reload: 'x' }));
+  it('reports every problem together, in option order, then those that span options', () => {
+    const r = loadConfig(
+      settingsFrom(
+        {},
+        {
+          source: 'carrier-pigeon',
+          'prefix-length': '56',
+          'dry-run': 'maybe',
+          output: 'yaml',
+          reload: 'x',
+          'keep-host-parts': 'x',
+          'expected-prefix': 'x',
+        },
+      ),
+    );
     expect(r.ok ? [] : r.error.map((e) => e.split(/[: ]/)[0])).toEqual([
       '--host-range',
       '--pool',
+      '--expected-prefix',
       '--dry-run',
+      '--keep-host-parts',
       '--reload',
       '--output',
+      '--subnet-override',
+      '--source',
     ]);
+  });
+
+  it('lets the default stand in for a refused value, so the checks that span options still run', () => {
+    const errors: string[] = [];
+    const values = readOptions({ interval: 'soon', namespace: ' ', pool: 'Bad_Name', deadline: '0' }, errors);
+    expect(errors.map((e) => e.split(/[: ]/)[0])).toEqual([
+      '--host-range',
+      '--pool',
+      '--namespace',
+      '--interval',
+      '--deadline',
+    ]);
+    expect([values.interval, values.namespace, values.pool, values.hostRange, values.deadline]).toEqual([
+      60_000,
+      'metallb-system',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("takes every option's default with the option's own parser", () => {
+    for (const [name, spec] of Object.entries(OPTION_SPECS)) {
+      if (spec.default !== undefined) expect([name, spec.parse(spec.default).ok]).toEqual([name, true]);
+    }
   });
 });
 

@@ -1,16 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parseHostRanges, type HostRange } from '../../lib/prefix/host-range.js';
-import { fail, ok } from '../../lib/errors/result.js';
 import { planPool, type PlanInput } from '../../lib/plan/plan.js';
 import { parsePoolEntry } from '../../lib/plan/pool-entry.js';
-import {
-  OWNED_ANNOTATION,
-  previousRecord,
-  recordAnnotations,
-  readOwnership,
-  type OwnershipRecord,
-} from '../../lib/plan/registry.js';
+import type { OwnershipRecord } from '../../lib/plan/registry.js';
 
 const HOSTS = (() => {
   const parsed = parseHostRanges('::1000-::1999');
@@ -71,74 +64,6 @@ describe('planning', () => {
     expect(result).toEqual({
       ok: false,
       error: expect.stringMatching(/overlaps pool entry "2a02:8071:1234:56cd::\/64"/),
-    });
-  });
-
-  it('reads the ownership record strictly', () => {
-    const now = new Date('2026-11-28T01:02:03.004Z');
-    const record = { prefix: `${NET}::/64`, now, reloadMark: null, history: [`${NET}::/64`], run: 'r1' };
-    const written = recordAnnotations({ ...record, owned: [OLD, NEW] });
-    expect(written).toEqual({
-      [OWNED_ANNOTATION]: `["${OLD}","${NEW}"]`,
-      'metallb-dyn6/prefix-history': `["${NET}::/64"]`,
-      'metallb-dyn6/last-prefix': `${NET}::/64`,
-      'metallb-dyn6/last-sync': '2026-11-28T01:02:03.004Z',
-      'metallb-dyn6/reload-owed': null,
-      'metallb-dyn6/written-by': 'r1',
-      // The write completes a Services move: its record goes.
-      'metallb-dyn6/services-moving': null,
-    });
-    expect(recordAnnotations({ ...record, owned: [NEW], reloadMark: 'm' })['metallb-dyn6/reload-owed']).toBe(
-      'm',
-    );
-    expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD]) })).toEqual(ok(recorded(OLD)));
-    expect(readOwnership({ [OWNED_ANNOTATION]: written[OWNED_ANNOTATION] ?? '' })).toEqual(
-      ok(recorded(OLD, NEW)),
-    );
-    expect(readOwnership({})).toEqual(ok({ kind: 'none' }));
-    expect(readOwnership(undefined)).toEqual(ok({ kind: 'none' }));
-    for (const bad of ['a,b', '[1]', '["a",1]', '{"a":1}', '"a"', '']) {
-      expect(readOwnership({ [OWNED_ANNOTATION]: bad })).toEqual(
-        fail(
-          `annotation metallb-dyn6/owned-addresses must be a JSON list of the pool entries metallb-dyn6 wrote, got ${JSON.stringify(bad)}; fix or remove it`,
-        ),
-      );
-    }
-  });
-
-  it.each([
-    ['an IPv4 range', '192.168.178.240/28'],
-    ['a ULA range', 'fd00:1234::1000-fd00:1234::1999'],
-    ['a link-local range', 'fe80::1000-fe80::1999'],
-    ['a range wider than one /64', '2a02:8071:1234::/48'],
-    ['a range across two /64s', '2a02:8071:1234:1::1-2a02:8071:1234:2::1'],
-    ['something MetalLB would refuse', 'a'],
-  ])('refuses a record naming %s, which this tool cannot have written', (_what, entry) => {
-    expect(readOwnership({ [OWNED_ANNOTATION]: JSON.stringify([OLD, entry]) })).toEqual(
-      fail(
-        `annotation metallb-dyn6/owned-addresses names "${entry}", which metallb-dyn6 cannot have written (it writes only global IPv6 ranges inside one /64); fix or remove the annotation`,
-      ),
-    );
-  });
-
-  it('restores the record a pool had, removing what it did not have', () => {
-    expect(previousRecord({ 'team/owner': 'x', 'metallb-dyn6/last-prefix': 'p' })).toEqual({
-      [OWNED_ANNOTATION]: null,
-      'metallb-dyn6/last-prefix': 'p',
-      'metallb-dyn6/last-sync': null,
-      'metallb-dyn6/prefix-history': null,
-      'metallb-dyn6/reload-owed': null,
-      'metallb-dyn6/written-by': null,
-      'metallb-dyn6/services-moving': null,
-    });
-    expect(previousRecord(undefined)).toEqual({
-      [OWNED_ANNOTATION]: null,
-      'metallb-dyn6/last-prefix': null,
-      'metallb-dyn6/last-sync': null,
-      'metallb-dyn6/prefix-history': null,
-      'metallb-dyn6/reload-owed': null,
-      'metallb-dyn6/written-by': null,
-      'metallb-dyn6/services-moving': null,
     });
   });
 });

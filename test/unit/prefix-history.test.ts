@@ -1,14 +1,7 @@
 // Choosing among several prefixes in use by what the pool has been on: the new one beside the old
 // is taken, an old one lingering is never taken back, and two strangers are refused.
 import { describe, expect, it } from '@jest/globals';
-import {
-  choosePrefix,
-  HISTORY_LENGTH,
-  PREFIX_HISTORY_ANNOTATION,
-  readPrefixHistory,
-  remember,
-} from '../../lib/plan/prefix-history.js';
-import { LAST_PREFIX_ANNOTATION } from '../../lib/plan/registry.js';
+import { choosePrefix, HISTORY_LENGTH, remember } from '../../lib/plan/prefix-history.js';
 
 const same = (prefix: string) => prefix;
 const A = '2a02:8071:1234:5600::/64';
@@ -58,24 +51,7 @@ describe('choosePrefix on a pool with no history', () => {
   });
 });
 
-describe('the history in the pool', () => {
-  it('is read with the current prefix last; a pool from before the history has only that', () => {
-    expect(readPrefixHistory({ [LAST_PREFIX_ANNOTATION]: A })).toEqual({ ok: true, value: [A] });
-    expect(
-      readPrefixHistory({ [PREFIX_HISTORY_ANNOTATION]: JSON.stringify([A, B]), [LAST_PREFIX_ANNOTATION]: A }),
-    ).toEqual({ ok: true, value: [B, A] });
-    expect(readPrefixHistory(undefined)).toEqual({ ok: true, value: [] });
-  });
-
-  it('a broken history is an error that names the annotation', () => {
-    for (const raw of ['{', '"x"', '[1]']) {
-      const read = readPrefixHistory({ [PREFIX_HISTORY_ANNOTATION]: raw });
-      expect(read.ok).toBe(false);
-      if (!read.ok)
-        expect(read.error).toContain(`annotation ${PREFIX_HISTORY_ANNOTATION} must be a JSON list`);
-    }
-  });
-
+describe('the history', () => {
   it(`keeps the latest ${String(HISTORY_LENGTH)}, the one chosen last at the end`, () => {
     const many = Array.from({ length: 10 }, (_, i) => `2a02:8071:1234:${String(5600 + i)}::/64`);
     const history = many.reduce<string[]>((h, p) => remember(h, p), []);

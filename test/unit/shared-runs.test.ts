@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { sharingRuns } from '../../functions/shared/shared-runs.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import type { SyncResult } from '../../lib/sync/result.js';
-import type { SyncRequest } from '../../lib/sync/sync.js';
+import type { SyncRequest } from '../../lib/sync/sync-once.js';
 
 describe('shared runs', () => {
   it('a dry run, a forced run and a push never join a plain run, nor each other', async () => {

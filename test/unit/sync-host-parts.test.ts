@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
 import { SERVICE_PATCH_CONCURRENCY } from '../../lib/sync/host-part-keeper.js';
-import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/pool-record.js';
 import {
   DEPRECATED_PIN_ANNOTATION,
   PIN_ANNOTATION,

@@ -1,8 +1,12 @@
 // A source that sees several prefixes in use (a renumbering the router does not deprecate): the sync
 // takes the one new to the pool, never moves back to one it left, and refuses two strangers.
 import { describe, expect, it } from '@jest/globals';
-import { PREFIX_HISTORY_ANNOTATION } from '../../lib/plan/prefix-history.js';
-import { LAST_PREFIX_ANNOTATION, OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+
+import {
+  LAST_PREFIX_ANNOTATION,
+  OWNED_ANNOTATION,
+  PREFIX_HISTORY_ANNOTATION,
+} from '../../lib/plan/pool-record.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { parseCidr, withinSource } from '../../lib/source/combinators.js';
 import type { PrefixSource } from '../../lib/source/source.js';

@@ -2,9 +2,9 @@
 // message), what the pool holds afterwards, which requests were made and which Events recorded.
 import { describe, expect, it } from '@jest/globals';
 import { ClusterError } from '../../lib/cluster/api-error.js';
-import { EventRateLimit } from '../../lib/cluster/pool-events.js';
-import { ConflictError, type Pool } from '../../lib/cluster/pool-client.js';
-import { OWNED_ANNOTATION } from '../../lib/plan/registry.js';
+import { EventRateLimit } from '../../lib/cluster/event-sink.js';
+import { ConflictError } from '../../lib/cluster/pool-resource.js';
+import { OWNED_ANNOTATION } from '../../lib/plan/pool-record.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { SourceError, type PrefixSource } from '../../lib/source/source.js';
 import { firstSource } from '../../lib/source/combinators.js';
@@ -12,6 +12,7 @@ import { staticSource } from '../../lib/source/static.js';
 import { inMemoryCluster } from '../support/in-memory-cluster.js';
 import { answering, run } from '../support/in-memory-sync.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
+import type { IPAddressPool } from '../../lib/cluster/ports.js';
 
 const V4 = '192.168.178.240/28';
 const OLD = range(SUBNET_OLD);
@@ -698,8 +699,8 @@ describe('rollback keeps what is not ours', () => {
   });
 
   it.each([
-    ['changed', (p: Pool) => p.spec.addresses.splice(1, 1, '10.0.0.0/24'), [OLD, '10.0.0.0/24']],
-    ['removed', (p: Pool) => p.spec.addresses.splice(1, 1), [OLD]],
+    ['changed', (p: IPAddressPool) => p.spec.addresses.splice(1, 1, '10.0.0.0/24'), [OLD, '10.0.0.0/24']],
+    ['removed', (p: IPAddressPool) => p.spec.addresses.splice(1, 1), [OLD]],
   ])('an entry someone %s meanwhile stays as they left it', async (_, edit, expected) => {
     const cluster = inMemoryCluster([OLD, V4], { annotations: ours(OLD) });
     cluster.metallb.cycles.push({ fails: 'down' });

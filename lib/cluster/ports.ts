@@ -1,0 +1,106 @@
+// What the core asks of the cluster, one port per role, and the data that crosses them. The Kube*
+// classes in this folder implement them against the Kubernetes API; the in-memory fake in
+// test/support implements them for the sync's unit tests, and the sources and the sync never know
+// which one they talk to.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Result } from '../errors/result.js';
+import type { LoadBalancerService, PinFields } from '../plan/host-parts.js';
+import type { RecordPatch } from '../plan/pool-record.js';
+
+export interface PoolRef {
+  namespace: string;
+  name: string;
+}
+
+/** The MetalLB IPAddressPool as the API serves it, as far as metallb-dyn6 reads it. */
+export interface IPAddressPool {
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+  };
+  spec: { addresses: string[] } & Record<string, unknown>;
+}
+
+/** The one pool: read it, or merge-patch it at the resourceVersion it had. */
+export interface PoolResource {
+  readonly ref: PoolRef;
+  read(): Promise<IPAddressPool>;
+  /** Throws ConflictError when the pool is no longer at `resourceVersion`. */
+  write(resourceVersion: string, addresses: string[], annotations: RecordPatch): Promise<IPAddressPool>;
+}
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+}
+
+/** The cluster's LoadBalancer Services, for keeping host parts. */
+export interface ServiceResource {
+  /** Every Service of type LoadBalancer in the cluster. */
+  list(): Promise<LoadBalancerService[]>;
+  /** undefined: the Service is no longer of type LoadBalancer. Throws ServiceGoneError when deleted. */
+  get(ref: ServiceRef): Promise<LoadBalancerService | undefined>;
+  /**
+   * Throws ServiceConflictError when the Service is no longer at `resourceVersion`, ServiceGoneError
+   * when it was deleted.
+   */
+  patch(ref: ServiceRef, resourceVersion: string, fields: PinFields): Promise<LoadBalancerService>;
+}
+
+export interface PodSet {
+  namespace: string;
+  /** Tried in order; the first that matches any pod is kept for the rest of the run. */
+  labelSelectors: readonly string[];
+}
+
+export interface CycleResult {
+  deleted: string[];
+  replacements: string[];
+}
+
+export interface PodList {
+  items: V1Pod[];
+  resourceVersion: string;
+}
+
+/** MetalLB as a sync sees it: its pods, and a way to have them replaced. */
+export interface MetalLBPods {
+  list(): Promise<PodList>;
+  /** Deletes `current` and waits until as many replacements are Ready; throws what was missing. */
+  cycle(current: readonly V1Pod[], timeoutMs: number): Promise<CycleResult>;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+/** The pool an Event is about (its uid when the pool was read). */
+export interface EventSubject {
+  name: string;
+  namespace: string;
+  uid?: string;
+}
+
+/** Where a sync tells people what it did to the pool. */
+export interface EventSink {
+  /** Best effort: a failure is returned, for the log, never thrown. */
+  record(pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>>;
+}
+
+/** How many requests this run sent to the Kubernetes API (reported in the result document). */
+export interface RequestCounter {
+  readonly count: number;
+}
+
+export interface NodeAddresses {
+  /** How many nodes matched. */
+  nodes: number;
+  /** Every address the matching nodes report, as in Node.status.addresses. */
+  addresses: { type: string; address: string }[];
+}
+
+/** Where the kubernetes-nodes source reads node addresses. */
+export interface NodeDirectory {
+  addresses(labelSelector?: string): Promise<NodeAddresses>;
+}

@@ -21,6 +21,7 @@ export default {
     'lib/cluster/conflicts.ts',
     'lib/cluster/api-requests.ts',
     'lib/cluster/metallb-version.ts',
+    'lib/cluster/metallb.ts',
     'lib/sync/sync-once.ts',
     'lib/sync/run.ts',
     'lib/sync/write-pool.ts',

@@ -15,6 +15,7 @@ import { parseIPv6 } from '../lib/prefix/ipv6.js';
 import { createPool } from '../devcluster/metallb-fixture.js';
 import type { TestCluster } from '../devcluster/test-cluster.js';
 import { runToSuccess } from '../devcluster/run-process.js';
+import { metallbPinning } from '../lib/cluster/metallb.js';
 
 const OLD = '2a02:8071:1234:5a00';
 const NEW = '2a02:8071:1234:5acd';
@@ -52,7 +53,7 @@ export function measurePlanning(record: Recorder, runs: number): void {
     from: [entry(owned(OLD))],
     subnet,
     into: [entry(owned(NEW))],
-    pinWith: PIN_ANNOTATION,
+    pinning: metallbPinning(PIN_ANNOTATION),
   };
   const services = (count: number): LoadBalancerService[] =>
     Array.from({ length: count }, (_, i) => ({

@@ -35,6 +35,7 @@ import {
   sharedHandle,
   type ClusterHandle,
 } from './shared-cluster.js';
+import { MetalLB } from '../lib/cluster/metallb.js';
 
 /** The home's prefixes: the one the pool starts on, and the one the ISP moves it to. */
 export const SUBNET_OLD = '2a02:8071:1234:5600';
@@ -163,10 +164,12 @@ export function syncTargetFor(
   return {
     nodes: new KubeNodeDirectory(clients, counter),
     pool: new PoolStore(new poolType(clients, { namespace: home.namespace, name: home.pool }, counter)),
-    metallb: new KubeMetalLBPods(
-      clients,
-      { namespace: home.namespace, labelSelectors: [METALLB_SELECTOR] },
-      counter,
+    loadBalancer: new MetalLB(
+      new KubeMetalLBPods(
+        clients,
+        { namespace: home.namespace, labelSelectors: [METALLB_SELECTOR] },
+        counter,
+      ),
     ),
     events: new KubeEventSink(clients, counter, new EventRateLimit()),
     services: new KubeServiceResource(clients, counter),

@@ -6,6 +6,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Result } from '../errors/result.js';
 import type { LoadBalancerService, PinFields } from '../plan/host-parts.js';
 import type { RecordPatch } from '../plan/pool-record.js';
+import type { ReloadStrategy } from '../config/choices.js';
+import type { ReloadReport } from '../sync/result.js';
 
 export interface PoolRef {
   namespace: string;
@@ -66,7 +68,43 @@ export interface PodList {
   resourceVersion: string;
 }
 
-/** MetalLB as a sync sees it: its pods, and a way to have them replaced. */
+/**
+ * The load balancer that gives Services their addresses from the pool (MetalLB, or Cilium's
+ * LB-IPAM): whether it must be restarted to take a changed pool, and how a Service is pinned on it.
+ */
+export interface LoadBalancer {
+  /** For reports and Events: "MetalLB", "Cilium LB-IPAM". */
+  readonly name: string;
+  /** What taking a changed pool needs, by `strategy` or because the caller forces it. */
+  planReload(strategy: ReloadStrategy, force: boolean): Promise<ReloadPlan>;
+  /** Carries a plan out: restarts what it names and waits until it is back, within `timeoutMs`. */
+  carryOut(plan: ReloadPlan, timeoutMs: number): Promise<ReloadOutcome>;
+  /** How Services are pinned; `known`: a plan this run made already, which saves asking again. */
+  pinning(known?: ReloadPlan): Promise<Pinning>;
+}
+
+/** What the reload will do: nothing (and why), restart these pods, or nothing known (pods unlistable). */
+export type ReloadPlan =
+  | { kind: 'skip'; report: ReloadReport }
+  | { kind: 'cycle'; pods: V1Pod[]; report: ReloadReport }
+  | { kind: 'unknown'; report: ReloadReport; failure: string };
+
+export interface ReloadOutcome {
+  report: ReloadReport;
+  /** Set when the load balancer could not be made to take the addresses. */
+  failure?: string;
+  /** The pods were restarted, but their replacements could not be seen: nothing to roll back for. */
+  unobserved?: boolean;
+}
+
+/** The fields a Service is pinned with: the annotations read, in order, and the one new pins get. */
+export interface Pinning {
+  /** Annotations that pin a Service, in the order the load balancer reads them (spec.loadBalancerIP after). */
+  reads: readonly string[];
+  writeWith: string;
+}
+
+/** MetalLB's pods, and a way to have them replaced. */
 export interface MetalLBPods {
   list(): Promise<PodList>;
   /** Deletes `current` and waits until as many replacements are Ready; throws what was missing. */

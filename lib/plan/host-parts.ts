@@ -8,6 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { parseIPv6, type IPv6 } from '../prefix/ipv6.js';
 import { ANNOTATION_PREFIX } from './pool-record.js';
 import type { PoolEntry } from './pool-entry.js';
+import type { Pinning } from '../cluster/ports.js';
 
 // Every Service annotation metallb-dyn6 reads or writes is named here.
 /** The annotation MetalLB reads first, and the one it still honours from before 0.14. */
@@ -78,8 +79,8 @@ export interface HostPartInput {
   subnet: IPv6;
   /** The pool entries this tool owns after: a moved address must land inside one. */
   into: readonly PoolEntry[];
-  /** The annotation new pins are written with: the one the installed MetalLB reads. */
-  pinWith: string;
+  /** How the load balancer pins a Service: the annotations it reads, and the one new pins get. */
+  pinning: Pinning;
 }
 
 type Moved = { to: string } | { reason: string } | undefined;
@@ -160,9 +161,9 @@ function moveList(value: string, input: Ranges, service: string, notKept: NotKep
 const wantsKept = (service: LoadBalancerService, mode: KeepMode) =>
   mode === 'all' || (mode === 'annotated' && service.annotations[KEEP_ANNOTATION] === 'true');
 
-/** The pins a Service carries, in the order MetalLB reads them: annotation name, or spec.loadBalancerIP. */
-function pinsOf(service: LoadBalancerService): { field: string; value: string }[] {
-  const annotations = [PIN_ANNOTATION, DEPRECATED_PIN_ANNOTATION].flatMap((field) => {
+/** The pins a Service carries, in the order the load balancer reads them: annotation name, or spec.loadBalancerIP. */
+function pinsOf(service: LoadBalancerService, reads: readonly string[]): { field: string; value: string }[] {
+  const annotations = reads.flatMap((field) => {
     const value = service.annotations[field];
     return value === undefined ? [] : [{ field, value }];
   });
@@ -187,7 +188,7 @@ const targetOf = (service: LoadBalancerService) => ({
 /** What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. */
 function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]): ServiceMove | undefined {
   const kept = wantsKept(service, input.mode);
-  const pins = pinsOf(service);
+  const pins = pinsOf(service, input.pinning.reads);
   if (pins.length === 0) return kept ? pinAssigned(service, input, notKept) : undefined;
   return repin(service, pins, kept, input, notKept);
 }
@@ -203,7 +204,7 @@ function pinAssigned(
   const assigned = moveList(current, input, keyOf(service), lost);
   notKept.push(...lost);
   if (assigned.moved.length === 0 || lost.length > 0) return undefined;
-  const pin = input.pinWith;
+  const pin = input.pinning.writeWith;
   return {
     ...targetOf(service),
     kind: 'pin',
@@ -267,7 +268,7 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const notKept: NotKept[] = [];
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
-  const holders = holdersOf(services);
+  const holders = holdersOf(services, input.pinning.reads);
   const ranges = { ...input, fromSpans: spans(input.from), intoSpans: spans(input.into), holders };
   for (const service of services) {
     const move = planOne(service, ranges, notKept);
@@ -282,10 +283,10 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
 }
 
 /** Every IPv6 address a Service was given or is pinned to, with the first Service that has it. */
-function holdersOf(services: readonly LoadBalancerService[]): Holders {
+function holdersOf(services: readonly LoadBalancerService[], reads: readonly string[]): Holders {
   const holders: Holders = new Map();
   for (const service of services) {
-    const texts = [...service.ingress, ...pinsOf(service).flatMap((p) => p.value.split(','))];
+    const texts = [...service.ingress, ...pinsOf(service, reads).flatMap((p) => p.value.split(','))];
     for (const text of texts) {
       const parsed = parseIPv6(text.trim());
       const key = parsed === undefined ? undefined : groupKey(parsed.parts);

@@ -1,6 +1,6 @@
 // Stable host numbering, the imperative half: lists the Services once per run, patches the moves the
 // pure planner asks for (bounded, each at its resourceVersion, re-planned on a conflict), and undoes
-// them when the pool write or MetalLB fails. One Service never holds the pool back: a Service that is
+// them when the pool write or the load balancer fails. One Service never holds the pool back: a Service that is
 // gone, no longer a LoadBalancer, or whose patch is refused is left as it is and reported, and the
 // others are kept. A missing permission to list leaves them all alone, and the run says what to grant.
 import pLimit from 'p-limit';
@@ -15,18 +15,16 @@ import {
   type ServiceMove,
 } from '../plan/host-parts.js';
 import { ClusterError, statusCode } from '../cluster/api-error.js';
-import { podImages } from '../cluster/metallb-pods.js';
-import { metallbImage, pinAnnotationFor } from '../cluster/metallb-version.js';
 import { retryOnConflict } from '../cluster/conflicts.js';
 import { ServiceGoneError, ServicePermissionError } from '../cluster/service-resource.js';
 import type { ServiceChange, ServiceReport } from './result.js';
-import type { MetalLBPods, ServiceRef, ServiceResource } from '../cluster/ports.js';
+import type { LoadBalancer, Pinning, ReloadPlan, ServiceRef, ServiceResource } from '../cluster/ports.js';
 
 /** Service patches in flight at once: enough to move hundreds in seconds, few enough for any apiserver. */
 export const SERVICE_PATCH_CONCURRENCY = 8;
 
 /** Where the Services' addresses go, without the settings the keeper adds. */
-export type MoveInput = Omit<HostPartInput, 'mode' | 'pinWith'>;
+export type MoveInput = Omit<HostPartInput, 'mode' | 'pinning'>;
 
 interface AppliedMove {
   move: ServiceMove;
@@ -64,26 +62,26 @@ export class HostPartKeeper {
   private undone = false;
   private active = false;
 
-  /** The pin annotation this run writes, from MetalLB's version. */
-  private pinWith: string | undefined;
+  /** How the load balancer pins a Service, asked once per run. */
+  private pinning: Pinning | undefined;
 
   constructor(
     private readonly api: ServiceResource,
-    private readonly metallb: MetalLBPods,
+    private readonly loadBalancer: LoadBalancer,
     readonly mode: KeepMode,
   ) {}
 
   /**
-   * Plans the Services' moves for the pool moving as `input` says; `metallbImage`, when the run
-   * already knows it, saves looking at MetalLB's pods again. Returns how many Services must be
+   * Plans the Services' moves for the pool moving as `input` says; `known`, a reload plan the run
+   * made already, saves asking the load balancer how it pins again. Returns how many Services must be
    * patched. A refused LIST leaves the Services alone (reported); any other failure to list throws.
    */
-  async plan(input: MoveInput, dryRun: boolean, metallbImage?: string): Promise<number> {
+  async plan(input: MoveInput, dryRun: boolean, known?: ReloadPlan): Promise<number> {
     this.dryRun = dryRun;
     if (this.mode === 'none') return 0;
     // Planned once per run: after a pool conflict, what is left is what was not applied yet.
     if (this.input !== undefined) return this.planned.length;
-    const full = await this.listedInput(input, this.mode, metallbImage);
+    const full = await this.listedInput(input, this.mode, known);
     if (full === undefined) return 0;
     this.input = full;
     const plan = planHostParts([...this.listed().values()], full);
@@ -120,16 +118,15 @@ export class HostPartKeeper {
     return unrepaired;
   }
 
-  /** The input completed with the mode and pin annotation, after the run's one LIST; undefined if refused. */
+  /** The input completed with the mode and pinning, after the run's one LIST; undefined if refused. */
   private async listedInput(
     input: MoveInput,
     mode: Exclude<KeepMode, 'none'>,
-    metallbImage?: string,
+    known?: ReloadPlan,
   ): Promise<HostPartInput | undefined> {
     if (this.skipped !== undefined) return undefined;
     this.active = true;
-    this.pinWith ??=
-      metallbImage === undefined ? await this.installedPinAnnotation() : pinAnnotationFor(metallbImage);
+    this.pinning ??= await this.loadBalancer.pinning(known);
     try {
       this.services ??= new Map((await this.api.list()).map((s) => [keyOf(s), s]));
     } catch (error) {
@@ -137,7 +134,7 @@ export class HostPartKeeper {
       this.skipped = error.message;
       return undefined;
     }
-    return { ...input, mode, pinWith: this.pinWith };
+    return { ...input, mode, pinning: this.pinning };
   }
 
   private listed(): Map<string, LoadBalancerService> {
@@ -158,15 +155,6 @@ export class HostPartKeeper {
         }),
       ),
     );
-  }
-
-  /** MetalLB's version from its pods' images; when they cannot be read, the old annotation every release reads. */
-  private async installedPinAnnotation(): Promise<string> {
-    try {
-      return pinAnnotationFor(metallbImage(podImages((await this.metallb.list()).items)));
-    } catch {
-      return pinAnnotationFor(undefined);
-    }
   }
 
   /** Patches one Service, re-planned on a fresh read after a conflict; a failure is reported and swallowed. */

@@ -18,7 +18,7 @@ import type {
   EventSink,
   EventSubject,
   EventType,
-  MetalLBPods,
+  LoadBalancer,
   NodeDirectory,
   RequestCounter,
   ServiceResource,
@@ -41,7 +41,8 @@ export interface SyncTarget {
   nodes: NodeDirectory;
   pool: PoolStore;
   events: EventSink;
-  metallb: MetalLBPods;
+  /** MetalLB or Cilium's LB-IPAM: what gives Services their addresses from the pool. */
+  loadBalancer: LoadBalancer;
   services: ServiceResource;
   counter: RequestCounter;
 }
@@ -109,7 +110,7 @@ export function servicesOf(run: Run): ReportFields {
   return services === undefined ? {} : { services };
 }
 
-/** Another run is making this change, or restarting MetalLB for it: this one leaves it to that run. */
+/** Another run is making this change, or restarting the load balancer for it: this one leaves it to that run. */
 export function leftToOther(run: Run, fields: ReportFields, reason: string): SyncResult {
   return run.report.done('joined', {
     ...fields,

@@ -1,5 +1,5 @@
 // One sync run as a pipeline (external-dns's Controller.RunOnce): detect the prefix → plan the pool
-// and write it → have MetalLB take it, or roll the write back → report. Each step hands the next
+// and write it → have the load balancer take it, or roll the write back → report. Each step hands the next
 // what it needs, or the failure that ends the run.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
@@ -28,7 +28,7 @@ export interface SyncRequest {
   /** What started this run: cli, schedule, http... (reported only). */
   trigger?: string;
   dryRun?: boolean;
-  /** Reload MetalLB even if the pool is already right. */
+  /** Reload the load balancer even if the pool is already right. */
   force?: boolean;
   /** A prefix pushed by the caller, used instead of asking the source. */
   answer?: SourceAnswer;
@@ -55,7 +55,7 @@ export async function syncOnce(
     target,
     log,
     report: startReport(target.pool.name, target.counter, log, request.trigger),
-    keeper: new HostPartKeeper(target.services, target.metallb, settings.keepHostParts),
+    keeper: new HostPartKeeper(target.services, target.loadBalancer, settings.keepHostParts),
   };
   const detected = await detect(source, settings.detectDeadlineMs, target.nodes, request);
   if (!detected.ok) return stopEarly(run, 'detect', detected.error, { source: source.name });
@@ -105,7 +105,7 @@ function wantedPool(answer: SourceAnswer, settings: SyncSettings): Wanted {
 }
 
 /**
- * A run that ends before MetalLB is asked anything: reported, and told on the pool as a Warning
+ * A run that ends before the load balancer is asked anything: reported, and told on the pool as a Warning
  * Event, so `kubectl describe ipaddresspool` shows an outage of the source or the API too.
  */
 async function stopEarly(

@@ -13,6 +13,7 @@ import { KubeServiceResource } from '../cluster/service-resource.js';
 import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest } from './sync-once.js';
 import type { SyncResult } from './result.js';
+import { MetalLB } from '../cluster/metallb.js';
 
 export interface Syncer {
   /** One run, ended by --deadline or by `stop` (a signal to the process) at the latest. */
@@ -31,7 +32,7 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
       const target = {
         nodes: new KubeNodeDirectory(clients, counter),
         pool: new PoolStore(new KubePoolResource(clients, config.pool, counter)),
-        metallb: new KubeMetalLBPods(clients, podSet, counter),
+        loadBalancer: new MetalLB(new KubeMetalLBPods(clients, podSet, counter)),
         events: new KubeEventSink(clients, counter, eventLimit),
         services: new KubeServiceResource(clients, counter),
         counter,

@@ -1,10 +1,10 @@
-// The last step of a sync: have MetalLB take the pool when it must (after the addresses changed,
-// when an earlier run left a restart owed, or when the caller forces it), settle the claim on the
-// restart, and put the pool back when MetalLB does not come back with it.
+// The last step of a sync: have the load balancer take the pool when it must (after the addresses
+// changed, when an earlier run left a restart owed, or when the caller forces it), settle the claim
+// on the restart, and put the pool back when the load balancer does not come back with it.
 import type { ReloadStrategy } from '../config/choices.js';
 import type { Plan } from '../plan/plan.js';
 import type { RestoreOutcome, Written } from '../cluster/pool-store.js';
-import { carryOut, reloadMetalLB, type ReloadOutcome, type ReloadPlan } from './reload.js';
+import { reloadNow } from './reload.js';
 import type { ReloadReport, SyncResult, SyncStatus } from './result.js';
 import type { ReportFields } from './run-report.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from './run.js';
 import { undoServices, type Committed } from './write-pool.js';
 import { errorText } from '../errors/error-text.js';
-import type { EventSubject, IPAddressPool } from '../cluster/ports.js';
+import type { EventSubject, IPAddressPool, ReloadOutcome, ReloadPlan } from '../cluster/ports.js';
 
 /**
  * A forced run counts a restart begun this long before it started as its own: runs launched together
@@ -27,13 +27,13 @@ import type { EventSubject, IPAddressPool } from '../cluster/ports.js';
  */
 export const FORCED_RESTART_WINDOW_MS = 30_000;
 
-/** MetalLB was asked to take the pool (`seen`: the pool as last read or written), or the run ended. */
+/** The load balancer was asked to take the pool (`seen`: the pool as last read or written), or the run ended. */
 type Taken =
   { kind: 'asked'; reload: ReloadOutcome; seen: IPAddressPool } | { kind: 'ended'; result: SyncResult };
 
 type Done = Exclude<SyncStatus, 'failed' | 'rolled-back' | 'joined' | 'dry-run'>;
 
-/** Has MetalLB take the pool when it must; a written pool it does not take is rolled back. */
+/** Has the load balancer take the pool when it must; a written pool it does not take is rolled back. */
 export async function takeOrRollBack(
   run: Run,
   wanted: Wanted,
@@ -53,7 +53,7 @@ export async function takeOrRollBack(
 }
 
 /**
- * The one place that decides whether MetalLB is asked to take the pool: after the addresses
+ * The one place that decides whether the load balancer is asked to take the pool: after the addresses
  * changed, when an earlier run left a restart owed, or when the caller forces it. Otherwise says why not.
  */
 function reloadSkipped(
@@ -78,9 +78,9 @@ async function restartAsPlanned(
   planned: ReloadPlan,
   fields: ReportFields,
 ): Promise<Taken> {
-  const reload = await carryOut(run.target.metallb, planned, run.settings.reloadTimeoutMs);
+  const reload = await run.target.loadBalancer.carryOut(planned, run.settings.reloadTimeoutMs);
   if (planned.kind !== 'unknown') return { kind: 'asked', reload, seen: written.after };
-  const message = `${String(reload.failure)}; MetalLB's pods were not looked at, so the pool keeps the new addresses and stays marked for a restart, which the next run makes`;
+  const message = `${String(reload.failure)}; ${run.target.loadBalancer.name}'s pods were not looked at, so the pool keeps the new addresses and stays marked for a restart, which the next run makes`;
   return {
     kind: 'ended',
     result: run.report.failed('reload', message, { ...fields, reload: reload.report }),
@@ -101,13 +101,23 @@ async function claimAndRestart(
   const ended = (result: SyncResult): Taken => ({ kind: 'ended', result });
   if (!claim.ok)
     return ended(
-      run.report.failed('reload', `claiming the restart of MetalLB: ${claim.error.message}`, fields),
+      run.report.failed(
+        'reload',
+        `claiming the restart of ${run.target.loadBalancer.name}: ${claim.error.message}`,
+        fields,
+      ),
     );
   const outcome = claim.value;
   if (outcome.kind === 'held')
-    return ended(leftToOther(run, fields, claimedBy(outcome.by, 'restarting MetalLB for this pool')));
+    return ended(
+      leftToOther(
+        run,
+        fields,
+        claimedBy(outcome.by, `restarting ${run.target.loadBalancer.name} for this pool`),
+      ),
+    );
   if (outcome.kind === 'restarted') {
-    const reason = `run ${outcome.by.run} restarted MetalLB at ${outcome.by.at}, less than ${String(FORCED_RESTART_WINDOW_MS / 1000)} s before this run started or since`;
+    const reason = `run ${outcome.by.run} restarted ${run.target.loadBalancer.name} at ${outcome.by.at}, less than ${String(FORCED_RESTART_WINDOW_MS / 1000)} s before this run started or since`;
     return ended(leftToOther(run, fields, reason));
   }
   if (outcome.kind === 'not-owed') {
@@ -120,12 +130,12 @@ async function claimAndRestart(
   }
   return {
     kind: 'asked',
-    reload: await reloadMetalLB(run.target.metallb, run.settings, force),
+    reload: await reloadNow(run.target.loadBalancer, run.settings, force),
     seen: outcome.pool,
   };
 }
 
-/** MetalLB took the pool, or did not: the claim settled, the pool rolled back where it must be. */
+/** The load balancer took the pool, or did not: the claim settled, the pool rolled back where it must be. */
 async function afterRestart(
   run: Run,
   wanted: Wanted,
@@ -142,7 +152,13 @@ async function afterRestart(
     await settle(run, false, seen);
     if (change.kind === 'written') {
       const { after, plan } = change.written;
-      await announce(run, after.metadata, 'Normal', 'AddressesUpdated', updateMessage(wanted, plan, report));
+      await announce(
+        run,
+        after.metadata,
+        'Normal',
+        'AddressesUpdated',
+        updateMessage(wanted, plan, report, run.target.loadBalancer.name),
+      );
       await announceServices(run, after.metadata);
     }
     return run.report.done(status, reported);
@@ -166,14 +182,15 @@ async function settle(run: Run, owed: boolean, seen?: IPAddressPool): Promise<vo
   try {
     await run.target.pool.settle(run.id, owed, seen);
   } catch (error) {
+    const lb = run.target.loadBalancer.name;
     run.log.warn(
-      'MetalLB took the pool, but the owed-reload mark could not be cleared; a run after it lapses restarts MetalLB again',
+      `${lb} took the pool, but the owed-reload mark could not be cleared; a run after it lapses restarts ${lb} again`,
       { pool: run.target.pool.name, error: errorText(error) },
     );
   }
 }
 
-/** MetalLB did not take the written pool: put the pool back, and restart MetalLB on it. */
+/** The load balancer did not take the written pool: put the pool back, and restart it on that. */
 async function rollBack(
   run: Run,
   written: Written,
@@ -183,7 +200,7 @@ async function rollBack(
   const { target, settings, report, log } = run;
   const previous = written.before.spec.addresses;
   const subject = written.after.metadata;
-  log.error('MetalLB did not take the new addresses; rolling the pool back', {
+  log.error(`${target.loadBalancer.name} did not take the new addresses; rolling the pool back`, {
     pool: target.pool.name,
     error: failure,
   });
@@ -207,9 +224,9 @@ async function rollBack(
     await announce(run, subject, 'Warning', 'RollbackSkipped', message);
     return report.failed('reload', message, fields);
   }
-  // The Services follow the pool back, before MetalLB restarts on it.
+  // The Services follow the pool back, before the load balancer restarts on it.
   const residue = await undoServices(run);
-  const again = await reloadMetalLB(target.metallb, settings, true);
+  const again = await reloadNow(target.loadBalancer, settings, true);
   await settle(run, again.failure !== undefined);
   await announce(
     run,
@@ -220,8 +237,8 @@ async function rollBack(
   );
   const restarted =
     again.failure === undefined
-      ? ' and MetalLB restarted'
-      : `; restarting MetalLB again failed: ${again.failure}`;
+      ? ` and ${target.loadBalancer.name} restarted`
+      : `; restarting ${target.loadBalancer.name} again failed: ${again.failure}`;
   const message = `${failure}; pool restored to its previous addresses${restarted}${residue}`;
   return report.failed('reload', message, { ...fields, after: previous, ...servicesOf(run) }, 'rolled-back');
 }
@@ -244,7 +261,7 @@ async function announceServices(run: Run, pool: EventSubject): Promise<void> {
   if (lost.length > 0) await announce(run, pool, 'Warning', 'HostPartsNotKept', lost.join('; '));
 }
 
-function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport): string {
+function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport, lbName: string): string {
   const list = (entries: string[]) => entries.join(', ') || 'nothing';
-  return `prefix ${wanted.prefix} (from ${String(wanted.found.source)}): added ${list(plan.added)}; removed ${list(plan.removed)}; MetalLB reload ${reload.action} (${reload.reason})`;
+  return `prefix ${wanted.prefix} (from ${String(wanted.found.source)}): added ${list(plan.added)}; removed ${list(plan.removed)}; ${lbName} reload ${reload.action} (${reload.reason})`;
 }

@@ -1,7 +1,7 @@
 // The write step of a sync: plan against the pool as it is now and write the plan, planned again
 // on a fresh read when someone else wrote first. Each part — read, decide (pure), move the
-// Services, write — returns its failure with its stage. When the addresses change, MetalLB's pods
-// are looked at first: the write claims the restart they need to take the new addresses.
+// Services, write — returns its failure with its stage. When the addresses change, the load balancer
+// is asked first whether it must be restarted to take them: the write claims that restart.
 import { fail, ok } from '../errors/result.js';
 import { holderOf, type Claim, type Holder, type ReloadDebt, type ServicesMoving } from '../plan/claims.js';
 import { planPool, type Plan } from '../plan/plan.js';
@@ -12,10 +12,9 @@ import { networkOf, type IPv6 } from '../prefix/ipv6.js';
 import { retryOnConflict } from '../cluster/conflicts.js';
 import { gaveUp, type PoolState, type Written } from '../cluster/pool-store.js';
 import type { MoveInput } from './host-part-keeper.js';
-import { planReload, type ReloadPlan } from './reload.js';
 import { claimOf, inStage, type Run, type Step, type StepFailure, type Wanted } from './run.js';
 import { errorText } from '../errors/error-text.js';
-import type { IPAddressPool } from '../cluster/ports.js';
+import type { IPAddressPool, ReloadPlan } from '../cluster/ports.js';
 
 export interface Diff {
   before: string[];
@@ -26,7 +25,7 @@ export interface Diff {
 
 /**
  * What the write step did. `joined`: another run is making this very change. `claimed`: this
- * run's write claimed the restart MetalLB needs to take it.
+ * run's write claimed the restart the load balancer needs to take it.
  */
 export type Change =
   | { kind: 'dry-run'; diff: Diff }
@@ -34,7 +33,7 @@ export type Change =
   | { kind: 'unchanged'; diff: Diff; debt: ReloadDebt; pool: IPAddressPool }
   | { kind: 'written'; diff: Diff; written: Written; claimed: boolean; reload?: ReloadPlan };
 
-/** What MetalLB may have to take: anything but a dry run or a change another run makes. */
+/** What the load balancer may have to take: anything but a dry run or a change another run makes. */
 export type Committed = Extract<Change, { kind: 'unchanged' | 'written' }>;
 
 export interface Mode {
@@ -96,7 +95,7 @@ export async function planAndWrite(
   mode: Mode,
 ): Promise<Step<Planned>> {
   const { target, settings, log } = run;
-  const reload = new Once(() => planReload(target.metallb, settings.reload, mode.force));
+  const reload = new Once(() => target.loadBalancer.planReload(settings.reload, mode.force));
   let sent: Sent | undefined;
   const attempt = async (): Promise<Step<Planned>> => {
     const read = await inStage('read', () => target.pool.read());
@@ -221,7 +220,7 @@ function leftToMover(
 /**
  * The Services' part, before the pool is written: pins a killed run left on a prefix the pool does
  * not hold are moved back first; then the pins for this move, recorded on the pool before the first
- * patch (unless this run recorded it already), so that MetalLB finds each kept Service pinned when
+ * patch (unless this run recorded it already), so that the load balancer finds each kept Service pinned when
  * the new range appears. Returns the pool as it is now.
  */
 async function moveServices(
@@ -236,8 +235,8 @@ async function moveServices(
   if (underway !== undefined && mover === 'free' && !mode.dryRun && !resumes)
     pool = await repairStranded(run, underway.to, plan, changes, pool);
   if (!changes || plan.removed.length === 0) return pool;
-  const metallbImage = mode.dryRun ? undefined : (await reload.get()).report.metallbImage;
-  const moves = await run.keeper.plan(hostPartInput(plan, wanted), mode.dryRun, metallbImage);
+  const known = mode.dryRun ? undefined : await reload.get();
+  const moves = await run.keeper.plan(hostPartInput(plan, wanted), mode.dryRun, known);
   if (moves === 0 || mode.dryRun) return pool;
   const marked =
     mover === 'ours'
@@ -264,8 +263,8 @@ async function repairStranded(
 }
 
 /**
- * The owed-restart mark a write carries: this run's claim when it will restart MetalLB, a debt
- * open to the next run when MetalLB's pods could not be looked at, none when MetalLB reloads by
+ * The owed-restart mark a write carries: this run's claim when it will restart the load balancer, a debt
+ * open to the next run when its pods could not be looked at, none when it takes the pool by
  * itself; a write of the record alone keeps whatever mark the pool had.
  */
 function reloadMarkFor(

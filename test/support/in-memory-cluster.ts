@@ -1,6 +1,6 @@
 // The cluster a sync talks to, in memory (external-dns's inmemory provider): a pool that keeps a
 // resourceVersion and answers 409 to a write at a stale one, MetalLB pods whose replacements a test
-// makes Ready or not, and an Event sink. The sync's own code runs unchanged on top: PoolStore,
+// makes Ready or not, and an Event sink. The sync's own code runs unchanged on top: PoolStore, MetalLB,
 // planning, retries, reload decisions. Milliseconds per run; the real apiserver suite stays the proof
 // end to end.
 import type { V1Pod } from '@kubernetes/client-node';
@@ -31,6 +31,7 @@ import type {
   ServiceRef,
   ServiceResource,
 } from '../../lib/cluster/ports.js';
+import { MetalLB } from '../../lib/cluster/metallb.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -360,7 +361,7 @@ export function inMemoryCluster(
   const target: SyncTarget = {
     nodes: NO_NODES,
     pool: new PoolStore(pool),
-    metallb,
+    loadBalancer: new MetalLB(metallb),
     events,
     services,
     counter: {

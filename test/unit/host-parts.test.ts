@@ -13,6 +13,7 @@ import {
 import { parsePoolEntry, type PoolEntry } from '../../lib/plan/pool-entry.js';
 import { parseIPv6 } from '../../lib/prefix/ipv6.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
+import { metallbPinning } from '../../lib/cluster/metallb.js';
 
 const entry = (text: string): PoolEntry => {
   const parsed = parsePoolEntry(text);
@@ -29,7 +30,7 @@ const input = (mode: KeepMode, into = range(SUBNET_NEW)) => ({
   from: [entry(range(SUBNET_OLD))],
   subnet: v6(`${SUBNET_NEW}::`),
   into: [entry(into)],
-  pinWith: PIN_ANNOTATION,
+  pinning: metallbPinning(PIN_ANNOTATION),
 });
 const OLD = (host: string) => `${SUBNET_OLD}::${host}`;
 const NEW = (host: string) => `${SUBNET_NEW}::${host}`;
@@ -61,7 +62,7 @@ describe('planHostParts', () => {
   });
 
   it('pins with the annotation the installed MetalLB reads, and knows its own pin under either name', () => {
-    const old = { ...input('all'), pinWith: DEPRECATED_PIN_ANNOTATION };
+    const old = { ...input('all'), pinning: metallbPinning(DEPRECATED_PIN_ANNOTATION) };
     expect(planHostParts([web], old).moves[0]?.set.annotations).toEqual({
       [DEPRECATED_PIN_ANNOTATION]: NEW('1005'),
       [PINNED_BY_US_ANNOTATION]: NEW('1005'),
@@ -203,7 +204,7 @@ describe('planHostParts', () => {
       from: [entry(`${SUBNET_OLD}::/64`)],
       subnet: v6(`${SUBNET_NEW}::`),
       into: [entry(`${SUBNET_NEW}::/64`)],
-      pinWith: PIN_ANNOTATION,
+      pinning: metallbPinning(PIN_ANNOTATION),
     };
     const deep = service('deep', { ingress: [`${SUBNET_OLD}:abcd:ef01:2345:6789`] });
     expect(planHostParts([deep], wide).moves[0]?.moved).toEqual([

@@ -18,6 +18,7 @@ import { jsonLogger } from '../../../lib/log/logger.js';
 import { syncOnce, type SyncTarget } from '../../../lib/sync/sync-once.js';
 import { range, syncSettings } from '../../support/sync-settings.js';
 import { kubectl } from '../../support/kubectl.js';
+import { MetalLB } from '../../../lib/cluster/metallb.js';
 
 /** Nodes as a dual-stack home cluster reports them: IPv4, ULA, link-local-free SLAAC addresses. */
 const node = (name: string, labels: Record<string, string>, ...v6: string[]) => ({
@@ -138,10 +139,8 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
       const target: SyncTarget = {
         nodes: new KubeNodeDirectory(clients, counter),
         pool: new PoolStore(new KubePoolResource(clients, { namespace: 'default', name: pool }, counter)),
-        metallb: new KubeMetalLBPods(
-          clients,
-          { namespace: 'default', labelSelectors: ['app=none'] },
-          counter,
+        loadBalancer: new MetalLB(
+          new KubeMetalLBPods(clients, { namespace: 'default', labelSelectors: ['app=none'] }, counter),
         ),
         events: new KubeEventSink(clients, counter, new EventRateLimit()),
         services: new KubeServiceResource(clients, counter),

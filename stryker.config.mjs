@@ -27,7 +27,6 @@ export default {
     'lib/sync/write-pool.ts',
     'lib/sync/take-pool.ts',
     'lib/sync/detect.ts',
-    'lib/sync/reload.ts',
     'lib/sync/run-report.ts',
     'lib/sync/host-part-keeper.ts',
     'functions/shared/http-contract.ts',

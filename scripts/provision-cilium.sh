@@ -47,17 +47,7 @@ package controllers
 const DerivedServiceAnnotation = "multicluster.kubernetes.io/derived-service"
 EOF
 
-"$go_bin" mod init cilium-build >/dev/null 2>&1
-"$go_bin" mod edit -require="github.com/cilium/cilium@$version"
-# Cilium's own replace directives that point at published modules, as `go mod edit` arguments.
-mapfile -t replaces < <("$go_bin" mod edit -json "$gomod" | node -e '
-  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  for (const r of m.Replace ?? []) {
-    if (!r.New.Version) continue; // a local path in their repository: not part of the module
-    const from = r.Old.Path + (r.Old.Version ? "@" + r.Old.Version : "");
-    console.log(`-replace=${from}=${r.New.Path}@${r.New.Version}`);
-  }')
-((${#replaces[@]} == 0)) || "$go_bin" mod edit "${replaces[@]}"
+wrapper_module cilium-build "github.com/cilium/cilium@$version" "$gomod"
 "$go_bin" mod edit \
   -replace=github.com/osrg/gobgp/v4=github.com/osrg/gobgp/v4@v4.7.0 \
   -replace=sigs.k8s.io/mcs-api/controllers=./mcs-api-controllers

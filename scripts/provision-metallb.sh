@@ -31,18 +31,7 @@ src=$(field Dir)
 gomod=$(field GoMod)
 [[ -d $src/config/crd/bases && -d $src/config/rbac ]] || { log "the module has no config/crd/bases or config/rbac"; exit 1; }
 
-"$go_bin" mod init metallb-build >/dev/null 2>&1
-"$go_bin" mod edit -require="go.universe.tf/metallb@$version"
-# MetalLB's own replace directives, as `go mod edit -replace` arguments.
-mapfile -t replaces < <("$go_bin" mod edit -json "$gomod" | node -e '
-  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  for (const r of m.Replace ?? []) {
-    const from = r.Old.Path + (r.Old.Version ? "@" + r.Old.Version : "");
-    const to = r.New.Path + (r.New.Version ? "@" + r.New.Version : "");
-    if (!r.New.Version) continue; // a local path in their repository: not part of the module
-    console.log(`-replace=${from}=${to}`);
-  }')
-((${#replaces[@]} == 0)) || "$go_bin" mod edit "${replaces[@]}"
+wrapper_module metallb-build "go.universe.tf/metallb@$version" "$gomod"
 
 rm -rf "$dest.partial"
 mkdir -p "$dest.partial"

@@ -41,6 +41,8 @@ export interface Written {
 
 export type RestoreOutcome = 'restored' | 'already-restored' | 'superseded';
 
+const stateOf = (pool: IPAddressPool): PoolState => ({ pool, ...readPoolRecord(pool.metadata.annotations) });
+
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -59,8 +61,7 @@ export class PoolStore {
 
   /** The pool as it is now, with its record. */
   async read(): Promise<PoolState> {
-    const pool = await this.api.read();
-    return { pool, ...readPoolRecord(pool.metadata.annotations) };
+    return stateOf(await this.api.read());
   }
 
   /**
@@ -173,10 +174,7 @@ export class PoolStore {
   ): Promise<T> {
     try {
       return await retryOnConflict(async (conflicts) => {
-        const state =
-          conflicts === 0 && seen !== undefined
-            ? { pool: seen, ...readPoolRecord(seen.metadata.annotations) }
-            : await this.read();
+        const state = conflicts === 0 && seen !== undefined ? stateOf(seen) : await this.read();
         return attempt(state);
       });
     } catch (error) {

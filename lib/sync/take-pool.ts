@@ -4,7 +4,6 @@
 import type { ReloadStrategy } from '../config/choices.js';
 import type { Plan } from '../plan/plan.js';
 import type { RestoreOutcome, Written } from '../cluster/pool-store.js';
-import { reloadNow } from './reload.js';
 import type { ReloadReport, SyncResult, SyncStatus } from './result.js';
 import type { ReportFields } from './run-report.js';
 import {
@@ -19,7 +18,13 @@ import {
 } from './run.js';
 import { undoServices, type Committed } from './write-pool.js';
 import { errorText } from '../errors/error-text.js';
-import type { EventSubject, IPAddressPool, ReloadOutcome, ReloadPlan } from '../cluster/ports.js';
+import type {
+  EventSubject,
+  IPAddressPool,
+  LoadBalancer,
+  ReloadOutcome,
+  ReloadPlan,
+} from '../cluster/ports.js';
 
 /**
  * A forced run counts a restart begun this long before it started as its own: runs launched together
@@ -264,4 +269,13 @@ async function announceServices(run: Run, pool: EventSubject): Promise<void> {
 function updateMessage(wanted: Wanted, plan: Plan, reload: ReloadReport, lbName: string): string {
   const list = (entries: string[]) => entries.join(', ') || 'nothing';
   return `prefix ${wanted.prefix} (from ${String(wanted.found.source)}): added ${list(plan.added)}; removed ${list(plan.removed)}; ${lbName} reload ${reload.action} (${reload.reason})`;
+}
+
+/** Has the load balancer take the pool in one go, no plan made before the write: owed, forced, rolled back. */
+async function reloadNow(
+  lb: LoadBalancer,
+  settings: Run['settings'],
+  force: boolean,
+): Promise<ReloadOutcome> {
+  return lb.carryOut(await lb.planReload(settings.reload, force), settings.reloadTimeoutMs);
 }

@@ -11,13 +11,11 @@ import {
   type V1Role,
 } from '@kubernetes/client-node';
 import { ApiClients } from '../lib/cluster/api-clients.js';
-import { KubeNodeDirectory } from '../lib/cluster/node-directory.js';
-import { KubeMetalLBPods } from '../lib/cluster/metallb-pods.js';
-import { PoolStore } from '../lib/cluster/pool-store.js';
 import { KubePoolResource } from '../lib/cluster/pool-resource.js';
-import { EventRateLimit, KubeEventSink } from '../lib/cluster/event-sink.js';
+import { EventRateLimit } from '../lib/cluster/event-sink.js';
+import { backendFor } from '../lib/cluster/backends.js';
+import { kubeSyncTarget } from '../lib/sync/syncer.js';
 import { ApiRequests, requestLimits } from '../lib/cluster/api-requests.js';
-import { KubeServiceResource } from '../lib/cluster/service-resource.js';
 import type { SyncTarget } from '../lib/sync/sync-once.js';
 import { REPO_ROOT } from './binaries.js';
 import { kubeConfigFor, kubeconfigYaml } from './kubeconfig.js';
@@ -35,7 +33,6 @@ import {
   sharedHandle,
   type ClusterHandle,
 } from './shared-cluster.js';
-import { MetalLB } from '../lib/cluster/metallb.js';
 
 /** The home's prefixes: the one the pool starts on, and the one the ISP moves it to. */
 export const SUBNET_OLD = '2a02:8071:1234:5600';
@@ -161,18 +158,8 @@ export function syncTargetFor(
   const kubeConfig = kubeConfigFor(sharedCluster(), 'sa', home.token);
   const clients = new ApiClients(kubeConfig);
   const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
-  return {
-    nodes: new KubeNodeDirectory(clients, counter),
-    pool: new PoolStore(new poolType(clients, { namespace: home.namespace, name: home.pool }, counter)),
-    loadBalancer: new MetalLB(
-      new KubeMetalLBPods(
-        clients,
-        { namespace: home.namespace, labelSelectors: [METALLB_SELECTOR] },
-        counter,
-      ),
-    ),
-    events: new KubeEventSink(clients, counter, new EventRateLimit()),
-    services: new KubeServiceResource(clients, counter),
-    counter,
-  };
+  const place = { pool: { namespace: home.namespace, name: home.pool }, labelSelectors: [METALLB_SELECTOR] };
+  const metallb = backendFor('metallb', clients, place, counter);
+  const backend = { ...metallb, pool: new poolType(clients, place.pool, counter) };
+  return kubeSyncTarget(backend, clients, counter, new EventRateLimit());
 }

@@ -45,14 +45,26 @@ async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
 }
 
 /**
- * Waits until the apiserver serves a CRD. (`kubectl wait --for=condition=Established` fails
+ * Waits until the apiserver serves a CRD, which may not exist yet. (`kubectl wait --for=condition=Established` fails
  * outright when it reads the CRD before the apiserver has written any condition.)
  */
-export async function established(api: ApiextensionsV1Api, name: string): Promise<void> {
-  await poll(`the ${name} CRD to be established`, async () => {
-    const current = await api.readCustomResourceDefinition({ name });
-    return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  });
+export async function established(api: ApiextensionsV1Api, name: string, timeoutMs?: number): Promise<void> {
+  await poll(
+    `the ${name} CRD to be established`,
+    async () => {
+      try {
+        const current = await api.readCustomResourceDefinition({ name });
+        return (
+          current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false
+        );
+      } catch (error) {
+        // Not created yet: a controller that installs its own CRDs may still be starting.
+        if (statusCode(error) === 404) return false;
+        throw error;
+      }
+    },
+    timeoutMs,
+  );
 }
 
 /** Installs MetalLB's IPAddressPool CRD and waits until the apiserver serves it. */

@@ -2,22 +2,30 @@
 // Starts etcd + kube-apiserver + kube-controller-manager, MetalLB's real controller (built from the Go
 // module proxy on first use), a pool the Rust tool left behind and two IPv6 LoadBalancer Services,
 // then runs the real CLI before and after an ISP prefix change and shows where the Services answer.
+// npm run demo -- --backend cilium: the same story with Cilium's real LB-IPAM operator and a
+// CiliumLoadBalancerIPPool instead of MetalLB.
 // npm run demo -- --network [--metallb vX]: the same story on a home network in network namespaces
 // (root): an ISP delegates, the router announces, the router pushes to metallb-dyn6, MetalLB moves the
 // Service and a LAN client's request is answered at the new address.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { compareVersions, versionOfImage } from '../lib/cluster/metallb-version.js';
 import { REPO_ROOT, testKubernetesVersion } from '../devcluster/binaries.js';
 import { createLoadBalancers, createPool, readPool } from '../devcluster/metallb-fixture.js';
-import { startTestCluster } from '../devcluster/test-cluster.js';
+import { startTestCluster, type TestCluster } from '../devcluster/test-cluster.js';
+import { CILIUM_RELEASES, startCiliumOperator } from '../devcluster/cilium-operator.js';
 
-const chosen = process.argv.includes('--metallb')
-  ? (process.argv[process.argv.indexOf('--metallb') + 1] ?? '')
-  : undefined;
+const argument = (flag: string) =>
+  process.argv.includes(flag) ? (process.argv[process.argv.indexOf(flag) + 1] ?? '') : undefined;
+const chosen = argument('--metallb');
+const backend = argument('--backend') ?? 'metallb';
+if (backend !== 'metallb' && backend !== 'cilium') {
+  process.stderr.write(`--backend ${backend}: expected metallb or cilium\n`);
+  process.exit(2);
+}
 /** The last 64 bits of an IPv6 address, as `::1000`. */
 const hostPart = (address: string) =>
   ipaddr.IPv6.parse(
@@ -136,31 +144,93 @@ if (process.argv.includes('--network')) {
   process.exit();
 }
 const metallbVersion = chosen ?? 'v0.13.12';
+const POOL_ENTRIES = [
+  '192.168.178.240/28',
+  '2a02:8071:1234:5600::1000-2a02:8071:1234:5600::1999',
+  'fd00:1234:5678::1000-fd00:1234:5678::1999',
+];
+const CILIUM_POOLS = { group: 'cilium.io', version: 'v2', plural: 'ciliumloadbalancerippools' } as const;
 
-// MetalLB 0.14 and later need Kubernetes >= 1.21: they get the current control plane.
+/** The pool the demo keeps, on the chosen load balancer: how to show it, and what the CLI is told. */
+interface DemoPool {
+  show(): Promise<void>;
+  env: Record<string, string>;
+  loadBalancer: string;
+}
+
+/** MetalLB's IPAddressPool as the Rust tool left it. */
+async function metallbPool(cluster: TestCluster): Promise<DemoPool> {
+  const namespace = 'metallb-system';
+  await createPool(cluster.admin, namespace, 'ipv6-pool', { addresses: POOL_ENTRIES });
+  return {
+    async show() {
+      const pool = await readPool(cluster.admin, namespace, 'ipv6-pool');
+      process.stdout.write(`pool ${namespace}/ipv6-pool: ${JSON.stringify(pool.spec.addresses, null, 2)}\n`);
+    },
+    env: {},
+    loadBalancer: 'MetalLB',
+  };
+}
+
+/**
+ * The IPv4 and our range as a CiliumLoadBalancerIPPool's blocks (cluster-scoped). Without the ULA
+ * range: Cilium gives a Service whose address left the pool the lowest free address of any range of
+ * the pool, and would renumber the Services into it.
+ */
+async function ciliumPool(cluster: TestCluster): Promise<DemoPool> {
+  const custom = cluster.admin.makeApiClient(CustomObjectsApi);
+  const blocks = POOL_ENTRIES.filter((entry) => !entry.startsWith('fd')).map((entry) => {
+    const [start, stop] = entry.split('-');
+    return stop === undefined ? { cidr: entry } : { start, stop };
+  });
+  await custom.createClusterCustomObject({
+    ...CILIUM_POOLS,
+    body: {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumLoadBalancerIPPool',
+      metadata: { name: 'ipv6-pool' },
+      spec: { blocks },
+    },
+  });
+  return {
+    async show() {
+      const pool = (await custom.getClusterCustomObject({ ...CILIUM_POOLS, name: 'ipv6-pool' })) as {
+        spec: { blocks: unknown[] };
+      };
+      process.stdout.write(
+        `CiliumLoadBalancerIPPool ipv6-pool: ${JSON.stringify(pool.spec.blocks, null, 2)}\n`,
+      );
+    },
+    env: { METALLB_DYN6_BACKEND: 'cilium' },
+    loadBalancer: 'Cilium LB-IPAM',
+  };
+}
+
+// MetalLB 0.14 and later, and Cilium, need Kubernetes >= 1.21: they get the current control plane.
 const parsed = versionOfImage(`metallb/controller:${metallbVersion}`);
 const kubernetes =
-  parsed !== undefined && compareVersions(parsed, { major: 0, minor: 14, patch: 0 }) >= 0
+  backend === 'cilium' ||
+  (parsed !== undefined && compareVersions(parsed, { major: 0, minor: 14, patch: 0 }) >= 0)
     ? '1.37'
     : testKubernetesVersion();
-say(`starting a local Kubernetes ${kubernetes} control plane with MetalLB ${metallbVersion}`);
-const cluster = await startTestCluster({ metallbVersion, realMetalLB: true, kubernetes });
+const ciliumVersion = CILIUM_RELEASES[CILIUM_RELEASES.length - 1] ?? 'v1.20.2';
+say(
+  `starting a local Kubernetes ${kubernetes} control plane with ${backend === 'cilium' ? `Cilium's operator ${ciliumVersion}` : `MetalLB ${metallbVersion}`}`,
+);
+const cluster =
+  backend === 'cilium'
+    ? await startTestCluster({ kubernetes })
+    : await startTestCluster({ metallbVersion, realMetalLB: true, kubernetes });
+const operator =
+  backend === 'cilium'
+    ? await startCiliumOperator(ciliumVersion, cluster.admin, cluster.adminKubeconfig, cluster.runDir)
+    : undefined;
 try {
-  const namespace = 'metallb-system';
-  await createPool(cluster.admin, namespace, 'ipv6-pool', {
-    addresses: [
-      '192.168.178.240/28',
-      '2a02:8071:1234:5600::1000-2a02:8071:1234:5600::1999',
-      'fd00:1234:5678::1000-fd00:1234:5678::1999',
-    ],
-  });
-  const show = async () => {
-    const pool = await readPool(cluster.admin, namespace, 'ipv6-pool');
-    process.stdout.write(`pool ${namespace}/ipv6-pool: ${JSON.stringify(pool.spec.addresses, null, 2)}\n`);
-  };
+  const pool = backend === 'cilium' ? await ciliumPool(cluster) : await metallbPool(cluster);
+  const show = () => pool.show();
   const core = cluster.admin.makeApiClient(CoreV1Api);
   await createLoadBalancers(cluster.admin, 'default', ['web', 'mqtt']);
-  // MetalLB assigns asynchronously: wait (briefly) until every Service has an address under `prefix`.
+  // The load balancer assigns asynchronously: wait (briefly) until every Service has an address under `prefix`.
   const services = async (prefix: string) => {
     for (let i = 0; i < 50; i++) {
       const list = (await core.listNamespacedService({ namespace: 'default' })).items.filter(
@@ -227,6 +297,7 @@ try {
           KUBECONFIG: cluster.adminKubeconfig,
           METALLB_DYN6_HOST_RANGE: '::1000-::1999',
           METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
+          ...pool.env,
         },
       },
     );
@@ -245,7 +316,7 @@ try {
   );
   await show();
   say(
-    "where the Services answer now: MetalLB moved them to the new prefix (which host part each gets is MetalLB's choice)",
+    `where the Services answer now: ${pool.loadBalancer} moved them to the new prefix (which host part each gets is its choice)`,
   );
   const second = await showServices('2a02:8071:abcd:efcd:', first);
   await sync(
@@ -257,5 +328,6 @@ try {
   await showServices('2a02:8071:5555:66cd:', second);
 } finally {
   say('stopping the local control plane');
+  await operator?.stop();
   await cluster.stop();
 }

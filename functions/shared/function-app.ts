@@ -1,5 +1,6 @@
 // What every function adapter does once per process: read the configuration from the
 // environment, find the HTTP token, and build the syncer; invocations reuse all of it.
+import { poolNameFor } from '../../lib/cluster/backends.js';
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type Config } from '../../lib/config/config.js';
@@ -68,7 +69,7 @@ export function createFunctionApp(
   if (problem !== undefined) log.warn(problem);
   const problems = loaded.ok ? [] : loaded.error;
   for (const p of problems) log.error('bad configuration', { problem: p });
-  const pool = loaded.ok ? `${loaded.value.pool.namespace}/${loaded.value.pool.name}` : '?';
+  const pool = loaded.ok ? poolNameFor(loaded.value.backend, loaded.value) : '?';
   let cached: { kc: KubeConfig; syncer: ReturnType<typeof createSyncer> } | undefined;
   return {
     problems,

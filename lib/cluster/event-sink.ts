@@ -7,7 +7,7 @@ import { excerpt } from '../text/excerpt.js';
 import type { ApiClients } from './api-clients.js';
 import { describeApiError } from './api-error.js';
 import type { ApiRequests } from './api-requests.js';
-import type { EventSink, EventSubject, EventType } from './ports.js';
+import type { EventSink, EventSubject, EventType, PoolKind } from './ports.js';
 
 export const COMPONENT = 'metallb-dyn6';
 
@@ -34,32 +34,44 @@ export class EventRateLimit {
   }
 }
 
+/** Where Kubernetes puts the Events of cluster-scoped objects (as `kubectl describe` looks them up). */
+const CLUSTER_SCOPED_EVENTS = 'default';
+
 export class KubeEventSink implements EventSink {
   private readonly core: CoreV1Api;
 
+  /** `pool`: the pool's kind, read at each Event (a pool resource may learn its version on its first read). */
   constructor(
     clients: ApiClients,
     private readonly counter: ApiRequests,
     private readonly limit: EventRateLimit,
+    private readonly pool: { readonly kind: PoolKind },
   ) {
     this.core = clients.get(CoreV1Api);
   }
 
-  async record(pool: EventSubject, type: EventType, reason: string, message: string): Promise<Result<void>> {
-    const { name, namespace, uid } = pool;
+  async record(
+    subject: EventSubject,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<Result<void>> {
+    const { name, namespace, uid } = subject;
     if (!this.limit.admit(reason, message)) return ok(undefined);
     const now = new Date();
+    const { apiVersion, kind } = this.pool.kind;
+    const eventNamespace = namespace ?? CLUSTER_SCOPED_EVENTS;
     try {
       await this.counter.track(() =>
         this.core.createNamespacedEvent({
-          namespace,
+          namespace: eventNamespace,
           body: {
-            metadata: { generateName: `${name}.`, namespace },
+            metadata: { generateName: `${name}.`, namespace: eventNamespace },
             involvedObject: {
-              apiVersion: 'metallb.io/v1beta1',
-              kind: 'IPAddressPool',
+              apiVersion,
+              kind,
               name,
-              namespace,
+              ...(namespace === undefined ? {} : { namespace }),
               ...(uid === undefined ? {} : { uid }),
             },
             type,
@@ -78,7 +90,10 @@ export class KubeEventSink implements EventSink {
       return ok(undefined);
     } catch (error) {
       return fail(
-        describeApiError(`recording an Event on IPAddressPool ${namespace}/${name}`, error).message,
+        describeApiError(
+          `recording an Event on ${kind} ${namespace === undefined ? name : `${namespace}/${name}`}`,
+          error,
+        ).message,
       );
     }
   }

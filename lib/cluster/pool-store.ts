@@ -18,30 +18,30 @@ import {
 import type { HostRange } from '../prefix/host-range.js';
 import { isConflict, MAX_CONFLICTS, retryOnConflict } from './conflicts.js';
 import { ConflictError } from './pool-resource.js';
-import type { IPAddressPool, PoolRef, PoolResource } from './ports.js';
+import type { AddressPool, PoolRef, PoolResource } from './ports.js';
 
 /** The pool as read, with its whole record. */
 export interface PoolState extends PoolRecord {
-  pool: IPAddressPool;
+  pool: AddressPool;
 }
 
 /** What asking for the owed restart gave: it is this run's to make, another run's, or not owed. */
 export type ReloadClaimOutcome =
-  | { kind: 'claimed'; pool: IPAddressPool }
+  | { kind: 'claimed'; pool: AddressPool }
   | { kind: 'held'; by: Claim }
   | { kind: 'restarted'; by: Restart }
   | { kind: 'not-owed' };
 
 /** One committed write: enough to put it back. */
 export interface Written {
-  before: IPAddressPool;
-  after: IPAddressPool;
+  before: AddressPool;
+  after: AddressPool;
   plan: Plan;
 }
 
 export type RestoreOutcome = 'restored' | 'already-restored' | 'superseded';
 
-const stateOf = (pool: IPAddressPool): PoolState => ({ pool, ...readPoolRecord(pool.metadata.annotations) });
+const stateOf = (pool: AddressPool): PoolState => ({ pool, ...readPoolRecord(pool.metadata.annotations) });
 
 const sameList = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
@@ -50,9 +50,15 @@ const sameList = (a: readonly string[], b: readonly string[]) =>
 export class PoolStore {
   constructor(private readonly api: PoolResource) {}
 
-  /** namespace/name, for reports. */
+  /** namespace/name (name alone when cluster-scoped), for reports. */
   get name(): string {
-    return `${this.api.ref.namespace}/${this.api.ref.name}`;
+    const { namespace, name } = this.api.ref;
+    return namespace === undefined ? name : `${namespace}/${name}`;
+  }
+
+  /** The kind and name, for messages. */
+  get label(): string {
+    return this.api.label;
   }
 
   get ref(): PoolRef {
@@ -68,7 +74,7 @@ export class PoolStore {
    * Writes a plan's addresses and ownership record (with the reload it owes and the prefixes the
    * pool has been on) onto the pool it was planned from.
    */
-  async write(from: IPAddressPool, plan: Plan, record: Omit<WriteRecord, 'owned' | 'now'>): Promise<Written> {
+  async write(from: AddressPool, plan: Plan, record: Omit<WriteRecord, 'owned' | 'now'>): Promise<Written> {
     const after = await this.api.write(
       from.metadata.resourceVersion,
       plan.addresses,
@@ -81,7 +87,7 @@ export class PoolStore {
    * Records, on the pool as planned from, that the Services are being moved (null: a lapsed record
    * was dealt with); returns the pool after.
    */
-  recordMoving(from: IPAddressPool, moving: ServicesMoving | null): Promise<IPAddressPool> {
+  recordMoving(from: AddressPool, moving: ServicesMoving | null): Promise<AddressPool> {
     return this.annotate(from, movingRecord(moving));
   }
 
@@ -103,7 +109,7 @@ export class PoolStore {
    * unless another run's claim is in force. One patch; a conflict re-reads and asks again.
    */
   claimReload(
-    seen: IPAddressPool | undefined,
+    seen: AddressPool | undefined,
     claim: Claim,
     force: boolean,
     startedAt: Date,
@@ -126,7 +132,7 @@ export class PoolStore {
    * as a debt open to the next run. `seen`: the pool as last read or written. A claim another run
    * took over since is left to it.
    */
-  async settle(run: string, owed: boolean, seen?: IPAddressPool): Promise<void> {
+  async settle(run: string, owed: boolean, seen?: AddressPool): Promise<void> {
     await this.retried(seen, async ({ pool, reload: debt }) => {
       if (!debt.owed || debt.claim?.run !== run) return;
       const paid: Restart = { run, at: debt.claim.since ?? new Date().toISOString() };
@@ -163,13 +169,13 @@ export class PoolStore {
   }
 
   /** A patch of the record only, at the resourceVersion `pool` was read at. */
-  private annotate(pool: IPAddressPool, record: RecordPatch): Promise<IPAddressPool> {
+  private annotate(pool: AddressPool, record: RecordPatch): Promise<AddressPool> {
     return this.api.write(pool.metadata.resourceVersion, pool.spec.addresses, record);
   }
 
   /** `attempt` on the pool as `seen` first, then as read again after each conflict. */
   private async retried<T>(
-    seen: IPAddressPool | undefined,
+    seen: AddressPool | undefined,
     attempt: (state: PoolState) => Promise<T>,
   ): Promise<T> {
     try {
@@ -178,20 +184,20 @@ export class PoolStore {
         return attempt(state);
       });
     } catch (error) {
-      throw isConflict(error) ? gaveUp(this.ref) : error;
+      throw isConflict(error) ? gaveUp(this.label) : error;
     }
   }
 }
 
 /** The conflict that made a pool's writer give up. */
-export const gaveUp = (ref: PoolRef): ConflictError =>
-  new ConflictError(ref, ` ${String(MAX_CONFLICTS + 1)} times; giving up`);
+export const gaveUp = (label: string): ConflictError =>
+  new ConflictError(label, ` ${String(MAX_CONFLICTS + 1)} times; giving up`);
 
 /**
  * The addresses to restore: exactly the old ones if the pool is as we left it; otherwise our
  * entries swapped back for the previous owned ones, keeping whatever else someone changed.
  */
-function restoredAddresses(written: Written, current: IPAddressPool, hosts: readonly HostRange[]): string[] {
+function restoredAddresses(written: Written, current: AddressPool, hosts: readonly HostRange[]): string[] {
   if (sameList(current.spec.addresses, written.plan.addresses)) return written.before.spec.addresses;
   const replanned = planPool({
     current: current.spec.addresses,

@@ -9,16 +9,20 @@ import type { RecordPatch } from '../plan/pool-record.js';
 import type { ReloadStrategy } from '../config/choices.js';
 import type { ReloadReport } from '../sync/result.js';
 
+/** A pool by name; without a namespace it is cluster-scoped (Cilium's). */
 export interface PoolRef {
-  namespace: string;
+  namespace?: string;
   name: string;
 }
 
-/** The MetalLB IPAddressPool as the API serves it, as far as metallb-dyn6 reads it. */
-export interface IPAddressPool {
+/**
+ * The pool as the sync sees it, whichever load balancer's: the metadata as the API serves it, and
+ * its entries as MetalLB writes them (a CIDR or "start-end"), which Cilium's blocks are read as.
+ */
+export interface AddressPool {
   metadata: {
     name: string;
-    namespace: string;
+    namespace?: string;
     resourceVersion: string;
     uid?: string;
     annotations?: Record<string, string>;
@@ -26,12 +30,22 @@ export interface IPAddressPool {
   spec: { addresses: string[] } & Record<string, unknown>;
 }
 
+/** What kind of object a pool is, as Events name their object. */
+export interface PoolKind {
+  apiVersion: string;
+  kind: string;
+}
+
 /** The one pool: read it, or merge-patch it at the resourceVersion it had. */
 export interface PoolResource {
   readonly ref: PoolRef;
-  read(): Promise<IPAddressPool>;
+  /** The kind and name, for messages: "IPAddressPool metallb-system/ipv6-pool". */
+  readonly label: string;
+  /** The served version the last read found (a resource that looks its version up knows it from then on). */
+  readonly kind: PoolKind;
+  read(): Promise<AddressPool>;
   /** Throws ConflictError when the pool is no longer at `resourceVersion`. */
-  write(resourceVersion: string, addresses: string[], annotations: RecordPatch): Promise<IPAddressPool>;
+  write(resourceVersion: string, addresses: string[], annotations: RecordPatch): Promise<AddressPool>;
 }
 
 export interface ServiceRef {
@@ -113,10 +127,10 @@ export interface MetalLBPods {
 
 export type EventType = 'Normal' | 'Warning';
 
-/** The pool an Event is about (its uid when the pool was read). */
+/** The pool an Event is about (its uid when the pool was read; no namespace when cluster-scoped). */
 export interface EventSubject {
   name: string;
-  namespace: string;
+  namespace?: string;
   uid?: string;
 }
 

@@ -11,3 +11,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Which Services keep their host part across a prefix change (see lib/plan/host-parts.ts). */
 export const KEEP_MODES = ['none', 'annotated', 'all'] as const;
 export type KeepMode = (typeof KEEP_MODES)[number];
+
+/** The load balancer whose pool is kept (auto: the one whose pool the cluster has). */
+export const BACKENDS = ['metallb', 'cilium', 'auto'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];

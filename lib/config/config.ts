@@ -7,7 +7,7 @@ import { withinSource } from '../source/combinators.js';
 import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
 import { fail, ok, type Result } from '../errors/result.js';
-import type { KeepMode, LogLevel, OutputFormat, ReloadStrategy } from './choices.js';
+import type { BackendChoice, KeepMode, LogLevel, OutputFormat, ReloadStrategy } from './choices.js';
 import {
   MANIFEST_LABEL_SELECTOR,
   optionLabel,
@@ -23,6 +23,8 @@ export interface Config {
   sourceSpec: string;
   detectDeadlineMs: number;
   hosts: HostRange[];
+  backend: BackendChoice;
+  /** The pool's name, and MetalLB's namespace (where its pool is; a Cilium pool has none). */
   pool: { namespace: string; name: string };
   /** Tried in order until one matches MetalLB's pods: the one given, or Helm's then the manifests' labels. */
   labelSelectors: string[];
@@ -121,6 +123,7 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     sourceSpec: v.source,
     detectDeadlineMs: v.detectDeadline,
     hosts: v.hostRange,
+    backend: v.backend,
     pool: { namespace: v.namespace, name: v.pool },
     labelSelectors:
       raw.labelSelector === undefined ? [v.labelSelector, MANIFEST_LABEL_SELECTOR] : [v.labelSelector],

@@ -2,7 +2,7 @@
 // parser. The CLI's parser, its --help, the README's table and loadConfig all come from this list.
 import { parseHostRanges } from '../prefix/host-range.js';
 import { parseCidr } from '../source/combinators.js';
-import { KEEP_MODES, LOG_LEVELS, OUTPUT_FORMATS, RELOAD_STRATEGIES } from './choices.js';
+import { BACKENDS, KEEP_MODES, LOG_LEVELS, OUTPUT_FORMATS, RELOAD_STRATEGIES } from './choices.js';
 import {
   asGiven,
   DNS_LABEL,
@@ -45,10 +45,17 @@ export const OPTIONS = {
     required: true,
     parse: parseHostRanges,
   },
+  backend: {
+    flag: 'backend',
+    env: ['METALLB_DYN6_BACKEND'],
+    default: 'metallb',
+    help: 'Whose pool to keep: metallb (an IPAddressPool in --namespace) | cilium (a cluster-scoped CiliumLoadBalancerIPPool; needs deploy/components/cilium) | auto (the one of the two the cluster has a pool named --pool of)',
+    parse: oneOf(BACKENDS),
+  },
   pool: {
     flag: 'pool',
     env: ['METALLB_DYN6_METALLB_POOL'],
-    help: 'Name of the IPAddressPool to manage (required)',
+    help: 'Name of the pool to manage: the IPAddressPool, or the CiliumLoadBalancerIPPool with --backend cilium (required)',
     required: true,
     parse: kubernetesName(DNS_SUBDOMAIN, 253, 'a valid Kubernetes object name'),
   },

@@ -14,6 +14,9 @@ import type { Pinning } from '../cluster/ports.js';
 /** The annotation MetalLB reads first, and the one it still honours from before 0.14. */
 export const PIN_ANNOTATION = 'metallb.io/loadBalancerIPs';
 export const DEPRECATED_PIN_ANNOTATION = 'metallb.universe.tf/loadBalancerIPs';
+/** Cilium LB-IPAM's pin, and the alias it still reads (with spec.loadBalancerIP: it takes them all). */
+export const CILIUM_PIN_ANNOTATION = 'lbipam.cilium.io/ips';
+export const CILIUM_PIN_ALIAS = 'io.cilium/lb-ipam-ips';
 /** A Service's opt-in under --keep-host-parts annotated: "true". */
 export const KEEP_ANNOTATION = `${ANNOTATION_PREFIX}/keep-host-part`;
 /**

@@ -2,18 +2,17 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.js';
 import { ApiClients } from '../cluster/api-clients.js';
+import { chooseBackend, poolNameFor, type Backend } from '../cluster/backends.js';
 import { KubeNodeDirectory } from '../cluster/node-directory.js';
-import { KubeMetalLBPods } from '../cluster/metallb-pods.js';
 import { PoolStore } from '../cluster/pool-store.js';
-import { KubePoolResource } from '../cluster/pool-resource.js';
 import { EventRateLimit, KubeEventSink } from '../cluster/event-sink.js';
 import { abortAfter, type AbortTimer } from '../cluster/abort-after.js';
 import { ApiRequests, requestLimits } from '../cluster/api-requests.js';
 import { KubeServiceResource } from '../cluster/service-resource.js';
 import type { Logger } from '../log/logger.js';
-import { syncOnce, type SyncRequest } from './sync-once.js';
+import { syncOnce, type SyncRequest, type SyncTarget } from './sync-once.js';
 import type { SyncResult } from './result.js';
-import { MetalLB } from '../cluster/metallb.js';
+import { startReport } from './run-report.js';
 
 export interface Syncer {
   /** One run, ended by --deadline or by `stop` (a signal to the process) at the latest. */
@@ -21,7 +20,6 @@ export interface Syncer {
 }
 
 export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
-  const podSet = { namespace: config.pool.namespace, labelSelectors: config.labelSelectors };
   // One connection pool for every sync of this process (warm functions, `run`).
   const clients = new ApiClients(kc);
   const eventLimit = new EventRateLimit();
@@ -29,20 +27,40 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
     async sync(request = {}, stop) {
       const deadline = runDeadline(config.deadlineMs, stop);
       const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, deadline.signal));
-      const target = {
-        nodes: new KubeNodeDirectory(clients, counter),
-        pool: new PoolStore(new KubePoolResource(clients, config.pool, counter)),
-        loadBalancer: new MetalLB(new KubeMetalLBPods(clients, podSet, counter)),
-        events: new KubeEventSink(clients, counter, eventLimit),
-        services: new KubeServiceResource(clients, counter),
-        counter,
-      };
       try {
+        const chosen = await chooseBackend(config.backend, clients, config, counter);
+        if (!chosen.ok) {
+          return startReport(poolNameFor(config.backend, config), counter, log, request.trigger).failed(
+            'read',
+            chosen.error,
+            {},
+          );
+        }
+        const { backend, why } = chosen.value;
+        if (why !== undefined) log.info(`backend ${backend.name}`, { why });
+        const target = kubeSyncTarget(backend, clients, counter, eventLimit);
         return await syncOnce(config, config.source, target, log, { ...request, stop: deadline.signal });
       } finally {
         deadline.clear();
       }
     },
+  };
+}
+
+/** What a run talks to: the backend's pool and load balancer, and the cluster around them. */
+export function kubeSyncTarget(
+  backend: Backend,
+  clients: ApiClients,
+  counter: ApiRequests,
+  eventLimit: EventRateLimit,
+): SyncTarget {
+  return {
+    nodes: new KubeNodeDirectory(clients, counter),
+    pool: new PoolStore(backend.pool),
+    loadBalancer: backend.loadBalancer,
+    events: new KubeEventSink(clients, counter, eventLimit, backend.pool),
+    services: new KubeServiceResource(clients, counter),
+    counter,
   };
 }
 

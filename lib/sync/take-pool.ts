@@ -18,13 +18,7 @@ import {
 } from './run.js';
 import { undoServices, type Committed } from './write-pool.js';
 import { errorText } from '../errors/error-text.js';
-import type {
-  EventSubject,
-  IPAddressPool,
-  LoadBalancer,
-  ReloadOutcome,
-  ReloadPlan,
-} from '../cluster/ports.js';
+import type { EventSubject, AddressPool, LoadBalancer, ReloadOutcome, ReloadPlan } from '../cluster/ports.js';
 
 /**
  * A forced run counts a restart begun this long before it started as its own: runs launched together
@@ -34,7 +28,7 @@ export const FORCED_RESTART_WINDOW_MS = 30_000;
 
 /** The load balancer was asked to take the pool (`seen`: the pool as last read or written), or the run ended. */
 type Taken =
-  { kind: 'asked'; reload: ReloadOutcome; seen: IPAddressPool } | { kind: 'ended'; result: SyncResult };
+  { kind: 'asked'; reload: ReloadOutcome; seen: AddressPool } | { kind: 'ended'; result: SyncResult };
 
 type Done = Exclude<SyncStatus, 'failed' | 'rolled-back' | 'joined' | 'dry-run'>;
 
@@ -183,7 +177,7 @@ async function afterRestart(
  * Ends this run's claim on the restart: paid (cleared), or left owed to the next run. A mark left
  * behind only costs a later run a restart.
  */
-async function settle(run: Run, owed: boolean, seen?: IPAddressPool): Promise<void> {
+async function settle(run: Run, owed: boolean, seen?: AddressPool): Promise<void> {
   try {
     await run.target.pool.settle(run.id, owed, seen);
   } catch (error) {

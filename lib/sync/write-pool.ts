@@ -14,7 +14,7 @@ import { gaveUp, type PoolState, type Written } from '../cluster/pool-store.js';
 import type { MoveInput } from './host-part-keeper.js';
 import { claimOf, inStage, type Run, type Step, type StepFailure, type Wanted } from './run.js';
 import { errorText } from '../errors/error-text.js';
-import type { IPAddressPool, ReloadPlan } from '../cluster/ports.js';
+import type { AddressPool, ReloadPlan } from '../cluster/ports.js';
 
 export interface Diff {
   before: string[];
@@ -30,7 +30,7 @@ export interface Diff {
 export type Change =
   | { kind: 'dry-run'; diff: Diff }
   | { kind: 'joined'; diff: Diff; by: Claim; doing: string }
-  | { kind: 'unchanged'; diff: Diff; debt: ReloadDebt; pool: IPAddressPool }
+  | { kind: 'unchanged'; diff: Diff; debt: ReloadDebt; pool: AddressPool }
   | { kind: 'written'; diff: Diff; written: Written; claimed: boolean; reload?: ReloadPlan };
 
 /** What the load balancer may have to take: anything but a dry run or a change another run makes. */
@@ -48,7 +48,7 @@ export interface Planned {
 
 /** A write sent whose answer may be lost: the pool names this run as its writer if it was applied. */
 interface Sent {
-  from: IPAddressPool;
+  from: AddressPool;
   plan: Plan;
   diff: Diff;
   claimed: boolean;
@@ -140,7 +140,7 @@ export async function planAndWrite(
   if (outcome.ok) return outcome;
   const failure =
     outcome.error.conflict === true
-      ? { ...outcome.error, message: gaveUp(target.pool.ref).message }
+      ? { ...outcome.error, message: gaveUp(target.pool.label).message }
       : outcome.error;
   if (failure.stage !== 'write') return fail(failure);
   // The pool stays as it was, so the Services go back to match it.
@@ -228,7 +228,7 @@ async function moveServices(
   decision: { wanted: Wanted } & ToCarryOut,
   mode: Mode,
   reload: Once<ReloadPlan>,
-): Promise<IPAddressPool> {
+): Promise<AddressPool> {
   const { wanted, plan, changes, underway, mover } = decision;
   let pool = decision.state.pool;
   const resumes = changes && underway?.to === wanted.prefix;
@@ -256,8 +256,8 @@ async function repairStranded(
   stranded: string,
   plan: Plan,
   changes: boolean,
-  pool: IPAddressPool,
-): Promise<IPAddressPool> {
+  pool: AddressPool,
+): Promise<AddressPool> {
   const left = await run.keeper.repair(repairInput(stranded, plan.previouslyOwned));
   return !changes && left === 0 ? run.target.pool.recordMoving(pool, null) : pool;
 }

@@ -212,7 +212,7 @@ describeIf(policyApi, 'plane-without-api', 'the policy of the keep-host-parts co
 
   const SPEC = "spec\\.loadBalancerIP only, no other field of a Service's spec";
   const METADATA = 'no metadata of a Service but its pin annotations';
-  const ANNOTATIONS = 'only the annotations metallb\\.io/loadBalancerIPs';
+  const ANNOTATIONS = 'only the pin annotations of a Service \\(metallb\\.io/loadBalancerIPs';
   it.each([
     ['changing spec.externalIPs', { spec: { externalIPs: ['2001:db8::10'] } }, SPEC],
     ['changing spec.selector', { spec: { selector: { app: 'elsewhere' } } }, SPEC],

@@ -20,7 +20,7 @@ import { apiOutcome } from '../support/api-outcome.js';
 import { runCli } from '../../devcluster/cli.js';
 import { startHttpStub, type HttpStub } from '../support/http-stub.js';
 import { homeCluster, range, SUBNET_NEW, SUBNET_OLD, syncTargetFor } from '../../devcluster/home-cluster.js';
-import type { IPAddressPool } from '../../lib/cluster/ports.js';
+import type { AddressPool } from '../../lib/cluster/ports.js';
 import { syncSettings } from '../support/sync-settings.js';
 
 const admin = adminKubeConfig();
@@ -153,7 +153,7 @@ describe('sync against the real control plane', () => {
     const home = await homeCluster('sync-race');
     class RacingPoolClient extends KubePoolResource {
       private raced = false;
-      override async read(): Promise<IPAddressPool> {
+      override async read(): Promise<AddressPool> {
         const pool = await super.read();
         if (!this.raced) {
           this.raced = true;

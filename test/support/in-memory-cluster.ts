@@ -21,26 +21,45 @@ import type {
   EventSink,
   EventSubject,
   EventType,
-  IPAddressPool,
+  AddressPool,
   MetalLBPods,
   NodeAddresses,
   NodeDirectory,
   PodList,
+  PoolKind,
   PoolRef,
   PoolResource,
   ServiceRef,
   ServiceResource,
 } from '../../lib/cluster/ports.js';
 import { MetalLB } from '../../lib/cluster/metallb.js';
+import { CiliumLBIPAM } from '../../lib/cluster/cilium-lbipam.js';
+import type { BackendName } from '../../lib/cluster/backends.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
 /** Requests the fakes answered, in order, as "verb resource outcome" (the audit trail's shape). */
 export type Trail = string[];
 
+/** The pool as each backend names it: MetalLB's namespaced, Cilium's cluster-scoped. */
+const POOLS = {
+  metallb: {
+    ref: { namespace: 'metallb-system', name: 'ipv6-pool' },
+    label: 'IPAddressPool metallb-system/ipv6-pool',
+    kind: { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool' },
+  },
+  cilium: {
+    ref: { name: 'ipv6-pool' },
+    label: 'CiliumLoadBalancerIPPool ipv6-pool',
+    kind: { apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool' },
+  },
+} as const satisfies Record<BackendName, { ref: PoolRef; label: string; kind: PoolKind }>;
+
 export class InMemoryPoolResource implements PoolResource {
-  readonly ref: PoolRef = { namespace: 'metallb-system', name: 'ipv6-pool' };
-  private object: IPAddressPool;
+  readonly ref: PoolRef;
+  readonly label: string;
+  readonly kind: PoolKind;
+  private object: AddressPool;
   /** Errors to throw instead of answering, one per request, in order. */
   readonly failReads: Error[] = [];
   readonly failWrites: Error[] = [];
@@ -56,7 +75,9 @@ export class InMemoryPoolResource implements PoolResource {
     private readonly trail: Trail,
     addresses: string[],
     annotations: Record<string, string> = {},
+    backend: BackendName = 'metallb',
   ) {
+    ({ ref: this.ref, label: this.label, kind: this.kind } = POOLS[backend]);
     this.object = {
       metadata: { ...this.ref, resourceVersion: '1', uid: 'pool-uid', annotations },
       spec: { addresses, autoAssign: true },
@@ -64,12 +85,12 @@ export class InMemoryPoolResource implements PoolResource {
   }
 
   /** The pool as stored now. */
-  get stored(): IPAddressPool {
+  get stored(): AddressPool {
     return copy(this.object);
   }
 
   /** Someone else's edit: applied as the apiserver would, with a new resourceVersion. */
-  edit(change: (pool: IPAddressPool) => void): void {
+  edit(change: (pool: AddressPool) => void): void {
     change(this.object);
     this.bump();
   }
@@ -85,7 +106,7 @@ export class InMemoryPoolResource implements PoolResource {
     });
   }
 
-  read(): Promise<IPAddressPool> {
+  read(): Promise<AddressPool> {
     const failure = this.failReads.shift();
     this.trail.push(`get ipaddresspools ${failure === undefined ? 200 : statusOf(failure)}`);
     return failure === undefined ? Promise.resolve(this.stored) : Promise.reject(failure);
@@ -95,11 +116,11 @@ export class InMemoryPoolResource implements PoolResource {
     resourceVersion: string,
     addresses: string[],
     annotations: Record<string, string | null>,
-  ): Promise<IPAddressPool> {
+  ): Promise<AddressPool> {
     this.beforeWrite?.(this);
     const failure =
       this.failWrites.shift() ??
-      (resourceVersion === this.object.metadata.resourceVersion ? undefined : new ConflictError(this.ref));
+      (resourceVersion === this.object.metadata.resourceVersion ? undefined : new ConflictError(this.label));
     this.trail.push(`patch ipaddresspools ${failure === undefined ? 200 : statusOf(failure)}`);
     if (failure !== undefined) return Promise.reject(failure);
     // A JSON merge patch: null removes a key.
@@ -111,7 +132,7 @@ export class InMemoryPoolResource implements PoolResource {
     this.bump();
     if (this.lostAnswers.shift() === true) {
       this.trail.push('patch ipaddresspools 409');
-      return Promise.reject(new ConflictError(this.ref));
+      return Promise.reject(new ConflictError(this.label));
     }
     return Promise.resolve(this.stored);
   }
@@ -214,7 +235,7 @@ export class InMemoryEventSink implements EventSink {
     this.events.push({ type, reason, message });
     this.subjects.push({
       name: pool.name,
-      namespace: pool.namespace,
+      ...(pool.namespace === undefined ? {} : { namespace: pool.namespace }),
       ...(pool.uid === undefined ? {} : { uid: pool.uid }),
     });
     return Promise.resolve(ok(undefined));
@@ -351,17 +372,18 @@ export interface InMemoryCluster {
 
 export function inMemoryCluster(
   addresses: string[],
-  options: { annotations?: Record<string, string>; metallbVersion?: string } = {},
+  options: { annotations?: Record<string, string>; metallbVersion?: string; backend?: BackendName } = {},
 ): InMemoryCluster {
   const trail: Trail = [];
-  const pool = new InMemoryPoolResource(trail, addresses, options.annotations);
+  const backend = options.backend ?? 'metallb';
+  const pool = new InMemoryPoolResource(trail, addresses, options.annotations, backend);
   const metallb = new InMemoryMetalLBPods(trail, options.metallbVersion ?? 'v0.13.12');
   const events = new InMemoryEventSink(trail);
   const services = new InMemoryServiceResource(trail);
   const target: SyncTarget = {
     nodes: NO_NODES,
     pool: new PoolStore(pool),
-    loadBalancer: new MetalLB(metallb),
+    loadBalancer: backend === 'cilium' ? new CiliumLBIPAM() : new MetalLB(metallb),
     events,
     services,
     counter: {

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../devcluster/binaries.js';
 
@@ -52,4 +53,27 @@ export function canI(args: string[], options: KubectlOptions = {}): boolean {
 
 export function render(overlay: string): string {
   return kubectl(['kustomize', path.join(REPO_ROOT, 'deploy', overlay)]);
+}
+
+/** An overlay rendered the way a user adds components: `overlay` with them in `components:`. */
+export function renderWithComponents(overlay: string, components: readonly string[]): string {
+  const dir = path.join(
+    REPO_ROOT,
+    '.run',
+    'overlays',
+    [overlay, ...components].join('+').replaceAll('/', '-'),
+  );
+  mkdirSync(dir, { recursive: true });
+  const up = (p: string) => path.relative(dir, path.join(REPO_ROOT, 'deploy', p));
+  writeFileSync(
+    path.join(dir, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      `resources: [${up(overlay)}]`,
+      `components: [${components.map(up).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  return kubectl(['kustomize', dir]);
 }

@@ -3,6 +3,13 @@ import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import type { SyncSettings } from '../../lib/sync/sync-once.js';
 
 export { range, SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
+import { SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
+
+/** A person's IPv4 range in the pool: never ours. */
+export const V4 = '192.168.178.240/28';
+/** An address with this host part on the old prefix, and on the new one. */
+export const OLD = (host: string) => `${SUBNET_OLD}::${host}`;
+export const NEW = (host: string) => `${SUBNET_NEW}::${host}`;
 
 /** Settings for calling syncOnce directly: the host range every test uses, reload as given. */
 export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSettings {

@@ -14,11 +14,8 @@ import { inMemoryCluster } from '../support/in-memory-cluster.js';
 import { answering, run } from '../support/in-memory-sync.js';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
 import { formatText } from '../../lib/sync/result.js';
-import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
+import { NEW, OLD, range, SUBNET_NEW, SUBNET_OLD, V4 } from '../support/sync-settings.js';
 
-const V4 = '192.168.178.240/28';
-const OLD = (host: string) => `${SUBNET_OLD}::${host}`;
-const NEW = (host: string) => `${SUBNET_NEW}::${host}`;
 const all = { settings: { keepHostParts: 'all' as const } };
 
 /** A pool metallb-dyn6 synced to the old prefix, on a cluster running that MetalLB. */

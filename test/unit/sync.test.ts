@@ -12,7 +12,7 @@ import { staticSource } from '../../lib/source/static.js';
 import { inMemoryCluster } from '../support/in-memory-cluster.js';
 import { answering, run } from '../support/in-memory-sync.js';
 import { range, SUBNET_NEW, SUBNET_OLD } from '../support/sync-settings.js';
-import type { IPAddressPool } from '../../lib/cluster/ports.js';
+import type { AddressPool } from '../../lib/cluster/ports.js';
 
 const V4 = '192.168.178.240/28';
 const OLD = range(SUBNET_OLD);
@@ -311,7 +311,7 @@ describe('write', () => {
 
   it('a failed re-read after a conflict is a read failure', async () => {
     const cluster = synced();
-    cluster.pool.failWrites.push(new ConflictError(cluster.pool.ref));
+    cluster.pool.failWrites.push(new ConflictError(cluster.pool.label));
     cluster.pool.beforeWrite = () => {
       cluster.pool.failReads.push(forbidden('reading'));
     };
@@ -699,8 +699,8 @@ describe('rollback keeps what is not ours', () => {
   });
 
   it.each([
-    ['changed', (p: IPAddressPool) => p.spec.addresses.splice(1, 1, '10.0.0.0/24'), [OLD, '10.0.0.0/24']],
-    ['removed', (p: IPAddressPool) => p.spec.addresses.splice(1, 1), [OLD]],
+    ['changed', (p: AddressPool) => p.spec.addresses.splice(1, 1, '10.0.0.0/24'), [OLD, '10.0.0.0/24']],
+    ['removed', (p: AddressPool) => p.spec.addresses.splice(1, 1), [OLD]],
   ])('an entry someone %s meanwhile stays as they left it', async (_, edit, expected) => {
     const cluster = inMemoryCluster([OLD, V4], { annotations: ours(OLD) });
     cluster.metallb.cycles.push({ fails: 'down' });

@@ -22,7 +22,7 @@ import { established } from '../../../devcluster/metallb-fixture.js';
 import { goModuleDir, goToBuild } from '../../../devcluster/metallb-runtime.js';
 import { adminKubeConfig, createTestNamespace, sharedCluster } from '../../../devcluster/shared-cluster.js';
 import { describeIf } from '../../support/declared-skips.js';
-import { canI, kubectl, render } from '../../support/kubectl.js';
+import { canI, kubectl, render, renderWithComponents } from '../../support/kubectl.js';
 
 const CHART = path.join(REPO_ROOT, 'deploy/helm/metallb-dyn6');
 const ORIGINAL_VALUES = path.join(REPO_ROOT, 'test/fixtures/helm/original-values.yaml');
@@ -474,6 +474,23 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
         name: 'METALLB_DYN6_KEEP_HOST_PARTS',
         value: 'annotated',
       });
+    });
+
+    it('backend cilium grants what deploy/components/cilium grants instead of the MetalLB Role, and sets the backend', () => {
+      const component = docs(renderWithComponents('overlays/cronjob', ['components/cilium']));
+      const rulesOf = (objects: KubernetesObject[], kind: string) =>
+        objects.filter((o) => o.kind === kind).map((o) => (o as V1Role).rules);
+      const objects = rendered('backend=cilium');
+      // Both aimed at ipv6-pool: the component's default, and the pool of the original values.
+      expect(rulesOf(objects, 'ClusterRole')).toEqual(rulesOf(component, 'ClusterRole'));
+      expect(rulesOf(objects, 'Role')).toEqual(rulesOf(component, 'Role'));
+      expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata?.namespace)).toEqual(['default']);
+      const env = (find(objects, 'Deployment') as Deployment).spec.template.spec.containers[0]?.env;
+      expect(env).toContainEqual({ name: 'METALLB_DYN6_BACKEND', value: 'cilium' });
+      // auto may meet either pool: both grants.
+      expect(rendered('backend=auto').map((o) => `${o.kind ?? ''}/${o.metadata?.name ?? ''}`)).toEqual(
+        expect.arrayContaining(['Role/dyn6-metallb-dyn6', 'ClusterRole/dyn6-metallb-dyn6-cilium-pool']),
+      );
     });
 
     it("keepHostParts adds the component's ValidatingAdmissionPolicy for the release's account where the cluster serves it", () => {

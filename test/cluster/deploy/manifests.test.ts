@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiextensionsV1Api, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
@@ -11,7 +11,7 @@ import { established } from '../../../devcluster/metallb-fixture.js';
 import { goModuleDir, goToBuild } from '../../../devcluster/metallb-runtime.js';
 import { adminKubeConfig, sharedCluster } from '../../../devcluster/shared-cluster.js';
 import { describeIf, type Condition, type SkipId } from '../../support/declared-skips.js';
-import { canI, kubectl, render } from '../../support/kubectl.js';
+import { canI, kubectl, render, renderWithComponents } from '../../support/kubectl.js';
 
 const OVERLAYS = ['cronjob', 'knative', 'openfaas', 'eks'] as const;
 // Knative Serving 1.18's module, whose CRDs carry its published schemas.
@@ -262,19 +262,7 @@ describe('deployment manifests', () => {
 
     it('the keep-host-parts component adds exactly list, get and patch on Services in every namespace', () => {
       // Rendered the way a user adds it: the CronJob overlay with the component in `components:`.
-      const dir = path.join(REPO_ROOT, '.run', 'keep-host-parts-overlay');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        path.join(dir, 'kustomization.yaml'),
-        [
-          'apiVersion: kustomize.config.k8s.io/v1beta1',
-          'kind: Kustomization',
-          'resources: [../../deploy/overlays/cronjob]',
-          'components: [../../deploy/components/keep-host-parts]',
-          '',
-        ].join('\n'),
-      );
-      const rendered = kubectl(['kustomize', dir]);
+      const rendered = renderWithComponents('overlays/cronjob', ['components/keep-host-parts']);
       const rbac = parseAllDocuments(rendered)
         .map((d) => d.toJSON() as KubernetesObject)
         .filter((d) => d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding');

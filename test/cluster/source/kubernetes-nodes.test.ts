@@ -9,16 +9,13 @@ import { REPO_ROOT } from '../../../devcluster/binaries.js';
 import { startControlPlane, type ControlPlane } from '../../../devcluster/control-plane.js';
 import { kubeConfigFor } from '../../../devcluster/kubeconfig.js';
 import { createNodes, createPool, installPoolCrd } from '../../../devcluster/metallb-fixture.js';
-import { KubeMetalLBPods } from '../../../lib/cluster/metallb-pods.js';
-import { PoolStore } from '../../../lib/cluster/pool-store.js';
-import { KubePoolResource } from '../../../lib/cluster/pool-resource.js';
-import { EventRateLimit, KubeEventSink } from '../../../lib/cluster/event-sink.js';
-import { KubeServiceResource } from '../../../lib/cluster/service-resource.js';
+import { EventRateLimit } from '../../../lib/cluster/event-sink.js';
+import { backendFor } from '../../../lib/cluster/backends.js';
+import { kubeSyncTarget } from '../../../lib/sync/syncer.js';
 import { jsonLogger } from '../../../lib/log/logger.js';
-import { syncOnce, type SyncTarget } from '../../../lib/sync/sync-once.js';
+import { syncOnce } from '../../../lib/sync/sync-once.js';
 import { range, syncSettings } from '../../support/sync-settings.js';
 import { kubectl } from '../../support/kubectl.js';
-import { MetalLB } from '../../../lib/cluster/metallb.js';
 
 /** Nodes as a dual-stack home cluster reports them: IPv4, ULA, link-local-free SLAAC addresses. */
 const node = (name: string, labels: Record<string, string>, ...v6: string[]) => ({
@@ -136,16 +133,9 @@ describe('kubernetes-nodes source against a control plane of its own', () => {
       await createPool(admin, 'default', pool, { addresses: [V4] });
       const clients = new ApiClients(admin);
       const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
-      const target: SyncTarget = {
-        nodes: new KubeNodeDirectory(clients, counter),
-        pool: new PoolStore(new KubePoolResource(clients, { namespace: 'default', name: pool }, counter)),
-        loadBalancer: new MetalLB(
-          new KubeMetalLBPods(clients, { namespace: 'default', labelSelectors: ['app=none'] }, counter),
-        ),
-        events: new KubeEventSink(clients, counter, new EventRateLimit()),
-        services: new KubeServiceResource(clients, counter),
-        counter,
-      };
+      const place = { pool: { namespace: 'default', name: pool }, labelSelectors: ['app=none'] };
+      const backend = backendFor('metallb', clients, place, counter);
+      const target = kubeSyncTarget(backend, clients, counter, new EventRateLimit());
       const sync = () =>
         syncOnce(
           syncSettings({ reload: 'never' }),

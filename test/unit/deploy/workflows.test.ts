@@ -86,7 +86,7 @@ describe('the workflows', () => {
     expect([...pins].filter(([, shas]) => shas.size !== 1)).toEqual([]);
   });
 
-  it('build before the cluster suites the same plane and MetalLB releases the suites ask for', () => {
+  it('build before the cluster suites the same plane, MetalLB and Cilium releases the suites ask for', () => {
     const step = (workflow('ci.yml').jobs['cluster']?.steps ?? []).find(
       (s) => s.run?.includes('provision-kubernetes.sh') === true,
     );
@@ -99,6 +99,12 @@ describe('the workflows', () => {
     const wanted = [...(releases ?? '').matchAll(/'(v[\d.]+)'/g)].map((m) => m[1]);
     expect(wanted.length).toBeGreaterThan(0);
     expect(run).toContain(`for version in ${wanted.join(' ')}; do bash scripts/provision-metallb.sh`);
+    const cilium = /CILIUM_RELEASES = \[([^\]]*)\]/.exec(
+      readFileSync(path.join(REPO_ROOT, 'devcluster/cilium-operator.ts'), 'utf8'),
+    )?.[1];
+    const ciliumWanted = [...(cilium ?? '').matchAll(/'(v[\d.]+)'/g)].map((m) => m[1]);
+    expect(ciliumWanted.length).toBeGreaterThan(0);
+    expect(run).toContain(`for version in ${ciliumWanted.join(' ')}; do bash scripts/provision-cilium.sh`);
     expect(workflow('ci.yml').jobs['cluster']).toMatchObject({
       env: { METALLB_DYN6_TEST_KUBERNETES: '1.37' },
     });

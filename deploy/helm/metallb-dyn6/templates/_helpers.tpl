@@ -88,7 +88,7 @@ containers:
       - name: METALLB_DYN6_HOST_RANGE
         value: {{ required "metallb.hostRange is required, e.g. ::1000-::1999" .Values.metallb.hostRange | quote }}
       - name: METALLB_DYN6_METALLB_POOL
-        value: {{ required "metallb.pool is required: the IPAddressPool to manage" .Values.metallb.pool | quote }}
+        value: {{ required "metallb.pool is required: the IPAddressPool (or CiliumLoadBalancerIPPool) to manage" .Values.metallb.pool | quote }}
       - name: METALLB_DYN6_SOURCE
         value: {{ .Values.dyn6.source | quote }}
       {{- if .Values.dyn6.subnetOverride.enabled }}
@@ -105,6 +105,8 @@ containers:
         value: {{ .Values.metallb.podsLabelSelector | quote }}
       - name: METALLB_DYN6_KEEP_HOST_PARTS
         value: {{ include "metallb-dyn6.keepHostParts" . | quote }}
+      - name: METALLB_DYN6_BACKEND
+        value: {{ .Values.backend | quote }}
 {{- with .Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}

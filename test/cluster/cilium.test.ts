@@ -128,7 +128,7 @@ describeIf(condition, skipId, "Services follow the prefix with Cilium's real LB-
 
     /** Waits until the Services have these addresses (as Cilium reports them in their status). */
     async function addressesBecome(namespace: string, wanted: Record<string, string[]>): Promise<void> {
-      await servicesSettle(namespace, `${JSON.stringify(wanted)}`, (seen) =>
+      await servicesSettle(namespace, JSON.stringify(wanted), (seen) =>
         Object.entries(wanted).every(([name, ips]) => JSON.stringify(seen[name]) === JSON.stringify(ips)),
       );
     }

@@ -28,9 +28,10 @@ export class ServicePermissionError extends ClusterError {
   constructor(action: string, detail: string | undefined) {
     super(
       `${action}: forbidden (403)${detail === undefined ? '' : `: ${detail}`}. ` +
-        'Keeping host parts needs list, get and patch on Services in every namespace: add the kustomize ' +
-        'component deploy/components/keep-host-parts (or the same ClusterRole yourself), or set ' +
-        '--keep-host-parts / METALLB_DYN6_KEEP_HOST_PARTS to none',
+        'Keeping host parts (and publishing with --nptv6) needs list, get and patch on Services in every ' +
+        'namespace: add the kustomize component deploy/components/keep-host-parts (deploy/components/nptv6 ' +
+        'with --nptv6), or the same ClusterRole yourself, or set --keep-host-parts / ' +
+        'METALLB_DYN6_KEEP_HOST_PARTS to none',
       403,
     );
     this.name = 'ServicePermissionError';

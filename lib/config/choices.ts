@@ -15,3 +15,11 @@ export type KeepMode = (typeof KEEP_MODES)[number];
 /** The load balancer whose pool is kept (auto: the one whose pool the cluster has). */
 export const BACKENDS = ['metallb', 'cilium', 'auto'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
+
+/** How the home router translates prefixes, when metallb-dyn6 publishes addresses instead of moving the pool. */
+export const NPTV6_MODES = ['off', 'netmap', 'rfc6296'] as const;
+export type Nptv6Mode = (typeof NPTV6_MODES)[number];
+
+/** Which Services get their public address published (see lib/plan/published.ts). */
+export const PUBLISH_MODES = ['annotated', 'all'] as const;
+export type PublishMode = (typeof PUBLISH_MODES)[number];

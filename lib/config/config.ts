@@ -7,7 +7,16 @@ import { withinSource } from '../source/combinators.js';
 import { parseSource } from '../source/parse-source.js';
 import type { PrefixSource } from '../source/source.js';
 import { fail, ok, type Result } from '../errors/result.js';
-import type { BackendChoice, KeepMode, LogLevel, OutputFormat, ReloadStrategy } from './choices.js';
+import type {
+  BackendChoice,
+  KeepMode,
+  LogLevel,
+  OutputFormat,
+  PublishMode,
+  ReloadStrategy,
+} from './choices.js';
+import type { Translation } from '../prefix/nptv6.js';
+import { equal, networkOf, type IPv6 } from '../prefix/ipv6.js';
 import {
   MANIFEST_LABEL_SELECTOR,
   optionLabel,
@@ -41,11 +50,27 @@ export interface Config {
   kubeconfig?: string;
   output: OutputFormat;
   logLevel: LogLevel;
+  /** Set with --nptv6: Services' public addresses are published, the pool is never written. */
+  nptv6?: Nptv6Settings;
 }
 
-/** The option's value, or the line that reports it. */
-function readOption(name: OptionName, spec: OptionSpec, given: string | undefined): Result<unknown> {
-  if (spec.required === true && (given === undefined || given.trim() === '')) {
+export interface Nptv6Settings {
+  translation: Translation;
+  /** The router's inside prefix (its network address), as long as the delegation. */
+  inside: IPv6;
+  length: number;
+  publish: PublishMode;
+}
+
+/** The option's value, or the line that reports it. `publishing`: --nptv6 is on, no pool is kept. */
+function readOption(
+  name: OptionName,
+  spec: OptionSpec,
+  given: string | undefined,
+  publishing: boolean,
+): Result<unknown> {
+  const required = spec.required === true && !(publishing && spec.poolOnly === true);
+  if (required && (given === undefined || given.trim() === '')) {
     return fail(`${optionLabel(name)} is required`);
   }
   if (given === undefined) return ok(undefined);
@@ -68,8 +93,9 @@ function standIn(name: OptionName, spec: OptionSpec): unknown {
  */
 export function readOptions(raw: RawSettings, errors: string[]): OptionValues {
   const values: Partial<Record<OptionName, unknown>> = {};
+  const publishing = (raw.nptv6 ?? 'off').trim() !== 'off';
   for (const [name, spec] of OPTION_ENTRIES) {
-    const read = readOption(name, spec, raw[name] ?? spec.default);
+    const read = readOption(name, spec, raw[name] ?? spec.default, publishing);
     if (!read.ok) errors.push(read.error);
     values[name] = read.ok ? read.value : standIn(name, spec);
   }
@@ -110,21 +136,45 @@ function sourceOf(values: OptionValues, errors: string[]): PrefixSource | undefi
   return range === undefined ? source.value : withinSource(range, source.value);
 }
 
+/** --nptv6's settings, or undefined when it is off (or refused: then a line in `errors` says why). */
+function nptv6Of(v: OptionValues, errors: string[]): Nptv6Settings | undefined {
+  if (v.nptv6 === 'off') return undefined;
+  if (v.nptv6Inside === undefined) {
+    errors.push(`${optionLabel('nptv6Inside')} is required with ${optionLabel('nptv6')} ${v.nptv6}`);
+    return undefined;
+  }
+  const [address, length] = v.nptv6Inside;
+  const inside = networkOf(address, length);
+  if (length !== v.delegatedLength) {
+    errors.push(
+      `${optionLabel('nptv6Inside')}: a /${String(length)}, but the delegation is a /${String(v.delegatedLength)} (${optionLabel('delegatedLength')}): NPTv6 maps a prefix onto one of the same length`,
+    );
+  } else if (!equal(inside, address)) {
+    errors.push(
+      `${optionLabel('nptv6Inside')}: ${address.toString()} has bits set past /${String(length)}; did you mean ${inside.toString()}/${String(length)}?`,
+    );
+  }
+  return { translation: v.nptv6, inside, length, publish: v.nptv6Publish };
+}
+
 export function loadConfig(raw: RawSettings): Result<Config, string[]> {
   const errors: string[] = [];
   const v = readOptions(raw, errors);
   const policy = prefixPolicy(raw, v.delegatedLength, errors);
   const source = sourceOf(v, errors);
+  const nptv6 = nptv6Of(v, errors);
   if (errors.length > 0) return fail(errors);
   // Stryker disable next-line ConditionalExpression,LogicalOperator: each left a line in errors; for the compiler
-  if (source === undefined || v.hostRange === undefined || v.pool === undefined) return fail(errors);
+  if (source === undefined || (nptv6 === undefined && (v.hostRange === undefined || v.pool === undefined)))
+    return fail(errors);
   return ok({
     source,
     sourceSpec: v.source,
     detectDeadlineMs: v.detectDeadline,
-    hosts: v.hostRange,
+    // Publishing (--nptv6) keeps no pool: no range and no pool name.
+    hosts: v.hostRange ?? [],
     backend: v.backend,
-    pool: { namespace: v.namespace, name: v.pool },
+    pool: { namespace: v.namespace, name: v.pool ?? '' },
     labelSelectors:
       raw.labelSelector === undefined ? [v.labelSelector, MANIFEST_LABEL_SELECTOR] : [v.labelSelector],
     policy,
@@ -140,5 +190,6 @@ export function loadConfig(raw: RawSettings): Result<Config, string[]> {
     ...(v.kubeconfig === undefined ? {} : { kubeconfig: v.kubeconfig }),
     output: v.output,
     logLevel: v.logLevel,
+    ...(nptv6 === undefined ? {} : { nptv6 }),
   });
 }

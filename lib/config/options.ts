@@ -2,7 +2,15 @@
 // parser. The CLI's parser, its --help, the README's table and loadConfig all come from this list.
 import { parseHostRanges } from '../prefix/host-range.js';
 import { parseCidr } from '../source/combinators.js';
-import { BACKENDS, KEEP_MODES, LOG_LEVELS, OUTPUT_FORMATS, RELOAD_STRATEGIES } from './choices.js';
+import {
+  BACKENDS,
+  KEEP_MODES,
+  LOG_LEVELS,
+  NPTV6_MODES,
+  OUTPUT_FORMATS,
+  PUBLISH_MODES,
+  RELOAD_STRATEGIES,
+} from './choices.js';
 import {
   asGiven,
   DNS_LABEL,
@@ -24,6 +32,8 @@ export interface OptionSpec<T = unknown> {
   boolean?: boolean;
   /** A blank value is refused as missing; the value is read without surrounding blanks. */
   required?: boolean;
+  /** Required only when metallb-dyn6 keeps a pool: with --nptv6 it publishes addresses instead. */
+  poolOnly?: boolean;
   help: string;
   /** Checks the option on its own; what needs other options too is checked in loadConfig. */
   parse: Parse<T>;
@@ -41,8 +51,9 @@ export const OPTIONS = {
   hostRange: {
     flag: 'host-range',
     env: ['METALLB_DYN6_HOST_RANGE'],
-    help: 'Host part of the pool range(s) inside the /64: ::1000-::1999, ::1000/116, or a comma list (required)',
+    help: 'Host part of the pool range(s) inside the /64: ::1000-::1999, ::1000/116, or a comma list (required, but with --nptv6)',
     required: true,
+    poolOnly: true,
     parse: parseHostRanges,
   },
   backend: {
@@ -55,8 +66,9 @@ export const OPTIONS = {
   pool: {
     flag: 'pool',
     env: ['METALLB_DYN6_METALLB_POOL'],
-    help: 'Name of the pool to manage: the IPAddressPool, or the CiliumLoadBalancerIPPool with --backend cilium (required)',
+    help: 'Name of the pool to manage: the IPAddressPool, or the CiliumLoadBalancerIPPool with --backend cilium (required, but with --nptv6)',
     required: true,
+    poolOnly: true,
     parse: kubernetesName(DNS_SUBDOMAIN, 253, 'a valid Kubernetes object name'),
   },
   namespace: {
@@ -137,6 +149,26 @@ export const OPTIONS = {
     default: 'none',
     help: 'When the prefix changes, LoadBalancer Services keep their host part (::1005 stays ::1005) by re-pinning them: none | annotated (Services annotated metallb-dyn6/keep-host-part=true) | all; needs deploy/components/keep-host-parts',
     parse: oneOf(KEEP_MODES),
+  },
+  nptv6: {
+    flag: 'nptv6',
+    env: ['METALLB_DYN6_NPTV6'],
+    default: 'off',
+    help: "The router translates a stable inside prefix to the ISP's (NPTv6): netmap (nftables prefix NAT, NETMAP, pf binat) | rfc6296 (checksum-neutral: ip6tables SNPT/DNPT) | off. On, the pool is never written: each LoadBalancer Service's public address is published for external-dns instead",
+    parse: oneOf(NPTV6_MODES),
+  },
+  nptv6Inside: {
+    flag: 'nptv6-inside',
+    env: ['METALLB_DYN6_NPTV6_INSIDE'],
+    help: "The router's inside prefix, as long as the delegation (--delegated-length), e.g. fd00:1234:5678::/48; needed with --nptv6",
+    parse: expecting('an IPv6 CIDR', parseCidr),
+  },
+  nptv6Publish: {
+    flag: 'nptv6-publish',
+    env: ['METALLB_DYN6_NPTV6_PUBLISH'],
+    default: 'all',
+    help: 'With --nptv6, whose public address is published: all (every LoadBalancer Service with an inside address) | annotated (those annotated metallb-dyn6/publish=true)',
+    parse: oneOf(PUBLISH_MODES),
   },
   reload: {
     flag: 'reload',

@@ -24,6 +24,18 @@ export const KEEP_ANNOTATION = `${ANNOTATION_PREFIX}/keep-host-part`;
  * exactly this value the pin is ours to move or remove; once a person edits it, it is theirs.
  */
 export const PINNED_BY_US_ANNOTATION = `${ANNOTATION_PREFIX}/pinned`;
+/** With --nptv6 --nptv6-publish annotated, a Service's opt-in: "true". */
+export const PUBLISH_ANNOTATION = `${ANNOTATION_PREFIX}/publish`;
+/** The targets this tool published; a target annotation holding anything else is a person's. */
+export const PUBLISHED_BY_US_ANNOTATION = `${ANNOTATION_PREFIX}/published`;
+/**
+ * Where external-dns reads a Service's targets: external-dns >= 0.22 reads the first only (unless
+ * told otherwise), earlier releases the second; both are written, with the same value.
+ */
+export const TARGET_ANNOTATIONS = [
+  'external-dns.kubernetes.io/target',
+  'external-dns.alpha.kubernetes.io/target',
+] as const;
 
 /** A LoadBalancer Service as far as its addresses go. */
 export interface LoadBalancerService {

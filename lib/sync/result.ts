@@ -40,6 +40,16 @@ export interface ServiceReport {
   undone?: boolean;
 }
 
+/** What an NPTv6 run (--nptv6) published for external-dns. */
+export interface PublishReport {
+  translation: 'netmap' | 'rfc6296';
+  /** The router's inside prefix. */
+  inside: string;
+  /** Services whose targets were (or, dry-run, would be) written; `targets` empty: ours removed. */
+  changed: { service: string; targets: string[]; was?: string }[];
+  notPublished: { service: string; reason: string }[];
+}
+
 export interface SyncResult {
   status: SyncStatus;
   pool: string;
@@ -55,6 +65,7 @@ export interface SyncResult {
   removed?: string[];
   reload?: ReloadReport;
   services?: ServiceReport;
+  published?: PublishReport;
   apiRequests: number;
   durationMs: number;
   stage?: FailureStage;
@@ -79,6 +90,7 @@ export function formatText(r: SyncResult): string {
   if (r.after !== undefined) lines.push(`  pool:    ${r.after.join(', ')}`);
   if (r.reload !== undefined) lines.push(`  reload:  ${r.reload.action} (${r.reload.reason})`);
   if (r.services !== undefined) lines.push(...serviceLines(r.services));
+  if (r.published !== undefined) lines.push(...publishedLines(r.published));
   if (r.error !== undefined) lines.push(`  error:   ${r.error}`);
   lines.push(
     `  ${String(r.apiRequests)} API request${r.apiRequests === 1 ? '' : 's'} in ${String(r.durationMs)} ms`,
@@ -96,5 +108,17 @@ function serviceLines(services: ServiceReport): string[] {
     ),
     ...services.notKept.map((n) => `  not kept: ${n.service} ${n.address}: ${n.reason}`),
     ...(services.skipped === undefined ? [] : [`  services left alone: ${services.skipped}`]),
+  ];
+}
+
+function publishedLines(published: PublishReport): string[] {
+  return [
+    `  nptv6:   ${published.translation}, inside ${published.inside}`,
+    ...published.changed.map((c) =>
+      c.targets.length === 0
+        ? `  published: ${c.service} removed (was ${c.was ?? '?'})`
+        : `  published: ${c.service} ${c.targets.join(', ')}${c.was === undefined ? '' : ` (was ${c.was})`}`,
+    ),
+    ...published.notPublished.map((n) => `  not published: ${n.service}: ${n.reason}`),
   ];
 }

@@ -13,11 +13,15 @@ import type { Logger } from '../log/logger.js';
 import { syncOnce, type SyncRequest, type SyncTarget } from './sync-once.js';
 import type { SyncResult } from './result.js';
 import { startReport } from './run-report.js';
+import { publishOnce } from './publish-once.js';
 
 export interface Syncer {
   /** One run, ended by --deadline or by `stop` (a signal to the process) at the latest. */
   sync(request?: SyncRequest, stop?: AbortSignal): Promise<SyncResult>;
 }
+
+/** NPTv6 mode's Events are on the Services it publishes. */
+const SERVICE_EVENTS = { kind: { apiVersion: 'v1', kind: 'Service' } };
 
 export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Syncer {
   // One connection pool for every sync of this process (warm functions, `run`).
@@ -28,6 +32,19 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
       const deadline = runDeadline(config.deadlineMs, stop);
       const counter = new ApiRequests(requestLimits(config.requestTimeoutMs, deadline.signal));
       try {
+        if (config.nptv6 !== undefined) {
+          const target = {
+            nodes: new KubeNodeDirectory(clients, counter),
+            services: new KubeServiceResource(clients, counter),
+            events: new KubeEventSink(clients, counter, eventLimit, SERVICE_EVENTS),
+            counter,
+          };
+          const settings = { ...config, nptv6: config.nptv6 };
+          return await publishOnce(settings, config.source, target, log, {
+            ...request,
+            stop: deadline.signal,
+          });
+        }
         const chosen = await chooseBackend(config.backend, clients, config, counter);
         if (!chosen.ok) {
           return startReport(poolNameFor(config.backend, config), counter, log, request.trigger).failed(

@@ -70,7 +70,7 @@ describe('keeping host parts on the real apiserver', () => {
     expect(run.code).toBe(0);
     expect(run.result).toMatchObject({ status: 'updated', after: ['192.168.178.240/28', range(NEW)] });
     expect(run.result?.services?.skipped).toMatch(
-      /^listing Services in all namespaces: forbidden \(403\): .*cannot list resource "services".*\. Keeping host parts needs list, get and patch on Services in every namespace: add the kustomize component deploy\/components\/keep-host-parts \(or the same ClusterRole yourself\), or set --keep-host-parts \/ METALLB_DYN6_KEEP_HOST_PARTS to none$/,
+      /^listing Services in all namespaces: forbidden \(403\): .*cannot list resource "services".*\. Keeping host parts \(and publishing with --nptv6\) needs list, get and patch on Services in every namespace: add the kustomize component deploy\/components\/keep-host-parts \(deploy\/components\/nptv6 with --nptv6\), or the same ClusterRole yourself, or set --keep-host-parts \/ METALLB_DYN6_KEEP_HOST_PARTS to none$/,
     );
     expect((await home.readPool()).spec.addresses).toEqual(['192.168.178.240/28', range(NEW)]);
     expect((await readWeb(home)).metadata?.resourceVersion).toBe(web.metadata?.resourceVersion);

@@ -170,7 +170,7 @@ describe('keeping host parts through a sync', () => {
     const { result } = await run(cluster, all);
     expect(result).toMatchObject({ status: 'updated', after: [V4, range(SUBNET_NEW)] });
     expect(result.services?.skipped).toMatch(
-      /^listing Services in all namespaces: forbidden \(403\): RBAC: access denied\. Keeping host parts needs list, get and patch on Services in every namespace: add the kustomize component deploy\/components\/keep-host-parts/,
+      /^listing Services in all namespaces: forbidden \(403\): RBAC: access denied\. Keeping host parts \(and publishing with --nptv6\) needs list, get and patch on Services in every namespace: add the kustomize component deploy\/components\/keep-host-parts/,
     );
     expect(cluster.events.events.map((e) => `${e.type} ${e.reason}`)).toContain('Warning HostPartsNotKept');
   });

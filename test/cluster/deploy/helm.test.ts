@@ -314,6 +314,7 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
         METALLB_DYN6_METALLB_LABEL_SELECTOR:
           'app.kubernetes.io/name=metallb,app.kubernetes.io/instance=metallb',
         METALLB_DYN6_KEEP_HOST_PARTS: 'none',
+        METALLB_DYN6_BACKEND: 'metallb',
       });
       // Its image.repository held the full path, registry included: used as it is.
       expect(container?.image).toBe(`quay.io/spacebird-dev/metallb-dyn6:${APP_VERSION}`);

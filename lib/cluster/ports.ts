@@ -6,6 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Result } from '../errors/result.js';
 import type { LoadBalancerService, PinFields } from '../plan/host-parts.js';
 import type { RecordPatch } from '../plan/pool-record.js';
+import type { DnsRecord, OwnedRecords } from '../plan/dns-records.js';
 import type { ReloadStrategy } from '../config/choices.js';
 import type { ReloadReport } from '../sync/result.js';
 
@@ -155,4 +156,15 @@ export interface NodeAddresses {
 /** Where the kubernetes-nodes source reads node addresses. */
 export interface NodeDirectory {
   addresses(labelSelector?: string): Promise<NodeAddresses>;
+}
+
+/** external-dns's DNSEndpoints that metallb-dyn6 owns (--nptv6-records dnsendpoint). */
+export interface RecordResource {
+  /** Ours, in every namespace (by their label). */
+  listOwned(): Promise<OwnedRecords[]>;
+  /** Throws when an object of that name exists already (a person's, or ours made meanwhile). */
+  create(namespace: string, name: string, service: string, endpoints: DnsRecord[]): Promise<void>;
+  /** At `resourceVersion`: a 409 when someone changed it since. */
+  update(namespace: string, name: string, resourceVersion: string, endpoints: DnsRecord[]): Promise<void>;
+  delete(namespace: string, name: string, resourceVersion: string): Promise<void>;
 }

@@ -23,3 +23,7 @@ export type Nptv6Mode = (typeof NPTV6_MODES)[number];
 /** Which Services get their public address published (see lib/plan/published.ts). */
 export const PUBLISH_MODES = ['annotated', 'all'] as const;
 export type PublishMode = (typeof PUBLISH_MODES)[number];
+
+/** Where NPTv6 mode publishes: the Services' external-dns annotations, or DNSEndpoints of its own. */
+export const RECORD_KINDS = ['annotations', 'dnsendpoint'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];

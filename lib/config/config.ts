@@ -13,6 +13,7 @@ import type {
   LogLevel,
   OutputFormat,
   PublishMode,
+  RecordKind,
   ReloadStrategy,
 } from './choices.js';
 import type { Translation } from '../prefix/nptv6.js';
@@ -60,6 +61,7 @@ export interface Nptv6Settings {
   inside: IPv6;
   length: number;
   publish: PublishMode;
+  records: RecordKind;
 }
 
 /** The option's value, or the line that reports it. `publishing`: --nptv6 is on, no pool is kept. */
@@ -154,7 +156,7 @@ function nptv6Of(v: OptionValues, errors: string[]): Nptv6Settings | undefined {
       `${optionLabel('nptv6Inside')}: ${address.toString()} has bits set past /${String(length)}; did you mean ${inside.toString()}/${String(length)}?`,
     );
   }
-  return { translation: v.nptv6, inside, length, publish: v.nptv6Publish };
+  return { translation: v.nptv6, inside, length, publish: v.nptv6Publish, records: v.nptv6Records };
 }
 
 export function loadConfig(raw: RawSettings): Result<Config, string[]> {

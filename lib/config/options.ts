@@ -9,6 +9,7 @@ import {
   NPTV6_MODES,
   OUTPUT_FORMATS,
   PUBLISH_MODES,
+  RECORD_KINDS,
   RELOAD_STRATEGIES,
 } from './choices.js';
 import {
@@ -169,6 +170,13 @@ export const OPTIONS = {
     default: 'all',
     help: 'With --nptv6, whose public address is published: all (every LoadBalancer Service with an inside address) | annotated (those annotated metallb-dyn6/publish=true)',
     parse: oneOf(PUBLISH_MODES),
+  },
+  nptv6Records: {
+    flag: 'nptv6-records',
+    env: ['METALLB_DYN6_NPTV6_RECORDS'],
+    default: 'annotations',
+    help: "With --nptv6, where the public addresses go: annotations (external-dns's target annotations on each Service) | dnsendpoint (a DNSEndpoint per Service, named by its external-dns hostname annotation; the Services are only read)",
+    parse: oneOf(RECORD_KINDS),
   },
   reload: {
     flag: 'reload',

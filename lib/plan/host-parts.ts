@@ -32,6 +32,11 @@ export const PUBLISHED_BY_US_ANNOTATION = `${ANNOTATION_PREFIX}/published`;
  * Where external-dns reads a Service's targets: external-dns >= 0.22 reads the first only (unless
  * told otherwise), earlier releases the second; both are written, with the same value.
  */
+/** Where external-dns reads the names a Service is published under (the newer key first, as for the targets). */
+export const HOSTNAME_ANNOTATIONS = [
+  'external-dns.kubernetes.io/hostname',
+  'external-dns.alpha.kubernetes.io/hostname',
+] as const;
 export const TARGET_ANNOTATIONS = [
   'external-dns.kubernetes.io/target',
   'external-dns.alpha.kubernetes.io/target',

@@ -42,10 +42,14 @@ export interface PublishPlan {
   notPublished: NotPublished[];
 }
 
-const keyOf = (s: LoadBalancerService) => `${s.namespace}/${s.name}`;
+export const keyOf = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
+
+/** Whether the mode publishes this Service at all. */
+export const wanted = (service: LoadBalancerService, mode: PublishMode): boolean =>
+  mode === 'all' || service.annotations[PUBLISH_ANNOTATION] === 'true';
 
 /** The targets of one Service: undefined when it has no inside address (not ours to publish). */
-function targetsOf(
+export function targetsOf(
   service: LoadBalancerService,
   input: PublishInput,
 ): { targets: string[] } | NotPublished | undefined {
@@ -78,8 +82,7 @@ function planOne(
   notPublished: NotPublished[],
 ): Publication | undefined {
   const ours = service.annotations[PUBLISHED_BY_US_ANNOTATION];
-  const wanted = input.mode === 'all' || service.annotations[PUBLISH_ANNOTATION] === 'true';
-  const found = wanted ? targetsOf(service, input) : undefined;
+  const found = wanted(service, input.mode) ? targetsOf(service, input) : undefined;
   if (found !== undefined && 'reason' in found) {
     notPublished.push(found);
     return undefined;

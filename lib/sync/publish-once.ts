@@ -10,7 +10,6 @@ import {
   type NotPublished,
   type Publication,
   type PublishInput,
-  type PublishPlan,
 } from '../plan/published.js';
 
 /** What a Service's targets are planned from, but the Services. */
@@ -19,7 +18,14 @@ import { networkOf } from '../prefix/ipv6.js';
 import { checkAnswerLength, type PrefixPolicy } from '../prefix/subnet.js';
 import type { PrefixSource } from '../source/source.js';
 import { retryOnConflict } from '../cluster/conflicts.js';
-import type { EventSink, NodeDirectory, RequestCounter, ServiceResource } from '../cluster/ports.js';
+import type {
+  EventSink,
+  NodeDirectory,
+  RecordResource,
+  RequestCounter,
+  ServiceResource,
+} from '../cluster/ports.js';
+import { planRecords, targetsIn } from '../plan/dns-records.js';
 import { detect } from './detect.js';
 import type { PublishReport, SyncResult } from './result.js';
 import { startReport, type ReportFields } from './run-report.js';
@@ -35,6 +41,8 @@ export interface PublishSettings {
 export interface PublishTarget {
   nodes: NodeDirectory;
   services: ServiceResource;
+  /** Only with --nptv6-records dnsendpoint. */
+  records?: RecordResource;
   /** Events on the Services. */
   events: EventSink;
   counter: RequestCounter;
@@ -63,35 +71,96 @@ export async function publishOnce(
     translation: nptv6.translation,
     mode: nptv6.publish,
   };
-  let plan: PublishPlan;
+  const dryRun = request.dryRun ?? settings.dryRun;
+  let outcome: Published;
   try {
-    plan = planPublication({ ...input, services: await target.services.list() });
+    const services = await target.services.list();
+    outcome =
+      nptv6.records === 'dnsendpoint'
+        ? await publishRecords({ ...input, services }, target, log, dryRun)
+        : await publishAnnotations({ ...input, services }, target, log, dryRun);
   } catch (error) {
     return report.failed('services', errorText(error), { ...found, prefix });
   }
-  const published = (changes: Publication[], failures: NotPublished[] = []): PublishReport => ({
-    translation: nptv6.translation,
-    inside,
-    changed: changes.map((c) => ({
-      service: `${c.namespace}/${c.name}`,
-      targets: c.targets,
-      ...(c.was === undefined ? {} : { was: c.was }),
-    })),
-    notPublished: [...plan.notPublished, ...failures],
-  });
-  const fields = (changes: Publication[], failures?: NotPublished[]): ReportFields => ({
+  const fields: ReportFields = {
     ...found,
     prefix,
-    published: published(changes, failures),
-  });
-  if (request.dryRun ?? settings.dryRun) return report.done('dry-run', fields(plan.changes));
-  const { done, left, failures } = await applyAll(plan.changes, input, target, log);
-  plan.notPublished.push(...left);
-  if (failures.length > 0) {
-    const message = failures.map((f) => `${f.service}: ${f.reason}`).join('; ');
-    return report.failed('services', message, fields(done, failures));
+    published: {
+      translation: nptv6.translation,
+      inside,
+      changed: outcome.changed,
+      notPublished: [...outcome.notPublished, ...outcome.failures],
+    },
+  };
+  if (dryRun) return report.done('dry-run', fields);
+  if (outcome.failures.length > 0) {
+    const message = outcome.failures.map((f) => `${f.service}: ${f.reason}`).join('; ');
+    return report.failed('services', message, fields);
   }
-  return report.done(done.length > 0 ? 'updated' : 'unchanged', fields(done));
+  return report.done(outcome.changed.length > 0 ? 'updated' : 'unchanged', fields);
+}
+
+/** What a publisher did (or, dry run, would do), what it left alone, and what failed. */
+interface Published {
+  changed: PublishReport['changed'];
+  notPublished: NotPublished[];
+  failures: NotPublished[];
+}
+
+const changeOf = (service: string, targets: string[], was?: string): PublishReport['changed'][number] => ({
+  service,
+  targets,
+  ...(was === undefined ? {} : { was }),
+});
+
+/** The Services' own external-dns target annotations. */
+async function publishAnnotations(
+  input: PublishInput,
+  target: PublishTarget,
+  log: Logger,
+  dryRun: boolean,
+): Promise<Published> {
+  const plan = planPublication(input);
+  const report = (changes: Publication[]) =>
+    changes.map((c) => changeOf(`${c.namespace}/${c.name}`, c.targets, c.was));
+  if (dryRun) return { changed: report(plan.changes), notPublished: plan.notPublished, failures: [] };
+  const { done, left, failures } = await applyAll(plan.changes, input, target, log);
+  return { changed: report(done), notPublished: [...plan.notPublished, ...left], failures };
+}
+
+/** DNSEndpoints of our own, one per Service, the Services only read. */
+async function publishRecords(
+  input: PublishInput,
+  target: PublishTarget,
+  log: Logger,
+  dryRun: boolean,
+): Promise<Published> {
+  const records = target.records;
+  if (records === undefined)
+    throw new Error('internal: --nptv6-records dnsendpoint without a DNSEndpoint resource');
+  const plan = planRecords(input, await records.listOwned());
+  const changed: PublishReport['changed'] = [];
+  const failures: NotPublished[] = [];
+  for (const change of plan.changes) {
+    const was = change.kind === 'create' ? undefined : targetsIn(change.was).join(',');
+    const entry = changeOf(change.service, change.kind === 'delete' ? [] : targetsIn(change.endpoints), was);
+    if (dryRun) {
+      changed.push(entry);
+      continue;
+    }
+    try {
+      if (change.kind === 'create')
+        await records.create(change.namespace, change.name, change.service, change.endpoints);
+      else if (change.kind === 'update')
+        await records.update(change.namespace, change.name, change.resourceVersion, change.endpoints);
+      else await records.delete(change.namespace, change.name, change.resourceVersion);
+      changed.push(entry);
+      await announce(entry, target, log);
+    } catch (error) {
+      failures.push({ service: change.service, reason: errorText(error) });
+    }
+  }
+  return { changed, notPublished: plan.notPublished, failures };
 }
 
 /** Patches every Service of the plan; returns what was published and what failed, one line each. */
@@ -112,7 +181,11 @@ async function applyAll(
         continue;
       }
       done.push(outcome);
-      await announce(outcome, target, log);
+      await announce(
+        changeOf(`${outcome.namespace}/${outcome.name}`, outcome.targets, outcome.was),
+        target,
+        log,
+      );
     } catch (error) {
       failures.push({ service: `${change.namespace}/${change.name}`, reason: errorText(error) });
     }
@@ -121,18 +194,23 @@ async function applyAll(
 }
 
 /** Best effort: an Event on the Service, saying what is published now and what was. */
-async function announce(applied: Publication, target: PublishTarget, log: Logger): Promise<void> {
+async function announce(
+  change: PublishReport['changed'][number],
+  target: PublishTarget,
+  log: Logger,
+): Promise<void> {
   const message =
-    applied.targets.length === 0
-      ? `published targets removed (were ${applied.was ?? '?'})`
-      : `published ${applied.targets.join(', ')}${applied.was === undefined ? '' : ` (was ${applied.was})`}`;
-  const service = { namespace: applied.namespace, name: applied.name };
-  const recorded = await target.events.record(service, 'Normal', 'PublishedAddressChanged', message);
-  if (!recorded.ok)
-    log.warn('could not record an Event', {
-      service: `${service.namespace}/${service.name}`,
-      error: recorded.error,
-    });
+    change.targets.length === 0
+      ? `published targets removed (were ${change.was ?? '?'})`
+      : `published ${change.targets.join(', ')}${change.was === undefined ? '' : ` (was ${change.was})`}`;
+  const [namespace = '', name = ''] = change.service.split('/');
+  const recorded = await target.events.record(
+    { namespace, name },
+    'Normal',
+    'PublishedAddressChanged',
+    message,
+  );
+  if (!recorded.ok) log.warn('could not record an Event', { service: change.service, error: recorded.error });
 }
 
 /**

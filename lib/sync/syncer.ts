@@ -14,6 +14,7 @@ import { syncOnce, type SyncRequest, type SyncTarget } from './sync-once.js';
 import type { SyncResult } from './result.js';
 import { startReport } from './run-report.js';
 import { publishOnce } from './publish-once.js';
+import { KubeRecordResource } from '../cluster/record-resource.js';
 
 export interface Syncer {
   /** One run, ended by --deadline or by `stop` (a signal to the process) at the latest. */
@@ -38,6 +39,9 @@ export function createSyncer(config: Config, kc: KubeConfig, log: Logger): Synce
             services: new KubeServiceResource(clients, counter),
             events: new KubeEventSink(clients, counter, eventLimit, SERVICE_EVENTS),
             counter,
+            ...(config.nptv6.records === 'dnsendpoint'
+              ? { records: new KubeRecordResource(clients, counter) }
+              : {}),
           };
           const settings = { ...config, nptv6: config.nptv6 };
           return await publishOnce(settings, config.source, target, log, {

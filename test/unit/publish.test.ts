@@ -13,6 +13,7 @@ import {
   type LoadBalancerService,
 } from '../../lib/plan/host-parts.js';
 import { planPublication, type PublishInput } from '../../lib/plan/published.js';
+import { planRecords } from '../../lib/plan/dns-records.js';
 import { publishOnce } from '../../lib/sync/publish-once.js';
 import { parseAnswer } from '../../lib/source/answer.js';
 import { staticSource } from '../../lib/source/static.js';
@@ -132,6 +133,7 @@ describe('an NPTv6 run', () => {
     inside: ipaddr.IPv6.parse(INSIDE),
     length: 56,
     publish: 'all',
+    records: 'annotations',
   };
   const settings = {
     nptv6,
@@ -249,5 +251,117 @@ describe('an NPTv6 run', () => {
     expect(result).toMatchObject({ status: 'failed', stage: 'services' });
     expect(result.published?.notPublished.map((n) => n.service)).toEqual(['apps/web', 'iot/mqtt']);
     expect(result.error).toMatch(/^apps\/web: patching Service apps\/web: forbidden \(403\)/);
+  });
+});
+
+describe('publishing as DNSEndpoints (--nptv6-records dnsendpoint)', () => {
+  const HOST = 'external-dns.alpha.kubernetes.io/hostname';
+  const named = (name: string, ingress: string[], hostnames?: string) =>
+    service(name, ingress, hostnames === undefined ? {} : { [HOST]: hostnames });
+
+  it('plans an AAAA and an A record for each hostname, and leaves a Service without a hostname to say so', () => {
+    const plan = planRecords(
+      input([
+        named('web', [V4, 'fd00:1234:5678:abcd::1005'], 'web.example.net, www.example.net'),
+        named('mqtt', ['fd00:1234:5678:abcd::1006']),
+      ]),
+      [],
+    );
+    expect(plan.changes).toEqual([
+      {
+        kind: 'create',
+        namespace: 'apps',
+        name: 'metallb-dyn6-web',
+        service: 'apps/web',
+        endpoints: [
+          { dnsName: 'web.example.net', recordType: 'AAAA', targets: ['2a02:8071:1234:56cd::1005'] },
+          { dnsName: 'web.example.net', recordType: 'A', targets: [V4] },
+          { dnsName: 'www.example.net', recordType: 'AAAA', targets: ['2a02:8071:1234:56cd::1005'] },
+          { dnsName: 'www.example.net', recordType: 'A', targets: [V4] },
+        ],
+      },
+    ]);
+    expect(plan.notPublished).toEqual([
+      {
+        service: 'apps/mqtt',
+        reason: 'no hostname to publish under: annotate it external-dns.kubernetes.io/hostname',
+      },
+    ]);
+  });
+
+  it('updates ours when the prefix moved, leaves it when right, and deletes ours whose Service is gone', () => {
+    const web = named('web', ['fd00:1234:5678:abcd::1005'], 'web.example.net');
+    const right = [
+      { dnsName: 'web.example.net', recordType: 'AAAA' as const, targets: ['2a02:8071:1234:56cd::1005'] },
+    ];
+    const owned = (service: string, endpoints: typeof right) => ({
+      namespace: 'apps',
+      name: `metallb-dyn6-${service}`,
+      resourceVersion: '7',
+      service: `apps/${service}`,
+      endpoints,
+    });
+    expect(planRecords(input([web]), [owned('web', right)]).changes).toEqual([]);
+    const moved = planRecords(
+      input([web], {
+        mapping: { inside: ipaddr.IPv6.parse(INSIDE), outside: ipaddr.IPv6.parse(NEXT), length: 56 },
+      }),
+      [owned('web', right), owned('gone', right)],
+    );
+    expect(moved.changes.map((c) => [c.kind, c.name])).toEqual([
+      ['update', 'metallb-dyn6-web'],
+      ['delete', 'metallb-dyn6-gone'],
+    ]);
+  });
+
+  it('in a run, creates the records and reads the Services only', async () => {
+    const cluster = inMemoryCluster([]);
+    cluster.services.add({
+      namespace: 'apps',
+      name: 'web',
+      annotations: { [HOST]: 'web.example.net' },
+      ingress: ['fd00:1234:5678:abcd::1005'],
+    });
+    const created: string[] = [];
+    const records = {
+      listOwned: () => Promise.resolve([]),
+      create: (namespace: string, name: string) => {
+        created.push(`${namespace}/${name}`);
+        return Promise.resolve();
+      },
+      update: () => Promise.reject(new Error('not expected')),
+      delete: () => Promise.reject(new Error('not expected')),
+    };
+    const target = {
+      nodes: cluster.target.nodes,
+      services: cluster.services,
+      events: cluster.events,
+      counter: cluster.target.counter,
+      records,
+    };
+    const settings = {
+      nptv6: {
+        translation: 'netmap' as const,
+        inside: ipaddr.IPv6.parse(INSIDE),
+        length: 56,
+        publish: 'all' as const,
+        records: 'dnsendpoint' as const,
+      },
+      policy: { delegatedLength: 56, shortestAnswer: 48 },
+      detectDeadlineMs: 5000,
+      dryRun: false,
+    };
+    const result = await publishOnce(
+      settings,
+      staticSource(parseAnswer('static', '2a02:8071:1234:5612::9')),
+      target,
+      jsonLogger('error'),
+    );
+    expect(result).toMatchObject({
+      status: 'updated',
+      published: { changed: [{ service: 'apps/web', targets: ['2a02:8071:1234:56cd::1005'] }] },
+    });
+    expect(created).toEqual(['apps/metallb-dyn6-web']);
+    expect(cluster.trail.filter((r) => r.startsWith('patch'))).toEqual([]);
   });
 });

@@ -187,6 +187,22 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
       if (run.code !== 0) throw new Error(`helm template failed: ${run.stderr}`);
       return docs(run.stdout);
     };
+    /** Rendered for namespace apps of a cluster that serves the policy API. */
+    const servedHere = (...values: string[]) =>
+      docs(
+        helm([
+          'template',
+          'dyn6',
+          CHART,
+          '-n',
+          'apps',
+          '-f',
+          ORIGINAL_VALUES,
+          ...values.flatMap((v) => ['--set', v]),
+          '--api-versions',
+          VAP_API,
+        ]).stdout,
+      );
     const imageOf = (objects: KubernetesObject[]) =>
       (find(objects, 'Deployment') as Deployment).spec.template.spec.containers[0]?.image;
 
@@ -494,26 +510,43 @@ describeIf(goToBuild('helm', '1.26'), 'no-go-toolchain', 'the Helm chart', () =>
       );
     });
 
+    it('nptv6 grants what deploy/components/nptv6 grants instead of the Role, with its policy, and sets the mode', () => {
+      const component = docs(renderWithComponents('overlays/cronjob', ['components/nptv6']));
+      const objects = servedHere(
+        'nptv6.translation=rfc6296',
+        'nptv6.inside=fd00:1234:5678::/48',
+        'nptv6.delegatedLength=48',
+      );
+      const rulesOf = (from: KubernetesObject[], kind: string) =>
+        from.filter((o) => o.kind === kind).map((o) => (o as V1Role).rules);
+      expect(rulesOf(objects, 'ClusterRole')).toEqual(rulesOf(component, 'ClusterRole'));
+      expect(objects.filter((o) => o.kind === 'Role')).toEqual([]);
+      const specOf = (from: KubernetesObject[]) => {
+        const { variables, validations, failurePolicy, matchConstraints } = (
+          find(from, 'ValidatingAdmissionPolicy') as { spec: Record<string, unknown> }
+        ).spec;
+        return { variables, validations, failurePolicy, matchConstraints };
+      };
+      expect(specOf(objects)).toEqual(specOf(component));
+      const env = (find(objects, 'Deployment') as Deployment).spec.template.spec.containers[0]?.env ?? [];
+      expect(
+        env.filter(
+          (e) => e.name.includes('NPTV6') || e.name.includes('DELEGATED') || e.name.includes('POOL'),
+        ),
+      ).toEqual([
+        { name: 'METALLB_DYN6_NPTV6', value: 'rfc6296' },
+        { name: 'METALLB_DYN6_NPTV6_INSIDE', value: 'fd00:1234:5678::/48' },
+        { name: 'METALLB_DYN6_NPTV6_PUBLISH', value: 'all' },
+        { name: 'METALLB_DYN6_NPTV6_RECORDS', value: 'annotations' },
+        { name: 'METALLB_DYN6_DELEGATED_PREFIX_LENGTH', value: '48' },
+      ]);
+    });
+
     it("keepHostParts adds the component's ValidatingAdmissionPolicy for the release's account where the cluster serves it", () => {
       const policyOf = (objects: KubernetesObject[]) =>
         find(objects, 'ValidatingAdmissionPolicy') as ServicePolicy;
       const shipped = policyOf(docs(render('components/keep-host-parts')));
       /** The chart in namespace apps, on a cluster that serves the policy API, with these values set. */
-      const servedHere = (...values: string[]) =>
-        docs(
-          helm([
-            'template',
-            'dyn6',
-            CHART,
-            '-n',
-            'apps',
-            '-f',
-            ORIGINAL_VALUES,
-            ...values.flatMap((v) => ['--set', v]),
-            '--api-versions',
-            VAP_API,
-          ]).stdout,
-        );
       const objects = servedHere('keepHostParts=all');
       const policy = policyOf(objects);
       // The same rules as the component; only the identity differs: the release's ServiceAccount.

@@ -85,10 +85,23 @@ containers:
     env:
       - name: METALLB_DYN6_LOG_LEVEL
         value: {{ include "metallb-dyn6.logLevel" . | quote }}
+      {{- if eq (include "metallb-dyn6.nptv6" .) "off" }}
       - name: METALLB_DYN6_HOST_RANGE
         value: {{ required "metallb.hostRange is required, e.g. ::1000-::1999" .Values.metallb.hostRange | quote }}
       - name: METALLB_DYN6_METALLB_POOL
         value: {{ required "metallb.pool is required: the IPAddressPool (or CiliumLoadBalancerIPPool) to manage" .Values.metallb.pool | quote }}
+      {{- else }}
+      - name: METALLB_DYN6_NPTV6
+        value: {{ include "metallb-dyn6.nptv6" . | quote }}
+      - name: METALLB_DYN6_NPTV6_INSIDE
+        value: {{ required "nptv6.inside is required with nptv6.translation, e.g. fd00:1234:5678::/48" .Values.nptv6.inside | quote }}
+      - name: METALLB_DYN6_NPTV6_PUBLISH
+        value: {{ .Values.nptv6.publish | quote }}
+      - name: METALLB_DYN6_NPTV6_RECORDS
+        value: {{ .Values.nptv6.records | quote }}
+      - name: METALLB_DYN6_DELEGATED_PREFIX_LENGTH
+        value: {{ .Values.nptv6.delegatedLength | quote }}
+      {{- end }}
       - name: METALLB_DYN6_SOURCE
         value: {{ .Values.dyn6.source | quote }}
       {{- if .Values.dyn6.subnetOverride.enabled }}
@@ -157,5 +170,15 @@ localhost), as the original chart's image.repository held the full path.
 {{ .Values.keepHostParts }}
 {{- else -}}
 {{ fail (printf "keepHostParts must be none, annotated or all, not %q" (toString .Values.keepHostParts)) }}
+{{- end -}}
+{{- end }}
+
+{{/* nptv6.translation, checked: off, netmap or rfc6296 (an unquoted off reads as false in YAML). */}}
+{{- define "metallb-dyn6.nptv6" -}}
+{{- $t := toString .Values.nptv6.translation | replace "false" "off" -}}
+{{- if has $t (list "off" "netmap" "rfc6296") -}}
+{{ $t }}
+{{- else -}}
+{{ fail (printf "nptv6.translation must be off, netmap or rfc6296, not %q" $t) }}
 {{- end -}}
 {{- end }}

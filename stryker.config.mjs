@@ -19,6 +19,7 @@ export default {
     'lib/metrics/**/*.ts',
     'lib/cluster/pool-store.ts',
     'lib/cluster/conflicts.ts',
+    'lib/cluster/cilium-blocks.ts',
     'lib/cluster/api-requests.ts',
     'lib/cluster/metallb-version.ts',
     'lib/cluster/metallb.ts',

@@ -67,8 +67,14 @@ function find(objects: KubernetesObject[], kind: string): unknown {
   return found;
 }
 /** The values a refusal names, sorted (helm lists them in no fixed order), each "at '/json/pointer'". */
-const refusedAt = (stderr: string) =>
-  [...new Set([...stderr.matchAll(/at '([^']*)'/g)].map((m) => m[1]))].sort();
+/**
+ * The values a refusal names: the innermost pointers only (a check nested in the schema's
+ * allOf/if/else is also reported at each level above it, '' and '/metallb').
+ */
+function refusedAt(stderr: string): string[] {
+  const pointers = [...new Set([...stderr.matchAll(/at '([^']*)'/g)].map((m) => m[1] ?? ''))];
+  return pointers.filter((p) => !pointers.some((q) => q !== p && q.startsWith(`${p}/`))).sort();
+}
 
 interface HttpProbe {
   httpGet: { path: string; port: string };

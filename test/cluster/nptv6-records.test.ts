@@ -15,6 +15,7 @@ import { runCli } from '../../devcluster/cli.js';
 import { createLoadBalancer, established } from '../../devcluster/metallb-fixture.js';
 import { adminKubeConfig, createTestNamespace, sharedCluster } from '../../devcluster/shared-cluster.js';
 import { PUBLISH_ANNOTATION } from '../../lib/plan/host-parts.js';
+import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 
 const CRD = 'dnsendpoints.externaldns.k8s.io';
 const RECORDS = { group: 'externaldns.k8s.io', version: 'v1alpha1', plural: 'dnsendpoints' } as const;
@@ -28,6 +29,14 @@ describe('NPTv6 mode writing DNSEndpoints', () => {
   const custom = admin.makeApiClient(CustomObjectsApi);
   const core = admin.makeApiClient(CoreV1Api);
   let namespace = '';
+
+  // Declared before the lock, so that it runs before the lock is let go: the next suite to hold it
+  // must not find this suite's LoadBalancer Service (a real MetalLB controller would number it).
+  afterAll(async () => {
+    await extensions.deleteCustomResourceDefinition({ name: CRD });
+    if (namespace !== '') await core.deleteNamespacedService({ namespace, name: 'web' });
+  });
+  exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
 
   beforeAll(async () => {
     await extensions.createCustomResourceDefinition({
@@ -99,10 +108,6 @@ describe('NPTv6 mode writing DNSEndpoints', () => {
       },
       mergePatch,
     );
-  });
-
-  afterAll(async () => {
-    await extensions.deleteCustomResourceDefinition({ name: CRD });
   });
 
   const sync = (prefix: string) =>

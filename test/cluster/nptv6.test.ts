@@ -24,6 +24,7 @@ import {
 } from '../../lib/plan/host-parts.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
 import { kubectl, renderWithComponents } from '../support/kubectl.js';
+import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -60,9 +61,13 @@ describeIf(policyApi, 'plane-without-api', 'NPTv6 mode as the identity of the np
     }
   }
 
-  afterAll(() => {
+  // Declared before the lock, so that it runs before the lock is let go: the next suite to hold it
+  // must not find this suite's LoadBalancer Service (a real MetalLB controller would number it).
+  afterAll(async () => {
     if (applied !== '') kubectl(['delete', '--ignore-not-found', '-f', '-'], { ...admin(), input: applied });
+    if (namespace !== '') await core.deleteNamespacedService({ namespace, name: 'web' });
   });
+  exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
 
   beforeAll(async () => {
     namespace = await createTestNamespace('nptv6');

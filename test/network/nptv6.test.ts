@@ -19,6 +19,7 @@ import { createLoadBalancer } from '../../devcluster/metallb-fixture.js';
 import { adminKubeConfig, createTestNamespace, sharedCluster } from '../../devcluster/shared-cluster.js';
 import { PUBLISH_ANNOTATION, TARGET_ANNOTATIONS } from '../../lib/plan/host-parts.js';
 import { describeIf, type Condition } from '../support/declared-skips.js';
+import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
 
 const PORT = '8080';
 const TRANSIT = { router: '2001:db8:ffff::1', client: '2001:db8:ffff::2' };
@@ -126,6 +127,8 @@ describeIf(
   'no-network-namespaces',
   'NPTv6: the published address is where the router takes a client',
   () => {
+    // Each delegation's Service is deleted before the lock is let go (its own afterAll runs first).
+    exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
     describe.each(DELEGATIONS)('a /$length delegation', (delegation) => {
       const { length, backend } = delegation;
       const inside = `${delegation.inside}/${String(length)}`;

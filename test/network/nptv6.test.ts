@@ -122,6 +122,20 @@ function translateOn(router: Netns, translation: Translation, inside: string, ou
   );
 }
 
+/** Waits until the backend answers on its own address, from inside its namespace (a loaded machine starts node slowly). */
+async function answering(host: Netns, address: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; ;) {
+    try {
+      host.exec('curl', '-s', '-m', '1', `http://[${address}]:${PORT}/`);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`the backend did not answer at ${address} within 30 s`, { cause: error });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 describeIf(
   namespacesAndTools(),
   'no-network-namespaces',
@@ -160,6 +174,7 @@ describeIf(
           [path.join(REPO_ROOT, 'devcluster/home-network/http-responder.mjs'), 'backend', 'web', PORT],
           path.join(REPO_ROOT, '.run', `${host.name}.log`),
         );
+        await answering(host, backend);
         // The Service, opted in (other suites' Services share this control plane), with the inside
         // address MetalLB would have given it from a stable ULA pool.
         namespace = await createTestNamespace(`nptv6-${String(length)}`);

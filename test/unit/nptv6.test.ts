@@ -5,7 +5,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { publicAddress, translatePrefix, type Translation } from '../../lib/prefix/nptv6.js';
+import {
+  publicAddress,
+  translatePrefix,
+  type PrefixMapping,
+  type Translation,
+} from '../../lib/prefix/nptv6.js';
 import { networkOf } from '../../lib/prefix/ipv6.js';
 
 const v6 = (text: string) => ipaddr.IPv6.parse(text);
@@ -49,14 +54,20 @@ describe('netmap', () => {
   });
 });
 
+/** `a` moved into the inside prefix, and its RFC 6296 translation (undefined: none exists). */
+function translated(m: PrefixMapping, a: ipaddr.IPv6): { inside: ipaddr.IPv6; out: ipaddr.IPv6 } | undefined {
+  const inside = translatePrefix(a, v6('::'), m.inside, m.length, 'netmap');
+  const out = inside === undefined ? undefined : publicAddress(inside, m, 'rfc6296');
+  return inside === undefined || out === undefined ? undefined : { inside, out };
+}
+
 describe('RFC 6296 (checksum-neutral)', () => {
   it("keeps the one's complement sum of every address it translates, and takes the outside prefix", () => {
     fc.assert(
       fc.property(mapping, address, (m, a) => {
-        const inside = translatePrefix(a, v6('::'), m.inside, m.length, 'netmap');
-        if (inside === undefined) return;
-        const out = publicAddress(inside, m, 'rfc6296');
-        if (out === undefined) return;
+        const pair = translated(m, a);
+        if (pair === undefined) return;
+        const { inside, out } = pair;
         expect(checksum(out)).toBe(checksum(inside));
         expect(out.match(m.outside, m.length)).toBe(true);
       }),
@@ -66,10 +77,9 @@ describe('RFC 6296 (checksum-neutral)', () => {
   it('is undone by the reverse mapping (what DNPT does to the reply path)', () => {
     fc.assert(
       fc.property(mapping, address, (m, a) => {
-        const inside = translatePrefix(a, v6('::'), m.inside, m.length, 'netmap');
-        if (inside === undefined) return;
-        const out = publicAddress(inside, m, 'rfc6296');
-        if (out === undefined) return;
+        const pair = translated(m, a);
+        if (pair === undefined) return;
+        const { inside, out } = pair;
         const back = translatePrefix(out, m.outside, m.inside, m.length, 'rfc6296');
         // 0 and 0xFFFF are one number to a checksum: an adjusted 0xFFFF comes back as 0.
         const norm = (x: ipaddr.IPv6 | undefined) => x?.parts.map((w) => (w === 0xffff ? 0 : w));

@@ -26,6 +26,31 @@ function config(env: Record<string, string>, flags: Record<string, string | bool
 }
 
 describe('configuration', () => {
+  it('with --nptv6 needs no pool or host range, but the inside prefix, as long as the delegation', () => {
+    const nptv6 = { METALLB_DYN6_NPTV6: 'rfc6296', METALLB_DYN6_DELEGATED_PREFIX_LENGTH: '48' };
+    const c = config({ ...nptv6, METALLB_DYN6_NPTV6_INSIDE: 'fd00:1234:5678::/48' });
+    expect(c.nptv6).toMatchObject({
+      translation: 'rfc6296',
+      length: 48,
+      publish: 'all',
+      records: 'annotations',
+    });
+    expect(c.nptv6?.inside.toString()).toBe('fd00:1234:5678::');
+    const refused = (extra: Record<string, string>) => {
+      const r = load({ ...nptv6, ...extra });
+      return r.ok ? [] : r.error;
+    };
+    expect(refused({})).toEqual([expect.stringMatching(/NPTV6_INSIDE is required with .*rfc6296$/)]);
+    expect(refused({ METALLB_DYN6_NPTV6_INSIDE: 'fd00:1234:5678::/56' })).toEqual([
+      expect.stringMatching(/a \/56, but the delegation is a \/48 .*same length$/),
+    ]);
+    expect(refused({ METALLB_DYN6_NPTV6_INSIDE: 'fd00:1234:5678:1::/48' })).toEqual([
+      expect.stringMatching(/has bits set past \/48; did you mean fd00:1234:5678::\/48\?$/),
+    ]);
+    // Without --nptv6 the pool is still required.
+    expect(load({}).ok).toBe(false);
+  });
+
   it("reads the Rust tool's environment names with its defaults", () => {
     const c = config(RUST_ENV);
     expect(c.pool).toEqual({ namespace: 'metallb-system', name: 'home-ipv6' });

@@ -205,6 +205,19 @@ describeIf(
         }
       }
 
+      /**
+       * What the client gets at `address`, tried until something answers or 15 s pass: a fresh topology's
+       * first connection waits on neighbour discovery and a retransmitted SYN, past one curl's timeout
+       * on a loaded machine.
+       */
+      async function answerAt(address: string): Promise<string | undefined> {
+        for (const deadline = Date.now() + 15_000; ;) {
+          const answer = fetchAt(address);
+          if (answer !== undefined || Date.now() > deadline) return answer;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+
       /** One `sync --nptv6` run with the ISP's prefix `prefix`; the target it leaves on the Service. */
       async function publish(translation: Translation, prefix: string): Promise<string | undefined> {
         const run = await runCli(['sync'], {
@@ -229,7 +242,7 @@ describeIf(
             translateOn(router, translation, inside, `${prefix}/${String(length)}`);
             const published = await publish(translation, prefix);
             expect(published).toBeDefined();
-            expect(fetchAt(published ?? '')).toBe(`web ${backend}`);
+            expect(await answerAt(published ?? '')).toBe(`web ${backend}`);
             const naive =
               translatePrefix(
                 ipaddr.IPv6.parse(backend),

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { bundle, TARGETS } from '../scripts/bundle.js';
+import { bundle, CLI_COMMAND } from '../scripts/bundle.js';
 import { REPO_ROOT } from './binaries.js';
 import { CLI_BUNDLED_ENV } from './shared-cluster.js';
 import type { SyncResult } from '../lib/sync/result.js';
@@ -38,7 +37,7 @@ export async function ensureCliBundle(): Promise<void> {
 
 /**
  * Starts the real CLI as its own process, as a user or a CronJob would, with only the given environment:
- * the bundle the container image runs (jest's global setup builds it from the sources). `launcher`
+ * the command the container image and the npm package run (jest's global setup bundles it from the sources). `launcher`
  * runs it through another command (e.g. into a namespace) that ends by running its arguments.
  */
 export function startCli(
@@ -47,7 +46,7 @@ export function startCli(
   timeoutMs = 60_000,
   launcher: string[] = [],
 ): CliProcess {
-  const command = [...launcher, process.execPath, path.join(REPO_ROOT, TARGETS.cli.outfile), ...args];
+  const command = [...launcher, process.execPath, CLI_COMMAND, ...args];
   const started = startProcess(command[0] ?? process.execPath, command.slice(1), {
     cwd: REPO_ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },

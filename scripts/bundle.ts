@@ -13,7 +13,8 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 export const TARGETS = {
-  cli: { entry: 'functions/cli/main.ts', outfile: 'dist/bundle/cli.mjs', format: 'esm' },
+  // The program; dist/bundle/cli.mjs (functions/cli/bin.ts), the command, turns on the compile cache and runs it.
+  cli: { entry: 'functions/cli/main.ts', outfile: 'dist/bundle/main.mjs', format: 'esm' },
   knative: { entry: 'functions/knative/index.ts', outfile: 'dist/bundle/knative/index.mjs', format: 'esm' },
   // The node22 template require()s its handler and calls the export itself.
   openfaas: {
@@ -45,9 +46,23 @@ export function buildOptions(target: Target): BuildOptions {
   };
 }
 
+/** The CLI's command: its first module, which loads the program (main.mjs) beside it. */
+export const CLI_COMMAND = path.join(ROOT, 'dist/bundle/cli.mjs');
+
 export async function bundle(target: Target): Promise<string> {
   await build(buildOptions(target));
   const outfile = path.join(ROOT, TARGETS[target].outfile);
+  if (target === 'cli') {
+    await build({
+      entryPoints: [path.join(ROOT, 'functions/cli/bin.ts')],
+      outfile: CLI_COMMAND,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      logLevel: 'warning',
+    });
+  }
   // Our package.json says "type": "module"; the bundle's folder must say what the bundle is.
   const type = TARGETS[target].format === 'cjs' ? 'commonjs' : 'module';
   const manifest: Record<string, unknown> = { name: `metallb-dyn6-${target}`, private: true, type };
@@ -72,7 +87,7 @@ export async function bundle(target: Target): Promise<string> {
     };
   }
   writeFileSync(path.join(path.dirname(outfile), 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return outfile;
+  return target === 'cli' ? CLI_COMMAND : outfile;
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -7,13 +7,15 @@
 // - the generated API classes keep only the methods whose names occur in our sources;
 // - the serializer's type map keeps only the models those methods read or write, and what they contain;
 // - node-fetch's whatwg-url fallback (a 300 KB Unicode table) is Node's own URL, which it prefers anyway;
-// - the SOCKS proxy agent loads when a kubeconfig names a socks proxy-url, not at start-up.
+// - the SOCKS proxy agent loads when a kubeconfig names a socks proxy-url, an authentication provider
+//   when its user names one (auth-provider, exec), not at start-up.
 // The generated code is regular: every method starts on a four-space indent and ends on "    }". Every
 // cut checks that it found what it expects, so a client-node release of another shape fails the build
 // instead of shipping a client with holes.
 // CommonJS, because serverless-esbuild require()s its plugins file.
 const fs = require('node:fs');
 const path = require('node:path');
+const { isBuiltin } = require('node:module');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const CLIENT_NODE = /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/;
@@ -23,6 +25,10 @@ const GENERATED_API =
 const MODEL_LISTS = /[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/](?:ObjectSerializer|all)\.js$/;
 const KUBE_CONFIG = /[\\/]client-node[\\/]dist[\\/]config\.js$/;
 const NODE_FETCH = /[\\/]node_modules[\\/]node-fetch[\\/]/;
+const NODE_FETCH_MAIN = /[\\/]node_modules[\\/]node-fetch[\\/]lib[\\/]index\.js$/;
+// What only the deferred authentication providers load: their modules, and the packages only they use.
+const LOADED_ON_DEMAND =
+  /(?:[\\/]client-node[\\/]dist[\\/](?:azure|exec|gcp|oidc)_auth|[\\/]node_modules[\\/](?:jsonpath-plus|openid-client|oauth4webapi)[\\/].*)\.m?js$/;
 const METHOD_START = /^ {4}(?:async )?(\w+)\(.*\) \{$/;
 const METHOD_END = '    }';
 
@@ -109,13 +115,78 @@ function keepModels(file, source, keep) {
   return kept.join('\n');
 }
 
-function deferSocksProxyAgent(file, source) {
-  const eager = "import { SocksProxyAgent } from 'socks-proxy-agent';";
-  if (!source.includes(eager)) throw new ShapeError(file, 'no longer imports SocksProxyAgent as expected');
-  // A constructor that returns an object makes `new` yield that object.
-  const lazy =
-    'function SocksProxyAgent(...args) { return new (require("socks-proxy-agent").SocksProxyAgent)(...args); }';
+/** Replaces `eager` in `source` by `lazy`, or fails the build when client-node no longer has it. */
+function replaceOnce(file, source, eager, lazy, what) {
+  if (!source.includes(eager)) throw new ShapeError(file, `no longer ${what} as expected`);
   return source.replace(eager, lazy);
+}
+
+// The authentication providers a kubeconfig's user names with `auth-provider` or `exec` (each returns
+// false from isAuthProvider for any other user): loaded, with child_process, jsonpath-plus (vm),
+// openid-client and WebCrypto, when the kubeconfig asks for one, not at every start-up.
+const DEFERRED_AUTHENTICATORS = {
+  AzureAuth: './azure_auth.js',
+  ExecAuth: './exec_auth.js',
+  GoogleCloudPlatformAuth: './gcp_auth.js',
+  OpenIDConnectAuth: './oidc_auth.js',
+};
+const LAZY_AUTHENTICATOR = `function lazyAuthenticator(load) {
+  let real;
+  const get = () => (real ??= new (load())());
+  return {
+    isAuthProvider: (user) => Boolean(user && (user.authProvider || user.exec)) && get().isAuthProvider(user),
+    applyAuthentication: (user, opts) => get().applyAuthentication(user, opts),
+  };
+}`;
+
+/**
+ * A module esbuild initialises on first require() still has its imports of Node's built-ins hoisted
+ * to the top of an ES module bundle, loaded at start-up: as require() calls they load with it.
+ */
+function requireBuiltinsOnDemand(source) {
+  return source.replace(
+    /^import (\w+|\* as \w+) from '((?:node:)?[\w/]+)';$/gm,
+    (line, binding, specifier) =>
+      isBuiltin(specifier) ? `const ${binding.replace('* as ', '')} = require('${specifier}');` : line,
+  );
+}
+
+/** client-node's config.js with what only some kubeconfigs (or Windows) need loaded on demand. */
+function deferOptionalParts(file, source) {
+  // A constructor that returns an object makes `new` yield that object.
+  let out = replaceOnce(
+    file,
+    source,
+    "import { SocksProxyAgent } from 'socks-proxy-agent';",
+    'function SocksProxyAgent(...args) { return new (require("socks-proxy-agent").SocksProxyAgent)(...args); }',
+    'imports SocksProxyAgent',
+  );
+  for (const [name, module] of Object.entries(DEFERRED_AUTHENTICATORS)) {
+    out = replaceOnce(
+      file,
+      out,
+      `import { ${name} } from '${module}';`,
+      `function ${name}() { return lazyAuthenticator(() => require('${module}').${name}); }`,
+      `imports ${name}`,
+    );
+  }
+  // Only a kubeconfig file is YAML: a pod's service account (a CronJob's, a function's) is not.
+  out = replaceOnce(
+    file,
+    out,
+    "import yaml from 'js-yaml';",
+    "const yaml = { load: (...args) => require('js-yaml').load(...args) };",
+    'imports js-yaml',
+  );
+  // Only read on Windows, for a kubeconfig inside WSL.
+  out = replaceOnce(
+    file,
+    out,
+    "import child_process from 'node:child_process';",
+    "const child_process = { spawnSync: (...args) => require('node:child_process').spawnSync(...args) };",
+    'imports child_process',
+  );
+  return `${out}\n${LAZY_AUTHENTICATOR}\n`;
 }
 
 /**
@@ -189,8 +260,24 @@ function clientNodeSubset(options = {}) {
         ),
         loader: 'js',
       }));
+      build.onLoad({ filter: NODE_FETCH_MAIN }, (args) => ({
+        contents: replaceOnce(
+          args.path,
+          fs.readFileSync(args.path, 'utf8'),
+          'const parse_url = Url.parse;',
+          // Node 24 warns (DEP0169) on every url.parse(); client-node's URLs are absolute, which WHATWG
+          // URL reads the same, in the request options url.parse() gave.
+          'const parse_url = (input) => Url.urlToHttpOptions(new URL(input));',
+          'reads URLs with url.parse',
+        ),
+        loader: 'js',
+      }));
+      build.onLoad({ filter: LOADED_ON_DEMAND }, (args) => ({
+        contents: requireBuiltinsOnDemand(fs.readFileSync(args.path, 'utf8')),
+        loader: 'js',
+      }));
       build.onLoad({ filter: KUBE_CONFIG }, (args) => ({
-        contents: deferSocksProxyAgent(args.path, fs.readFileSync(args.path, 'utf8')),
+        contents: deferOptionalParts(args.path, fs.readFileSync(args.path, 'utf8')),
         loader: 'js',
       }));
     },

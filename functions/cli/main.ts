@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// The command-line adapter and the image's entrypoint: metallb-dyn6 [sync|run|serve] [options].
+// The command-line adapter (started by bin.ts, the command): metallb-dyn6 [sync|run|serve] [options].
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { helpText } from '../../lib/config/help.js';

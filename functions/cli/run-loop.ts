@@ -1,6 +1,5 @@
 // `run`: the Rust tool's mode, a sync every --interval, with health probes and /metrics on --port
 // for the Deployment that runs it.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../lib/config/config.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { createSyncMetrics } from '../../lib/metrics/sync-metrics.js';
@@ -51,6 +50,8 @@ export async function runLoop(config: Config, syncer: Syncer, options: RunLoopOp
     metrics: metrics.registry,
   });
   if (server === undefined) return 2;
+  // Loaded by `run` alone: a one-off sync starts without it.
+  const { setTimeout: sleep } = await import('node:timers/promises');
   while (!stop.aborted) {
     runningSince = now();
     const result = await syncer.sync({ trigger: 'interval' }, stop);

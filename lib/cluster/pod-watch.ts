@@ -1,7 +1,6 @@
 // A watch on pods that a signal can end at any moment, the connection included. client-node's
 // Watch hands out its abort handle only once the server has answered, so a server that never
 // answers would hold the run (and the process) forever.
-import { createInterface } from 'node:readline';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import fetch, { type RequestInit } from 'node-fetch';
 
@@ -28,6 +27,8 @@ export async function watchPods(
       code: response.status,
     });
   }
+  // Loaded by the restart that watches, not by every run.
+  const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input: response.body, crlfDelay: Infinity })) {
     let event: { type?: string; object?: V1Pod };
     try {

@@ -1,6 +1,5 @@
 // dns:<name>[@server[:port]]: the AAAA record of a name, e.g. the router's own DDNS name. Works
 // from anywhere, including Lambda, since it does not depend on who asks.
-import { Resolver } from 'node:dns/promises';
 import { agreeingAnswer } from './agreement.js';
 import { SourceError, type PrefixSource } from './source.js';
 
@@ -33,6 +32,8 @@ export function dnsSource(name: string, server: string | undefined, settings: Dn
   return {
     name: label,
     async detect({ signal }) {
+      // Loaded by the one source that resolves: every other run starts without it.
+      const { Resolver } = await import('node:dns/promises');
       const resolver = new Resolver({ timeout: settings.timeoutMs, tries: settings.retries + 1 });
       if (server !== undefined) resolver.setServers([server]);
       const cancel = () => {

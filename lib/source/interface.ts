@@ -1,6 +1,5 @@
 // interface[:<name>]: the host's own global addresses, for a function or CronJob on the host
 // network. Linux's /proc/net/if_inet6 says, per address, its scope and flags.
-import { readFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { notGlobalUnicast, toBigInt, type IPv6 } from '../prefix/ipv6.js';
 import { groupByPrefix } from './prefix-groups.js';
@@ -97,6 +96,8 @@ export function interfaceSource(
     async detect() {
       let text: string;
       try {
+        // Loaded by the one source that reads a file: every other run starts without it.
+        const { readFile } = await import('node:fs/promises');
         text = await readFile(path, 'utf8');
       } catch (error) {
         throw new SourceError(

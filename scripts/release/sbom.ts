@@ -103,7 +103,7 @@ export async function bundleSbom(version: string): Promise<Bom> {
         name: 'metallb-dyn6',
         version,
         purl: `pkg:npm/metallb-dyn6@${version}`,
-        description: 'The CLI bundle /app/cli.mjs of the metallb-dyn6 container image',
+        description: 'The CLI bundle /app/main.mjs of the metallb-dyn6 container image',
       },
     },
     components: [...kept.values()].sort((a, b) => a.name.localeCompare(b.name)),

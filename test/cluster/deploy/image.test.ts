@@ -144,6 +144,47 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
   });
 
   it.each(ARCHES)(
+    "%s: ships a compile cache that the image's Node reads as the image's user, for the command and the program",
+    async (arch) => {
+      const root = await unpack(arch);
+      const { config } = imageFor(arch).config;
+      const env = Object.fromEntries(
+        config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+      );
+      const launch = [
+        'chroot',
+        `--userspec=${config.User}`,
+        root,
+        ...emulatorFor(arch, root),
+        ...config.Entrypoint,
+      ];
+      // Node's own account of its compile cache: which file's cache it found and whether V8 took it.
+      const run = await runProcess(hostCommand('chroot'), [...launch.slice(1), '--help'], {
+        env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+        timeoutMs: 120_000,
+      });
+      expect(run.code).toBe(0);
+      for (const file of ['cli.mjs', 'main.mjs'])
+        expect(run.stderr).toContain(`cache for file:///app/${file} was accepted`);
+      expect(run.stderr).not.toMatch(/rejected|mismatch|failed/i);
+    },
+    180_000,
+  );
+
+  it('is the same image, digest for digest, when built again', async () => {
+    const again = path.join(work, 'again');
+    await runToSuccess('bash', [path.join(REPO_ROOT, 'scripts/build-image.sh'), again], {
+      env: process.env,
+      cwd: REPO_ROOT,
+      timeoutMs: 900_000,
+    });
+    const digestOf = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] })
+        .manifests[0]?.digest;
+    expect(digestOf(again)).toBe(digestOf(layout));
+  }, 900_000);
+
+  it.each(ARCHES)(
     '%s: its entrypoint syncs the pool from the unpacked filesystem, as the CronJob pod',
     async (arch) => {
       const home = await homeCluster(`image-${arch}`);

@@ -37,9 +37,11 @@ function expectedFiles(): string[] {
     'package.json',
     'README.md',
     'CHANGELOG.md',
+    // The command, and the program it runs.
     'dist/bundle/cli.mjs',
+    'dist/bundle/main.mjs',
     // esbuild's list of the licences of the code it bundled: shipped with the code it describes.
-    'dist/bundle/cli.mjs.LEGAL.txt',
+    'dist/bundle/main.mjs.LEGAL.txt',
   ];
   // npm adds a LICENSE file on its own whenever the repository has one.
   const licence = existsSync(path.join(REPO_ROOT, 'LICENSE')) ? ['LICENSE'] : [];

@@ -414,7 +414,7 @@ describeIf(
 
       // Every package whose code the shipped bundle carries (its source map, written independently of
       // the SBOM's metafile by the jest run's own bundle) is listed ...
-      const map = JSON.parse(readFileSync(path.join(REPO_ROOT, 'dist/bundle/cli.mjs.map'), 'utf8')) as {
+      const map = JSON.parse(readFileSync(path.join(REPO_ROOT, 'dist/bundle/main.mjs.map'), 'utf8')) as {
         sources: string[];
       };
       const shipped = new Set(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -118,37 +118,94 @@ describe('the client-node subset in our bundles', () => {
     ).rejects.toThrow(/client-node-subset: ThingApi\.js has a method that does not end on a four-space "}"/);
   });
 
-  it('still loads the SOCKS proxy agent, on demand, for a kubeconfig that names a socks proxy-url', async () => {
-    await ensureCliBundle();
-    const proxyPort = await freePort(); // nothing listens: the request must go there and be refused
-    const kubeconfig = path.join(work, 'socks.kubeconfig');
+  /** A kubeconfig for an apiserver at `server` with `user`'s credentials; written under the suite's folder. */
+  function kubeconfigFile(name: string, cluster: Record<string, string>, user: Record<string, unknown>) {
+    const file = path.join(work, `${name}.kubeconfig`);
     writeFileSync(
-      kubeconfig,
+      file,
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [
-          {
-            name: 'c',
-            cluster: {
-              server: 'https://127.0.0.1:6443',
-              'proxy-url': `socks5://127.0.0.1:${String(proxyPort)}`,
-            },
-          },
-        ],
+        clusters: [{ name: 'c', cluster }],
         contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
         'current-context': 'c',
-        users: [{ name: 'u', user: { token: 'not-a-secret' } }],
+        users: [{ name: 'u', user }],
       }),
     );
-    const run = await runCli(['sync'], {
+    return file;
+  }
+
+  /** One `sync` with a fixed prefix through `kubeconfig`, and `env` besides. */
+  async function syncWith(kubeconfig: string, env: Record<string, string> = {}) {
+    await ensureCliBundle();
+    return runCli(['sync'], {
       KUBECONFIG: kubeconfig,
       METALLB_DYN6_HOST_RANGE: '::1000-::1999',
       METALLB_DYN6_METALLB_POOL: 'ipv6-pool',
       METALLB_DYN6_SOURCE: 'static:2a02:8071:1234:5678::9',
+      ...env,
     });
+  }
+
+  it('still loads the SOCKS proxy agent, on demand, for a kubeconfig that names a socks proxy-url', async () => {
+    const proxyPort = await freePort(); // nothing listens: the request must go there and be refused
+    const kubeconfig = kubeconfigFile(
+      'socks',
+      { server: 'https://127.0.0.1:6443', 'proxy-url': `socks5://127.0.0.1:${String(proxyPort)}` },
+      { token: 'not-a-secret' },
+    );
+    const run = await syncWith(kubeconfig);
     expect(run.code).toBe(1);
     expect(run.result?.error).toContain(`connect ECONNREFUSED 127.0.0.1:${String(proxyPort)}`);
+  });
+
+  it('still runs an exec credential plugin, loaded on demand, for a kubeconfig user that names one', async () => {
+    const apiserverPort = await freePort(); // refused: the credentials are asked for before connecting
+    const asked = path.join(work, 'exec-plugin-ran');
+    const plugin = path.join(work, 'credential-plugin.sh');
+    writeFileSync(
+      plugin,
+      `#!/bin/sh\ntouch '${asked}'\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-the-plugin"}}'\n`,
+      { mode: 0o755 },
+    );
+    const kubeconfig = kubeconfigFile(
+      'exec',
+      { server: `https://127.0.0.1:${String(apiserverPort)}` },
+      { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } },
+    );
+    const run = await syncWith(kubeconfig);
+    expect(existsSync(asked)).toBe(true);
+    expect(run.code).toBe(1);
+    expect(run.result?.error).toContain(`connect ECONNREFUSED 127.0.0.1:${String(apiserverPort)}`);
+  });
+
+  it('starts a sync without the Node modules only some configurations use, and without warnings', async () => {
+    const loaded = path.join(work, 'loaded-modules');
+    const reporter = path.join(work, 'report-modules.mjs');
+    writeFileSync(
+      reporter,
+      `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.join('\\n')));\n`,
+    );
+    const kubeconfig = kubeconfigFile(
+      'plain',
+      { server: `https://127.0.0.1:${String(await freePort())}` },
+      { token: 'not-a-secret' },
+    );
+    const run = await syncWith(kubeconfig, { NODE_OPTIONS: `--import=${reporter}` });
+    expect(run.code).toBe(1);
+    const modules = readFileSync(loaded, 'utf8').split('\n');
+    // Exec and cloud authentication, JSONPath, the DNS and interface sources, `run`'s timer, pod watches.
+    for (const unused of [
+      'child_process',
+      'vm',
+      'dns/promises',
+      'fs/promises',
+      'readline',
+      'timers/promises',
+    ])
+      expect([unused, modules.includes(`NativeModule ${unused}`)]).toEqual([unused, false]);
+    // Node 24 warns on url.parse(), which node-fetch used for every request.
+    expect(run.stderr).not.toContain('Warning');
   });
 
   it('leaves out of the CLI bundle every API, model and dependency it never reaches', async () => {

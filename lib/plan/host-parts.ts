@@ -140,20 +140,39 @@ interface Ranges extends HostPartInput {
   fromSpans: Span[];
   intoSpans: Span[];
   holders: Holders;
+  /** Each address text read once per plan: the holders, the moves and their claims read the same texts. */
+  parse: (text: string) => IPv6 | undefined;
+  remember: (text: string, address: IPv6) => void;
+}
+
+/** parseIPv6, remembering every text it was given (and the addresses `remember` is told of). */
+function parseOnce() {
+  const known = new Map<string, IPv6 | undefined>();
+  const parse = (text: string) => {
+    if (known.has(text)) return known.get(text);
+    const parsed = parseIPv6(text.trim());
+    known.set(text, parsed);
+    return parsed;
+  };
+  const remember = (text: string, address: IPv6) => {
+    known.set(text, address);
+  };
+  return { parse, remember };
 }
 
 /** Where one address of `service` goes: undefined when it is not in our old range or does not change. */
 function moveAddress(text: string, input: Ranges, service: string): Moved {
-  const address = parseIPv6(text.trim());
+  const address = input.parse(text);
   if (address === undefined || !inside(address.parts, input.fromSpans)) return undefined;
-  const host = address.parts.slice(8 - HOST_GROUPS);
-  const to = [...input.subnet.parts.slice(0, 8 - HOST_GROUPS), ...host];
+  const to = address.parts.map((group, i) => (i < 8 - HOST_GROUPS ? (input.subnet.parts[i] ?? 0) : group));
   if (!inside(to, input.intoSpans)) {
-    const hostPart = new ipaddr.IPv6([...Array<number>(8 - HOST_GROUPS).fill(0), ...host]);
+    const hostPart = new ipaddr.IPv6(address.parts.map((group, i) => (i < 8 - HOST_GROUPS ? 0 : group)));
     return { reason: `its host part ${hostPart.toString()} is outside the new host ranges` };
   }
   if (compare(to, address.parts) === 0) return undefined;
-  const target = new ipaddr.IPv6(to).toString();
+  const moved = new ipaddr.IPv6(to);
+  const target = moved.toString();
+  input.remember(target, moved);
   // MetalLB gives an address to one Service only: pinning a second to it leaves one of them pending.
   const holder = input.holders.get(groupKey(to));
   if (holder !== undefined && holder !== service)
@@ -288,14 +307,22 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const notKept: NotKept[] = [];
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
-  const holders = holdersOf(services, input.pinning.reads);
-  const ranges = { ...input, fromSpans: spans(input.from), intoSpans: spans(input.into), holders };
+  const { parse, remember } = parseOnce();
+  const holders = holdersOf(services, input.pinning.reads, parse);
+  const ranges = {
+    ...input,
+    fromSpans: spans(input.from),
+    intoSpans: spans(input.into),
+    holders,
+    parse,
+    remember,
+  };
   for (const service of services) {
     const move = planOne(service, ranges, notKept);
     if (move === undefined) continue;
     moves.push(move);
     for (const { to } of move.moved) {
-      const parsed = parseIPv6(to);
+      const parsed = parse(to);
       if (parsed !== undefined) holders.set(groupKey(parsed.parts), keyOf(service));
     }
   }
@@ -303,12 +330,16 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
 }
 
 /** Every IPv6 address a Service was given or is pinned to, with the first Service that has it. */
-function holdersOf(services: readonly LoadBalancerService[], reads: readonly string[]): Holders {
+function holdersOf(
+  services: readonly LoadBalancerService[],
+  reads: readonly string[],
+  parse: Ranges['parse'],
+): Holders {
   const holders: Holders = new Map();
   for (const service of services) {
     const texts = [...service.ingress, ...pinsOf(service, reads).flatMap((p) => p.value.split(','))];
     for (const text of texts) {
-      const parsed = parseIPv6(text.trim());
+      const parsed = parse(text);
       const key = parsed === undefined ? undefined : groupKey(parsed.parts);
       if (key !== undefined && !holders.has(key)) holders.set(key, keyOf(service));
     }

@@ -121,20 +121,40 @@ function replaceOnce(file, source, eager, lazy, what) {
   return source.replace(eager, lazy);
 }
 
-// The authentication providers a kubeconfig's user names with `auth-provider` or `exec` (each returns
-// false from isAuthProvider for any other user): loaded, with child_process, jsonpath-plus (vm),
-// openid-client and WebCrypto, when the kubeconfig asks for one, not at every start-up.
+// The authentication providers a kubeconfig's user names with `auth-provider` or `exec`: loaded, with
+// child_process, jsonpath-plus (vm), openid-client and WebCrypto, when the kubeconfig asks for one,
+// not at every start-up. `claims` is each one's isAuthProvider as client-node 1.4 writes it, asked
+// before loading it (and the loaded one's own answer after).
 const DEFERRED_AUTHENTICATORS = {
-  AzureAuth: './azure_auth.js',
-  ExecAuth: './exec_auth.js',
-  GoogleCloudPlatformAuth: './gcp_auth.js',
-  OpenIDConnectAuth: './oidc_auth.js',
+  AzureAuth: {
+    module: './azure_auth.js',
+    part: 'the azure auth-provider',
+    claims: "user?.authProvider?.name === 'azure'",
+  },
+  ExecAuth: {
+    module: './exec_auth.js',
+    part: 'an exec credential plugin',
+    claims:
+      "Boolean(user?.exec) || user?.authProvider?.name === 'exec' || Boolean(user?.authProvider?.config?.exec)",
+  },
+  GoogleCloudPlatformAuth: {
+    module: './gcp_auth.js',
+    part: 'the gcp auth-provider',
+    claims: "user?.authProvider?.name === 'gcp'",
+  },
+  OpenIDConnectAuth: {
+    module: './oidc_auth.js',
+    part: 'the oidc auth-provider',
+    claims: "user?.authProvider?.name === 'oidc'",
+  },
 };
-const LAZY_AUTHENTICATOR = `function lazyAuthenticator(load) {
+/** The parts of a kubeconfig a bundle may leave out (`leaveOut`), as its errors name them. */
+const OPTIONAL_PARTS = ['a socks proxy-url', ...Object.values(DEFERRED_AUTHENTICATORS).map((a) => a.part)];
+const LAZY_AUTHENTICATOR = `function lazyAuthenticator(claims, load) {
   let real;
   const get = () => (real ??= new (load())());
   return {
-    isAuthProvider: (user) => Boolean(user && (user.authProvider || user.exec)) && get().isAuthProvider(user),
+    isAuthProvider: (user) => claims(user) && get().isAuthProvider(user),
     applyAuthentication: (user, opts) => get().applyAuthentication(user, opts),
   };
 }`;
@@ -152,21 +172,26 @@ function requireBuiltinsOnDemand(source) {
 }
 
 /** client-node's config.js with what only some kubeconfigs (or Windows) need loaded on demand. */
-function deferOptionalParts(file, source) {
+function deferOptionalParts(file, source, leftOut) {
+  // What loads a part on demand, or, for a part this bundle leaves out, an error saying so.
+  const load = (part, module, name) =>
+    leftOut.parts.includes(part)
+      ? `(() => { throw new Error(${JSON.stringify(`${part}: ${leftOut.why}`)}); })()`
+      : `require('${module}').${name}`;
   // A constructor that returns an object makes `new` yield that object.
   let out = replaceOnce(
     file,
     source,
     "import { SocksProxyAgent } from 'socks-proxy-agent';",
-    'function SocksProxyAgent(...args) { return new (require("socks-proxy-agent").SocksProxyAgent)(...args); }',
+    `function SocksProxyAgent(...args) { return new (${load('a socks proxy-url', 'socks-proxy-agent', 'SocksProxyAgent')})(...args); }`,
     'imports SocksProxyAgent',
   );
-  for (const [name, module] of Object.entries(DEFERRED_AUTHENTICATORS)) {
+  for (const [name, { module, part, claims }] of Object.entries(DEFERRED_AUTHENTICATORS)) {
     out = replaceOnce(
       file,
       out,
       `import { ${name} } from '${module}';`,
-      `function ${name}() { return lazyAuthenticator(() => require('${module}').${name}); }`,
+      `function ${name}() { return lazyAuthenticator((user) => ${claims}, () => ${load(part, module, name)}); }`,
       `imports ${name}`,
     );
   }
@@ -190,11 +215,15 @@ function deferOptionalParts(file, source) {
 }
 
 /**
- * @param {{ sources?: string[] }} [options] folders whose TypeScript sources call client-node
- *   (default: lib/ and functions/)
+ * @param {{ sources?: string[], leaveOut?: { parts: string[], why: string } }} [options] `sources`:
+ *   folders whose TypeScript sources call client-node (default: lib/ and functions/); `leaveOut`:
+ *   kubeconfig features (OPTIONAL_PARTS) this bundle does not carry, and why, for its error.
  */
 function clientNodeSubset(options = {}) {
   const sources = options.sources ?? [path.join(REPO_ROOT, 'lib'), path.join(REPO_ROOT, 'functions')];
+  const leftOut = options.leaveOut ?? { parts: [], why: '' };
+  const unknown = leftOut.parts.filter((part) => !OPTIONAL_PARTS.includes(part));
+  if (unknown.length > 0) throw new Error(`client-node-subset: no optional part named ${unknown.join(', ')}`);
   let used;
   let models;
   const trimmedApis = new Map();
@@ -277,11 +306,11 @@ function clientNodeSubset(options = {}) {
         loader: 'js',
       }));
       build.onLoad({ filter: KUBE_CONFIG }, (args) => ({
-        contents: deferOptionalParts(args.path, fs.readFileSync(args.path, 'utf8')),
+        contents: deferOptionalParts(args.path, fs.readFileSync(args.path, 'utf8'), leftOut),
         loader: 'js',
       }));
     },
   };
 }
 
-module.exports = { clientNodeSubset };
+module.exports = { clientNodeSubset, OPTIONAL_PARTS };

@@ -251,6 +251,30 @@ describe('AWS Lambda package against an EKS-like cluster', () => {
     ).toEqual([]);
   });
 
+  it('says an inline kubeconfig asking for a credential plugin needs what the artifact leaves out, and changes nothing', async () => {
+    const before = await readPool(cluster.admin, 'metallb-system', 'ipv6-pool');
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: c, cluster: { server: '${cluster.server}', insecure-skip-tls-verify: true } }]`,
+      'contexts: [{ name: c, context: { cluster: c, user: u } }]',
+      'current-context: c',
+      'users: [{ name: u, user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: aws-iam-authenticator } } }]',
+    ].join('\n');
+    const [result] = await invoke('sync', [scheduledEvent], {
+      METALLB_DYN6_EKS_CLUSTER: '',
+      METALLB_DYN6_KUBECONFIG_DATA: kubeconfig,
+    });
+    expect(result).toEqual({
+      thrown: 'ScheduledSyncFailed',
+      message: expect.stringContaining(
+        'an exec credential plugin: not in the Lambda artifact (it runs no other programs); use a token, a client certificate or EKS',
+      ),
+    });
+    const after = await readPool(cluster.admin, 'metallb-system', 'ipv6-pool');
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
   it('caches the cluster and its token, and renews the token a minute before it expires', async () => {
     const env = {
       AWS_REGION: REGION,

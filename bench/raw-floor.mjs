@@ -1,5 +1,6 @@
 // The floor a no-op sync cannot beat: one source request and one GET of the pool, with nothing but
-// Node's built-ins (no validation, no client library). Also the floor of a change: plus one PATCH.
+// Node's built-ins (no validation, no client library). Also the floor of a change: plus one PATCH
+// that sets the pool to the range of the prefix the source answered, as a prefix change does.
 // As a script (cold floor): node raw-floor.mjs <echo URL> <pool URL> <CA file> <token> [patch]
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -19,16 +20,10 @@ export function rawFloor({ echoUrl, poolUrl, caPem, token, patch = false }) {
       req.end(body);
     });
   const auth = { authorization: `Bearer ${token}` };
-  let writes = 0;
-  // Each PATCH really changes the addresses, as a prefix change does.
-  const changedAddresses = () =>
-    JSON.stringify({
-      spec: {
-        addresses: [
-          `2a02:8071:${String(1000 + (writes++ % 2))}::1000-2a02:8071:${String(1000 + ((writes - 1) % 2))}::1999`,
-        ],
-      },
-    });
+  const rangeOf = (answer) => {
+    const prefix = answer.trim().split('::')[0];
+    return JSON.stringify({ spec: { addresses: [`${prefix}::1000-${prefix}::1999`] } });
+  };
   return async function once() {
     const answer = await request(http, echoUrl, { agent: httpAgent });
     await request(https, poolUrl, { agent: httpsAgent, headers: auth });
@@ -41,7 +36,7 @@ export function rawFloor({ echoUrl, poolUrl, caPem, token, patch = false }) {
           agent: httpsAgent,
           headers: { ...auth, 'content-type': 'application/merge-patch+json' },
         },
-        changedAddresses(),
+        rangeOf(answer),
       );
     }
     return answer;
@@ -49,7 +44,7 @@ export function rawFloor({ echoUrl, poolUrl, caPem, token, patch = false }) {
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
-  const [echoUrl, poolUrl, caFile, token] = process.argv.slice(2);
-  await rawFloor({ echoUrl, poolUrl, caPem: readFileSync(caFile), token })();
+  const [echoUrl, poolUrl, caFile, token, patch] = process.argv.slice(2);
+  await rawFloor({ echoUrl, poolUrl, caPem: readFileSync(caFile), token, patch: patch === 'patch' })();
   process.exit(0);
 }

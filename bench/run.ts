@@ -1,7 +1,6 @@
 // npm run bench [-- --quick]: measures metallb-dyn6 against the floors it cannot beat, side by side
 // in one run, on a local kube-apiserver and an echo server on 127.0.0.1. Prints medians and ratios.
 // npm run bench -- --network [--quick]: renumberings on the home network instead (bench/network.ts).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +15,7 @@ import { runToSuccess } from '../devcluster/run-process.js';
 // Plain JavaScript, so that the cold floor process runs it without any loader.
 import { rawFloor } from './raw-floor.mjs';
 import { measureOnCluster, measurePlanning } from './host-parts.js';
+import { measureColdStarts } from './cold-start.js';
 
 const quick = process.argv.includes('--quick');
 if (process.argv.includes('--network')) {
@@ -57,10 +57,6 @@ async function warm(once: () => Promise<unknown>): Promise<() => Promise<number>
   };
 }
 
-/** A cold measurement: the wall time of one process. */
-const cold = (command: string, args: string[], env: NodeJS.ProcessEnv) => async () =>
-  (await runToSuccess(command, args, { env })).durationMs;
-
 const rows: { what: string; ours: string; baseline: string; ratio: string; target: string }[] = [];
 
 /** A row with no baseline: a figure and, where there is one, its limit. */
@@ -69,12 +65,13 @@ function figure(what: string, ours: string, target = '') {
 }
 const within = (value: number, max: number, unit: string) =>
   `<= ${String(max)} ${unit} ${value <= max ? 'met' : 'MISSED'}`;
-function row(what: string, ours: number, baseline: number, target: number, unit = ms) {
+const UNITS = { ms, MB: (x: number) => `${x.toFixed(1)} MB` };
+function row(what: string, ours: number, baseline: number, target: number, unit: keyof typeof UNITS = 'ms') {
   const ratio = ours / baseline;
   rows.push({
     what,
-    ours: unit(ours),
-    baseline: unit(baseline),
+    ours: UNITS[unit](ours),
+    baseline: UNITS[unit](baseline),
     ratio: `${ratio.toFixed(2)}x`,
     target: `<= ${String(target)}x ${ratio <= target ? 'met' : 'MISSED'}`,
   });
@@ -91,10 +88,12 @@ packageLambda(path.join(work, 'lambda'));
 
 process.stderr.write('starting the control plane and the echo server...\n');
 const cluster = await startTestCluster({ metallbVersion: 'v0.14.9' });
-let flip = 0;
+// /flip and /flip-floor answer the other prefix each call, each for one caller (ours, the floor).
+const flips = new Map<string, number>();
 const echo = http.createServer((req, res) => {
-  const prefix = req.url === '/flip' ? PREFIXES[flip++ % 2] : PREFIXES[0];
-  res.end(`${prefix ?? ''}::9\n`);
+  const flip = req.url?.startsWith('/flip') === true ? (flips.get(req.url) ?? 0) : 0;
+  if (req.url?.startsWith('/flip') === true) flips.set(req.url, flip + 1);
+  res.end(`${PREFIXES[flip % 2] ?? ''}::9\n`);
 });
 await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
 const echoUrl = `http://127.0.0.1:${String((echo.address() as AddressInfo).port)}`;
@@ -106,25 +105,30 @@ await createPool(
   { addresses: ['192.168.178.240/28', owned] },
   { 'metallb-dyn6/owned-addresses': JSON.stringify([owned]) },
 );
-await createPool(
-  cluster.admin,
-  'metallb-system',
-  'change',
-  { addresses: ['192.168.178.240/28', owned] },
-  { 'metallb-dyn6/owned-addresses': JSON.stringify([owned]) },
-);
+for (const name of ['change', 'change-floor'])
+  await createPool(
+    cluster.admin,
+    'metallb-system',
+    name,
+    { addresses: ['192.168.178.240/28', owned] },
+    { 'metallb-dyn6/owned-addresses': JSON.stringify([owned]) },
+  );
 const poolUrl = (name: string) =>
   `${cluster.server}/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/${name}`;
 
-const baseEnv = {
-  PATH: process.env['PATH'] ?? '',
-  HOME: process.env['HOME'] ?? '/tmp',
-  KUBECONFIG: cluster.adminKubeconfig,
+/** The sync's settings in every measurement, less the pool and the source. */
+const SETTINGS = {
   METALLB_DYN6_HOST_RANGE: '::1000-::1999',
   METALLB_DYN6_METALLB_NAMESPACE: 'metallb-system',
   METALLB_DYN6_RELOAD: 'never',
   METALLB_DYN6_LOG_LEVEL: 'warn',
   METALLB_DYN6_HTTP_TOKEN: TOKEN,
+};
+const baseEnv = {
+  PATH: process.env['PATH'] ?? '',
+  HOME: process.env['HOME'] ?? '/tmp',
+  KUBECONFIG: cluster.adminKubeconfig,
+  ...SETTINGS,
 };
 
 try {
@@ -153,7 +157,7 @@ try {
     `warm no-op sync, Knative handler (${warmStatus.body.status}, ${String(warmStatus.body.apiRequests)} API request) / raw 2 round trips`,
     median(warmOurs),
     median(warmRaw),
-    1.2,
+    1.3,
   );
 
   process.stderr.write('warm prefix change...\n');
@@ -165,8 +169,8 @@ try {
     await warm(() => change(post, {})),
     await warm(
       rawFloor({
-        echoUrl: `${echoUrl}/ip`,
-        poolUrl: poolUrl('change'),
+        echoUrl: `${echoUrl}/flip-floor`,
+        poolUrl: poolUrl('change-floor'),
         caPem,
         token: cluster.adminToken,
         patch: true,
@@ -180,85 +184,19 @@ try {
     1.3,
   );
 
-  process.stderr.write('cold processes...\n');
-  const cliEnv = { ...baseEnv, METALLB_DYN6_METALLB_POOL: 'noop', METALLB_DYN6_SOURCE: `url:${echoUrl}/ip` };
-  const rssFile = path.join(work, 'rss');
-  const staticRssFile = path.join(work, 'rss-static');
-  const caFile = path.join(cluster.runDir, 'ca.crt');
-  const shell = `curl -sf ${echoUrl}/ip >/dev/null && curl -sf --cacert ${caFile} -H "Authorization: Bearer $T" ${poolUrl('noop')} >/dev/null`;
-  // The same two requests with Node's built-ins only, in a process of its own, on a given Node.
-  const rawFloorCold = (node: string) =>
-    cold(
-      node,
-      [
-        path.join(REPO_ROOT, 'bench/raw-floor.mjs'),
-        `${echoUrl}/ip`,
-        poolUrl('noop'),
-        caFile,
-        cluster.adminToken,
-      ],
-      baseEnv,
-    );
-  const ourCli = (env: NodeJS.ProcessEnv) =>
-    cold(process.execPath, ['--import', path.join(REPO_ROOT, 'bench/report-rss.mjs'), cli, 'sync'], env);
-  // The same sync with a source that needs no HTTP client: what ky and Node's web classes cost.
-  const staticSource = `static:${PREFIXES[0] ?? ''}::9`;
-  // One untimed run each for what it did: its status and API requests, from its result document.
-  const outcome = async (env: NodeJS.ProcessEnv) => {
-    const { stdout } = await runToSuccess(process.execPath, [cli, 'sync'], { env });
-    const result = JSON.parse(stdout) as { status: string; apiRequests: number };
-    return `${result.status}, ${String(result.apiRequests)} API request${result.apiRequests === 1 ? '' : 's'}`;
-  };
-  const coldOutcome = await outcome(cliEnv);
-  const staticOutcome = await outcome({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource });
-  const [coldOurs = [], coldRaw = [], coldShell = [], coldStatic = []] = await interleaved(COLD_RUNS, [
-    ourCli({ ...cliEnv, BENCH_RSS_FILE: rssFile }),
-    rawFloorCold(process.execPath),
-    cold('sh', ['-c', shell], { ...baseEnv, T: cluster.adminToken }),
-    ourCli({ ...cliEnv, METALLB_DYN6_SOURCE: staticSource, BENCH_RSS_FILE: staticRssFile }),
-  ]);
-  const rssKiB = Number(readFileSync(rssFile, 'utf8'));
-  row(
-    `cold no-op \`metallb-dyn6 sync\` process (${coldOutcome}) / cold raw Node floor`,
-    median(coldOurs),
-    median(coldRaw),
-    1.5,
+  await measureColdStarts(
+    { row, figure, median },
+    {
+      runs: COLD_RUNS,
+      echoUrl,
+      server: cluster.server,
+      caFile: path.join(cluster.runDir, 'ca.crt'),
+      token: cluster.adminToken,
+      settings: SETTINGS,
+      work,
+    },
+    cluster.adminKubeconfig,
   );
-  row(
-    `cold no-op \`metallb-dyn6 sync\` process (${coldOutcome}) / shell CronJob (curl + curl)`,
-    median(coldOurs),
-    median(coldShell),
-    1.5,
-  );
-  figure(
-    'peak RSS of a cold no-op sync',
-    `${(rssKiB / 1024).toFixed(1)} MB`,
-    within(rssKiB / 1024, 64, 'MB'),
-  );
-  figure(
-    `cold no-op sync with a \`static:\` source (${staticOutcome}; no HTTP client loaded), and its peak RSS`,
-    ms(median(coldStatic)),
-    `${(Number(readFileSync(staticRssFile, 'utf8')) / 1024).toFixed(1)} MB`,
-  );
-
-  // What users run: the same cold no-op on Node 22 and 24, each against that Node's own floor.
-  for (const major of ['22', '24']) {
-    process.stderr.write(`cold processes on Node ${major}...\n`);
-    const bin = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-node.sh'), major], {
-      encoding: 'utf8',
-    }).trim();
-    const node = path.join(bin, 'node');
-    const [ours = [], floor = []] = await interleaved(COLD_RUNS, [
-      cold(node, [cli, 'sync'], cliEnv),
-      rawFloorCold(node),
-    ]);
-    row(
-      `cold no-op \`metallb-dyn6 sync\` process on Node ${major} / cold raw Node ${major} floor`,
-      median(ours),
-      median(floor),
-      1.5,
-    );
-  }
 
   process.stderr.write('host parts of 10,000 Services...\n');
   const recorder = { row, figure, median };

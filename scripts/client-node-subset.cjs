@@ -172,7 +172,7 @@ function requireBuiltinsOnDemand(source) {
 }
 
 /** client-node's config.js with what only some kubeconfigs (or Windows) need loaded on demand. */
-function deferOptionalParts(file, source, leftOut) {
+function deferOptionalParts(file, source, leftOut, socksOnly) {
   // What loads a part on demand, or, for a part this bundle leaves out, an error saying so.
   const load = (part, module, name) =>
     leftOut.parts.includes(part)
@@ -186,6 +186,7 @@ function deferOptionalParts(file, source, leftOut) {
     `function SocksProxyAgent(...args) { return new (${load('a socks proxy-url', 'socks-proxy-agent', 'SocksProxyAgent')})(...args); }`,
     'imports SocksProxyAgent',
   );
+  if (socksOnly) return out;
   for (const [name, { module, part, claims }] of Object.entries(DEFERRED_AUTHENTICATORS)) {
     out = replaceOnce(
       file,
@@ -215,9 +216,11 @@ function deferOptionalParts(file, source, leftOut) {
 }
 
 /**
- * @param {{ sources?: string[], leaveOut?: { parts: string[], why: string } }} [options] `sources`:
- *   folders whose TypeScript sources call client-node (default: lib/ and functions/); `leaveOut`:
- *   kubeconfig features (OPTIONAL_PARTS) this bundle does not carry, and why, for its error.
+ * @param {{ sources?: string[], leaveOut?: { parts: string[], why: string }, loadAtStart?: boolean }}
+ *   [options] `sources`: folders whose TypeScript sources call client-node (default: lib/ and
+ *   functions/); `leaveOut`: kubeconfig features (OPTIONAL_PARTS) this bundle does not carry, and why,
+ *   for its error; `loadAtStart`: only the SOCKS agent on demand, as before the rest was (the
+ *   benchmark's baseline for loading on demand).
  */
 function clientNodeSubset(options = {}) {
   const sources = options.sources ?? [path.join(REPO_ROOT, 'lib'), path.join(REPO_ROOT, 'functions')];
@@ -301,12 +304,19 @@ function clientNodeSubset(options = {}) {
         ),
         loader: 'js',
       }));
-      build.onLoad({ filter: LOADED_ON_DEMAND }, (args) => ({
-        contents: requireBuiltinsOnDemand(fs.readFileSync(args.path, 'utf8')),
-        loader: 'js',
-      }));
+      if (options.loadAtStart !== true) {
+        build.onLoad({ filter: LOADED_ON_DEMAND }, (args) => ({
+          contents: requireBuiltinsOnDemand(fs.readFileSync(args.path, 'utf8')),
+          loader: 'js',
+        }));
+      }
       build.onLoad({ filter: KUBE_CONFIG }, (args) => ({
-        contents: deferOptionalParts(args.path, fs.readFileSync(args.path, 'utf8'), leftOut),
+        contents: deferOptionalParts(
+          args.path,
+          fs.readFileSync(args.path, 'utf8'),
+          leftOut,
+          options.loadAtStart === true,
+        ),
         loader: 'js',
       }));
     },

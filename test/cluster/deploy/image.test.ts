@@ -16,17 +16,7 @@ import { podEnv, SERVICE_ACCOUNT_MOUNT, writeServiceAccountFiles } from '../../s
 import { runProcess, runToSuccess, startProcess } from '../../../devcluster/run-process.js';
 import { freePort } from '../../../devcluster/ports.js';
 import { homeCluster, range, SUBNET_NEW } from '../../../devcluster/home-cluster.js';
-
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  platform?: { os: string; architecture: string };
-}
-interface ImageConfig {
-  os: string;
-  architecture: string;
-  config: { Entrypoint: string[]; Cmd: string[]; User: string; Env: string[] };
-}
+import { envOf, imageFor as readImage, indexDigest, unpackImage } from '../../../devcluster/oci-image.js';
 
 const ARCHES = ['amd64', 'arm64'] as const;
 type Arch = (typeof ARCHES)[number];
@@ -36,31 +26,8 @@ const ELF_MACHINE: Record<Arch, number> = { amd64: 0x3e, arm64: 0xb7 };
 let layout: string;
 let work: string;
 
-function blob(digest: string): string {
-  return path.join(layout, 'blobs', digest.replace(':', '/'));
-}
-function json(digest: string): unknown {
-  return JSON.parse(readFileSync(blob(digest), 'utf8'));
-}
-
-function imageFor(arch: Arch): { config: ImageConfig; layers: Descriptor[] } {
-  const top = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
-    manifests: Descriptor[];
-  };
-  const index = json(top.manifests[0]?.digest ?? '') as { manifests: Descriptor[] };
-  const entry = index.manifests.find((m) => m.platform?.architecture === arch);
-  if (entry === undefined) throw new Error(`the image index has no ${arch} image`);
-  const manifest = json(entry.digest) as { config: Descriptor; layers: Descriptor[] };
-  return { config: json(manifest.config.digest) as ImageConfig, layers: manifest.layers };
-}
-
-async function unpack(arch: Arch): Promise<string> {
-  const root = path.join(work, `rootfs-${arch}`);
-  mkdirSync(root, { recursive: true });
-  for (const layer of imageFor(arch).layers)
-    await runToSuccess('tar', ['-xzf', blob(layer.digest), '-C', root], { env: process.env });
-  return root;
-}
+const imageFor = (arch: Arch) => readImage(layout, arch);
+const unpack = (arch: Arch) => unpackImage(layout, arch, path.join(work, `rootfs-${arch}`));
 
 /** The program on this machine's PATH: the run's own PATH is the image's. */
 function hostCommand(name: string): string {
@@ -148,9 +115,7 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
     async (arch) => {
       const root = await unpack(arch);
       const { config } = imageFor(arch).config;
-      const env = Object.fromEntries(
-        config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
-      );
+      const env = envOf(config);
       const launch = [
         'chroot',
         `--userspec=${config.User}`,
@@ -178,10 +143,7 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
       cwd: REPO_ROOT,
       timeoutMs: 900_000,
     });
-    const digestOf = (dir: string) =>
-      (JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: Descriptor[] })
-        .manifests[0]?.digest;
-    expect(digestOf(again)).toBe(digestOf(layout));
+    expect(indexDigest(again)).toBe(indexDigest(layout));
   }, 900_000);
 
   it.each(ARCHES)(
@@ -193,9 +155,7 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
       const { config } = imageFor(arch).config;
       const [entry = '', ...entryArgs] = [...config.Entrypoint, ...config.Cmd];
       const env = {
-        ...Object.fromEntries(
-          config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
-        ),
+        ...envOf(config),
         ...podEnv(home, '/home/nonroot'),
       };
       const launch = [
@@ -230,7 +190,7 @@ describeIf(goToBuild('crane', '1.26'), 'no-go-toolchain', 'the container image b
     const port = await freePort();
     const token = 'image-serve-token-0123456789';
     const env = {
-      ...Object.fromEntries(config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      ...envOf(config),
       ...podEnv(home, '/home/nonroot'),
       // The platform's PORT alone, as Knative and faas-netes give it (the tests' default names another).
       METALLB_DYN6_PORT: '',

@@ -256,24 +256,26 @@ export async function measureColdStarts(
   setup: ColdSetup,
   kubeconfig: string,
 ): Promise<void> {
-  const runtimes: Runtime[] = [
+  const nodeOf = (major: string) =>
+    path.join(
+      execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-node.sh'), major], {
+        encoding: 'utf8',
+      }).trim(),
+      'node',
+    );
+  const node22 = nodeOf('22');
+  const on22 = plainRuntime('npm package on Node 22', node22, setup, kubeconfig);
+  const runtimes = [
     plainRuntime(`npm package on Node ${process.versions.node}`, process.execPath, setup, kubeconfig),
+    on22,
+    plainRuntime('npm package on Node 24', nodeOf('24'), setup, kubeconfig),
   ];
-  for (const major of ['22', '24']) {
-    const bin = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/provision-node.sh'), major], {
-      encoding: 'utf8',
-    }).trim();
-    runtimes.push(plainRuntime(`npm package on Node ${major}`, path.join(bin, 'node'), setup, kubeconfig));
-  }
-  const node22 = runtimes[1];
   for (const runtime of runtimes) {
     process.stderr.write(`cold processes: ${runtime.name}...\n`);
     await measureRuntime(record, setup, runtime);
   }
-  if (node22 !== undefined) {
-    process.stderr.write('cold processes: ways to start faster...\n');
-    await measureStartUp(record, setup, node22, node22.node([])[0] ?? '');
-  }
+  process.stderr.write('cold processes: ways to start faster...\n');
+  await measureStartUp(record, setup, on22, node22);
   if (process.getuid?.() !== 0) {
     record.figure('cold rows of the image', 'not run: unpacking and chrooting into the image needs root');
     return;

@@ -16,6 +16,7 @@ import { runToSuccess } from '../devcluster/run-process.js';
 import { rawFloor } from './raw-floor.mjs';
 import { measureOnCluster, measurePlanning } from './host-parts.js';
 import { measureColdStarts } from './cold-start.js';
+import { profileCalls } from './warm-profile.js';
 
 const quick = process.argv.includes('--quick');
 if (process.argv.includes('--network')) {
@@ -159,6 +160,26 @@ try {
     median(warmRaw),
     1.3,
   );
+
+  process.stderr.write('warm no-op, profiled...\n');
+  const floorOnce = rawFloor({
+    echoUrl: `${echoUrl}/ip`,
+    poolUrl: poolUrl('noop'),
+    caPem,
+    token: cluster.adminToken,
+  });
+  const profiled = quick ? 200 : 1_000;
+  const report = (who: string, spent: [string, number][]) => {
+    const busy = spent.filter(([where]) => !where.startsWith('waiting')).reduce((sum, [, t]) => sum + t, 0);
+    figure(
+      `warm no-op, ${who}: CPU per call (profile of ${String(profiled)} calls)`,
+      `${busy.toFixed(2)} ms`,
+    );
+    for (const [where, t] of spent.slice(0, 8)) figure(`  ${where}`, `${t.toFixed(3)} ms`);
+  };
+  report('ours', await profileCalls(() => noop(post, {}), profiled));
+  await floorOnce();
+  report('floor', await profileCalls(floorOnce, profiled));
 
   process.stderr.write('warm prefix change...\n');
   const change = await loadHandler('change', `url:${echoUrl}/flip`);

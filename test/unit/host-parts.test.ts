@@ -1,6 +1,7 @@
 // Stable host numbering, the pure planner: which Service fields change when the pool moves from the
 // old /64 to the new one, for every kind of pin, and which addresses cannot keep their host part.
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import type { KeepMode } from '../../lib/config/choices.js';
 import {
   DEPRECATED_PIN_ANNOTATION,
@@ -210,5 +211,61 @@ describe('planHostParts', () => {
     expect(planHostParts([deep], wide).moves[0]?.moved).toEqual([
       { from: `${SUBNET_OLD}:abcd:ef01:2345:6789`, to: `${SUBNET_NEW}:abcd:ef01:2345:6789` },
     ]);
+  });
+});
+
+describe('planHostParts, for any Services (property)', () => {
+  const hosts = ['1000', '1001', '1002', '1003', '1999', 'abc', '2000'];
+  const address = fc.constantFrom(
+    ...hosts.flatMap((host) => [OLD(host), NEW(host)]),
+    '192.168.178.240',
+    'not an address',
+  );
+  const someService = fc.record({
+    ingress: fc.array(address, { maxLength: 2 }),
+    pin: fc.option(fc.array(address, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    ours: fc.boolean(),
+  });
+  const services = fc.array(someService, { maxLength: 12 }).map((list) =>
+    list.map(({ ingress, pin, ours }, i) => {
+      const value = pin?.join(',');
+      const annotations: Record<string, string> =
+        value === undefined
+          ? {}
+          : { [PIN_ANNOTATION]: value, ...(ours ? { [PINNED_BY_US_ANNOTATION]: value } : {}) };
+      return service(`s${String(i)}`, { ingress, annotations });
+    }),
+  );
+  const groups = (text: string) => v6(text).parts;
+
+  it('every address moved keeps its host part under the new prefix, and no two Services are given one address', () => {
+    fc.assert(
+      fc.property(services, (list) => {
+        const { moves } = planHostParts(list, input('all'));
+        const given = new Map<string, string>();
+        for (const move of moves) {
+          for (const { from, to } of move.moved) {
+            expect(groups(to).slice(0, 4)).toEqual(v6(`${SUBNET_NEW}::`).parts.slice(0, 4));
+            expect(groups(to).slice(4)).toEqual(groups(from).slice(4));
+            const key = v6(to).toNormalizedString();
+            expect(given.get(key) ?? move.name).toBe(move.name);
+            given.set(key, move.name);
+          }
+        }
+        // Nor an address another Service has or is pinned to, unless it already had it too (a person's
+        // pins may share an address before the plan; the plan adds no sharing).
+        const heldBy = (name: string) => {
+          const one = list.find((s) => s.name === name);
+          const texts = [...(one?.ingress ?? []), ...(one?.annotations[PIN_ANNOTATION]?.split(',') ?? [])];
+          return texts.flatMap((text) => parseIPv6(text)?.toNormalizedString() ?? []);
+        };
+        for (const other of list) {
+          for (const key of heldBy(other.name)) {
+            const receiver = given.get(key);
+            if (receiver !== undefined && receiver !== other.name) expect(heldBy(receiver)).toContain(key);
+          }
+        }
+      }),
+    );
   });
 });

@@ -52,5 +52,7 @@ export default {
   htmlReporter: { fileName: '.run/mutation/report.html' },
   jsonReporter: { fileName: '.run/mutation/report.json' },
   tempDirName: '.run/stryker-tmp',
+  // The scratch folder holds control planes and unpacked image filesystems: nothing a unit test reads.
+  ignorePatterns: ['.run'],
   cleanTempDir: 'always',
 };

@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../devcluster/binaries.js';
 import { envOf, imageFor, unpackImage } from '../devcluster/oci-image.js';
 import { runProcess, runToSuccess } from '../devcluster/run-process.js';
 import type { Recorder } from './host-parts.js';
+import { snapshotSafe } from './snapshot-safe.js';
 
 export interface ColdSetup {
   runs: number;
@@ -191,7 +192,7 @@ async function snapshot(node: string, work: string): Promise<{ blob: string } | 
     format: 'cjs',
     minify: true,
     logLevel: 'error',
-    plugins: esbuildPlugins(),
+    plugins: [snapshotSafe(node), ...esbuildPlugins()],
   });
   const blob = path.join(dir, 'cli.blob');
   const built = await runProcess(node, ['--snapshot-blob', blob, '--build-snapshot', entry], {
@@ -227,7 +228,11 @@ async function measureStartUp(record: Recorder, setup: ColdSetup, runtime: Runti
     ['loading on demand + compile cache (shipped)', [node, CLI_COMMAND, 'sync'], env],
   ];
   if ('blob' in snap)
-    variants.push(['V8 startup snapshot', [node, '--snapshot-blob', snap.blob, 'sync'], env]);
+    variants.push([
+      'V8 startup snapshot (http, https and hpagent loaded on first use)',
+      [node, '--snapshot-blob', snap.blob, 'sync'],
+      env,
+    ]);
   for (const [, command, variantEnv] of variants) await timedRun(command, variantEnv);
   const floor = [
     node,

@@ -53,7 +53,7 @@ describe('a burst of runs', () => {
     const runs = await burst(home, () => ['sync']);
     const statuses = expectAllWell(runs);
     expect(statuses.filter((s) => s === 'updated')).toHaveLength(1);
-    expect(watch.changes).toEqual([[V4, range(SUBNET_NEW)]]);
+    expect(await watch.settled()).toEqual([[V4, range(SUBNET_NEW)]]);
     expect(restarts(await auditSettled(home))).toBe(1);
     expect((await home.readPool()).metadata.annotations).not.toHaveProperty([RELOAD_OWED_ANNOTATION]);
   }, 240_000);
@@ -68,7 +68,7 @@ describe('a burst of runs', () => {
     // One run restarts MetalLB (and, the pool being new to it, writes the ownership record); the
     // others leave it to that run.
     expect(expectAllWell(first).filter((s) => s !== 'joined')).toHaveLength(1);
-    expect(watch.changes).toEqual([]);
+    expect(await watch.settled()).toEqual([]);
     expect(restarts(await auditSettled(home))).toBe(1);
 
     const spelled = (i: number) => `static:${SUBNET_NEW.toUpperCase()}:0:0:0:${i.toString(16)}/64`;
@@ -79,7 +79,7 @@ describe('a burst of runs', () => {
       spelled(i),
     ]);
     expect(expectAllWell(mixed).filter((s) => s === 'updated')).toHaveLength(1);
-    expect(watch.changes).toEqual([[V4, range(SUBNET_NEW)]]);
+    expect(await watch.settled()).toEqual([[V4, range(SUBNET_NEW)]]);
     expect(restarts(await auditSettled(home))).toBe(2);
     expect((await home.readPool()).metadata.annotations).not.toHaveProperty([RELOAD_OWED_ANNOTATION]);
   }, 300_000);
@@ -125,7 +125,7 @@ describeIf(
         const runs = await burst(home, () => ['sync']);
         for (const run of runs) expect(run.code).toBe(0);
         expect(runs.filter((r) => r.result?.status === 'updated')).toHaveLength(1);
-        expect(watch.changes).toEqual([[V4, range(SUBNET_NEW)]]);
+        expect(await watch.settled()).toEqual([[V4, range(SUBNET_NEW)]]);
         expect(restarts(await auditSettled(home))).toBe(1);
         await addressUnder(home.namespace, SUBNET_NEW);
       } finally {

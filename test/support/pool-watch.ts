@@ -7,18 +7,26 @@ import type { HomeCluster } from '../../devcluster/home-cluster.js';
 
 /** Every distinct spec.addresses the pool took while the watch ran, after the first. */
 export interface AddressWatch {
-  changes: string[][];
+  /**
+   * The changes, once the watch has delivered every write made before this call: a run answers when
+   * its write is stored, and the watch event for it may still be on its way.
+   */
+  settled(): Promise<string[][]>;
   stop(): void;
 }
+
+const CATCH_UP_MS = 10_000;
 
 export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
   const start = await home.readPool();
   const changes: string[][] = [];
+  const seen = new Set([start.metadata.resourceVersion]);
   let last = JSON.stringify(start.spec.addresses);
   const request = await new Watch(adminKubeConfig()).watch(
     `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
     { resourceVersion: start.metadata.resourceVersion, fieldSelector: `metadata.name=${home.pool}` },
     (phase: string, pool: PoolObject) => {
+      seen.add(pool.metadata.resourceVersion);
       const now = JSON.stringify(pool.spec.addresses);
       if (phase === 'MODIFIED' && now !== last) changes.push(pool.spec.addresses);
       last = now;
@@ -26,7 +34,16 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
     () => undefined,
   );
   return {
-    changes,
+    settled: async () => {
+      const { resourceVersion } = (await home.readPool()).metadata;
+      const deadline = Date.now() + CATCH_UP_MS;
+      while (!seen.has(resourceVersion)) {
+        if (Date.now() > deadline)
+          throw new Error(`the pool watch did not reach resourceVersion ${resourceVersion}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return changes;
+    },
     stop: () => {
       request.abort();
     },

@@ -207,7 +207,7 @@ describe('Knative function on the real faas-js-runtime', () => {
       expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 40 }, () => 200));
       const statuses = answers.map((a) => (a.json as { status: string }).status);
       expect(statuses.every((s) => ['updated', 'unchanged', 'joined'].includes(s))).toBe(true);
-      expect(watch.changes).toEqual([['192.168.178.240/28', range(SUBNET_NEW)]]);
+      expect(await watch.settled()).toEqual([['192.168.178.240/28', range(SUBNET_NEW)]]);
       expect(restarts(await auditSettled(home))).toBe(1);
     } finally {
       watch.stop();

@@ -16,7 +16,7 @@ import { runToSuccess } from '../devcluster/run-process.js';
 import { rawFloor } from './raw-floor.mjs';
 import { measureOnCluster, measurePlanning } from './host-parts.js';
 import { measureColdStarts } from './cold-start.js';
-import { profileCalls } from './warm-profile.js';
+import { profileCalls, WAITING } from './warm-profile.js';
 
 const quick = process.argv.includes('--quick');
 if (process.argv.includes('--network')) {
@@ -170,7 +170,7 @@ try {
   });
   const profiled = quick ? 200 : 1_000;
   const report = (who: string, spent: [string, number][]) => {
-    const busy = spent.filter(([where]) => !where.startsWith('waiting')).reduce((sum, [, t]) => sum + t, 0);
+    const busy = spent.filter(([where]) => where !== WAITING).reduce((sum, [, t]) => sum + t, 0);
     figure(
       `warm no-op, ${who}: CPU per call (profile of ${String(profiled)} calls)`,
       `${busy.toFixed(2)} ms`,

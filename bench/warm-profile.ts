@@ -6,9 +6,11 @@ import { Session, type Profiler } from 'node:inspector/promises';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** Where an idle sample goes: time spent waiting, not CPU. */
+export const WAITING = 'waiting (the network, the API server)';
 /** What V8 reports for time outside JavaScript: kept under its own name. */
 const NOT_JAVASCRIPT = new Map([
-  ['(idle)', 'waiting (the network, the API server)'],
+  ['(idle)', WAITING],
   ['(garbage collector)', 'garbage collection'],
   ['(program)', 'V8 itself'],
 ]);
@@ -43,7 +45,7 @@ function sourceMaps() {
 }
 
 /** Milliseconds per call by where they went, largest first. */
-export function chargeSamples(profile: Profiler.Profile, calls: number): [string, number][] {
+function chargeSamples(profile: Profiler.Profile, calls: number): [string, number][] {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);

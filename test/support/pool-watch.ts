@@ -15,37 +15,71 @@ export interface AddressWatch {
   stop(): void;
 }
 
-const CATCH_UP_MS = 10_000;
+const CATCH_UP_MS = 20_000;
+// A watch that delivers nothing for this long while the pool is ahead of it is opened again from the
+// last version it delivered: the API server replays what came after, so no write is lost.
+const STALL_MS = 2_000;
 
 export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
   const start = await home.readPool();
   const changes: string[][] = [];
-  const seen = new Set([start.metadata.resourceVersion]);
   let last = JSON.stringify(start.spec.addresses);
-  const request = await new Watch(adminKubeConfig()).watch(
-    `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
-    { resourceVersion: start.metadata.resourceVersion, fieldSelector: `metadata.name=${home.pool}` },
-    (phase: string, pool: PoolObject) => {
-      seen.add(pool.metadata.resourceVersion);
-      const now = JSON.stringify(pool.spec.addresses);
-      if (phase === 'MODIFIED' && now !== last) changes.push(pool.spec.addresses);
-      last = now;
-    },
-    () => undefined,
-  );
+  let delivered = start.metadata.resourceVersion;
+  const seen = new Set([delivered]);
+  // Why the watch last ended, for the error when it never catches up; client-node's Watch reports a
+  // refused or broken request only to `done`, never by throwing.
+  let ended = 'it is still open';
+  let request: AbortController | undefined;
+  let generation = 0;
+
+  const open = async () => {
+    request?.abort();
+    const mine = ++generation;
+    request = await new Watch(adminKubeConfig()).watch(
+      `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
+      { resourceVersion: delivered, fieldSelector: `metadata.name=${home.pool}` },
+      (phase: string, object: PoolObject | { message?: string }) => {
+        if (mine !== generation) return;
+        if (!('metadata' in object)) {
+          ended = `the API server sent ${phase}: ${object.message ?? 'no message'}`;
+          return;
+        }
+        delivered = object.metadata.resourceVersion;
+        seen.add(delivered);
+        const now = JSON.stringify(object.spec.addresses);
+        if (phase === 'MODIFIED' && now !== last) changes.push(object.spec.addresses);
+        last = now;
+      },
+      (error: unknown) => {
+        if (mine === generation)
+          ended = error instanceof Error ? `it failed: ${error.message}` : 'the API server closed it';
+      },
+    );
+  };
+  await open();
+
   return {
     settled: async () => {
       const { resourceVersion } = (await home.readPool()).metadata;
       const deadline = Date.now() + CATCH_UP_MS;
+      let progress = { at: Date.now(), delivered };
       while (!seen.has(resourceVersion)) {
         if (Date.now() > deadline)
-          throw new Error(`the pool watch did not reach resourceVersion ${resourceVersion}`);
+          throw new Error(
+            `the pool watch did not reach resourceVersion ${resourceVersion} (last delivered ${delivered}; ${ended})`,
+          );
+        if (delivered !== progress.delivered) progress = { at: Date.now(), delivered };
+        else if (Date.now() - progress.at > STALL_MS) {
+          await open();
+          progress = { at: Date.now(), delivered };
+        }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       return changes;
     },
     stop: () => {
-      request.abort();
+      generation++;
+      request?.abort();
     },
   };
 }

@@ -200,21 +200,27 @@ function moveList(
   service: LoadBalancerService,
   notKept: NotKept[],
 ) {
+  // A loop, not map and join: planning 10,000 Services must not allocate per address more than it keeps.
   const moved: AddressMove[] = [];
-  const value = pieces
-    .map((piece) => {
-      const to = moveAddress(piece, input, service);
-      if (to === undefined) return piece;
-      const from = piece.trim();
-      if ('reason' in to) {
-        notKept.push({ service: keyOf(service), address: from, reason: to.reason });
-        return piece;
-      }
-      moved.push({ from, to: to.to });
-      input.claims.push(to.key);
-      return piece === from ? to.to : piece.replace(from, to.to);
-    })
-    .join(',');
+  let value = '';
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] ?? '';
+    if (i > 0) value += ',';
+    const to = moveAddress(piece, input, service);
+    if (to === undefined) {
+      value += piece;
+      continue;
+    }
+    const from = piece.trim();
+    if ('reason' in to) {
+      notKept.push({ service: keyOf(service), address: from, reason: to.reason });
+      value += piece;
+      continue;
+    }
+    moved.push({ from, to: to.to });
+    input.claims.push(to.key);
+    value += piece === from ? to.to : piece.replace(from, to.to);
+  }
   return { value, moved };
 }
 
@@ -222,13 +228,20 @@ const wantsKept = (service: LoadBalancerService, mode: KeepMode) =>
   mode === 'all' || (mode === 'annotated' && service.annotations[KEEP_ANNOTATION] === 'true');
 
 /** The pins a Service carries, in the order the load balancer reads them: annotation name, or spec.loadBalancerIP. */
-function pinsOf(service: LoadBalancerService, reads: readonly string[]): { field: string; value: string }[] {
-  const annotations = reads.flatMap((field) => {
+function pinsOf(service: LoadBalancerService, reads: readonly string[]): Pin[] {
+  const pins: Pin[] = [];
+  for (const field of reads) {
     const value = service.annotations[field];
-    return value === undefined ? [] : [{ field, value }];
-  });
-  const spec = service.loadBalancerIP;
-  return spec === undefined ? annotations : [...annotations, { field: LOAD_BALANCER_IP, value: spec }];
+    if (value !== undefined) pins.push({ field, value });
+  }
+  if (service.loadBalancerIP !== undefined)
+    pins.push({ field: LOAD_BALANCER_IP, value: service.loadBalancerIP });
+  return pins;
+}
+
+interface Pin {
+  field: string;
+  value: string;
 }
 
 const LOAD_BALANCER_IP = 'spec.loadBalancerIP';
@@ -292,7 +305,7 @@ function pinAssigned(
  */
 function repin(
   service: LoadBalancerService,
-  pins: { field: string; value: string }[],
+  pins: Pin[],
   kept: boolean,
   input: Ranges,
   notKept: NotKept[],
@@ -339,7 +352,7 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
   const parse = parseOnce();
-  const holders = holdersOf(services, input.pinning.reads, parse);
+  const holders = holdersOf(services, input.pinning.reads, input.subnet.parts, parse);
   const ranges: Ranges = {
     ...input,
     fromSpans: spans(input.from),
@@ -359,16 +372,21 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   return { moves, notKept };
 }
 
-/** Every IPv6 address a Service was given or is pinned to, with the first Service that has it. */
+/**
+ * Every address under the new /64 that a Service was given or is pinned to, with the first Service
+ * that has it. A move only ever lands under the new /64, so an address elsewhere cannot be in its way
+ * and is not indexed: before a renumbering, that is nearly every address.
+ */
 function holdersOf(
   services: readonly LoadBalancerService[],
   reads: readonly string[],
+  subnet: Groups,
   parse: Ranges['parse'],
 ): Holders {
   const holders: Holders = new Map();
   const hold = (text: string, service: LoadBalancerService) => {
     const parsed = parse(text);
-    if (parsed === undefined) return;
+    if (parsed === undefined || !underSameSubnet(parsed.parts, subnet)) return;
     const key = keyOfGroups(parsed.parts);
     if (!holders.has(key)) holders.set(key, service);
   };
@@ -377,4 +395,9 @@ function holdersOf(
     for (const { value } of pinsOf(service, reads)) for (const text of value.split(',')) hold(text, service);
   }
   return holders;
+}
+
+function underSameSubnet(groups: Groups, subnet: Groups): boolean {
+  for (let i = 0; i < SUBNET_GROUPS; i++) if (groups[i] !== subnet[i]) return false;
+  return true;
 }

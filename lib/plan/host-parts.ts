@@ -352,7 +352,7 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
   const parse = parseOnce();
-  const holders = holdersOf(services, input.pinning.reads, input.subnet.parts, parse);
+  const holders = holdersOf(services, input.pinning.reads, input.subnet, parse);
   const ranges: Ranges = {
     ...input,
     fromSpans: spans(input.from),
@@ -380,13 +380,13 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
 function holdersOf(
   services: readonly LoadBalancerService[],
   reads: readonly string[],
-  subnet: Groups,
+  subnet: IPv6,
   parse: Ranges['parse'],
 ): Holders {
   const holders: Holders = new Map();
   const hold = (text: string, service: LoadBalancerService) => {
     const parsed = parse(text);
-    if (parsed === undefined || !underSameSubnet(parsed.parts, subnet)) return;
+    if (parsed === undefined || !parsed.match(subnet, SUBNET_LENGTH)) return;
     const key = keyOfGroups(parsed.parts);
     if (!holders.has(key)) holders.set(key, service);
   };
@@ -395,9 +395,4 @@ function holdersOf(
     for (const { value } of pinsOf(service, reads)) for (const text of value.split(',')) hold(text, service);
   }
   return holders;
-}
-
-function underSameSubnet(groups: Groups, subnet: Groups): boolean {
-  for (let i = 0; i < SUBNET_GROUPS; i++) if (groups[i] !== subnet[i]) return false;
-  return true;
 }

@@ -26,22 +26,23 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
   let last = JSON.stringify(start.spec.addresses);
   let delivered = start.metadata.resourceVersion;
   const seen = new Set([delivered]);
-  // Why the watch last ended, for the error when it never catches up; client-node's Watch reports a
-  // refused or broken request only to `done`, never by throwing.
-  let ended = 'it is still open';
+  // How the watch stands (open, opened again, or why it ended), for the error when it never catches
+  // up: client-node's Watch reports a refused or broken request only to `done`, never by throwing.
+  let state = '';
   let request: AbortController | undefined;
   let generation = 0;
 
   const open = async () => {
     request?.abort();
     const mine = ++generation;
+    state = mine === 1 ? 'it is still open' : `it was opened again ${String(mine - 1)} times and is open`;
     request = await new Watch(adminKubeConfig()).watch(
       `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
       { resourceVersion: delivered, fieldSelector: `metadata.name=${home.pool}` },
       (phase: string, object: PoolObject | { message?: string }) => {
         if (mine !== generation) return;
         if (!('metadata' in object)) {
-          ended = `the API server sent ${phase}: ${object.message ?? 'no message'}`;
+          state = `the API server sent ${phase}: ${object.message ?? 'no message'}`;
           return;
         }
         delivered = object.metadata.resourceVersion;
@@ -52,7 +53,7 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
       },
       (error: unknown) => {
         if (mine === generation)
-          ended = error instanceof Error ? `it failed: ${error.message}` : 'the API server closed it';
+          state = error instanceof Error ? `it failed: ${error.message}` : 'the API server closed it';
       },
     );
   };
@@ -66,7 +67,7 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
       while (!seen.has(resourceVersion)) {
         if (Date.now() > deadline)
           throw new Error(
-            `the pool watch did not reach resourceVersion ${resourceVersion} (last delivered ${delivered}; ${ended})`,
+            `the pool watch did not reach resourceVersion ${resourceVersion} (last delivered ${delivered}; ${state})`,
           );
         if (delivered !== progress.delivered) progress = { at: Date.now(), delivered };
         else if (Date.now() - progress.at > STALL_MS) {

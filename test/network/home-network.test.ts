@@ -169,9 +169,12 @@ describeIf(
           const before = await snapshot(lab, home);
           const runsBefore = fn.results().length;
           await lab.network.isp.stop();
-          const unanswered: number[] = [];
-          for (const end = Date.now() + 25_000; Date.now() < end;) {
-            if (!(await lab.network.get(before.address ?? '', 'client', 1)).ok) unanswered.push(Date.now());
+          // Each unanswered request with when (ms into the outage) and how it failed.
+          const unanswered: { at: number; error: string }[] = [];
+          const outage = Date.now();
+          for (const end = outage + 25_000; Date.now() < end;) {
+            const answer = await lab.network.get(before.address ?? '', 'client', 1);
+            if (!answer.ok) unanswered.push({ at: Date.now() - outage, error: answer.body });
             await new Promise((r) => setTimeout(r, 1000));
           }
           const current = lab.network.router.current() ?? '';

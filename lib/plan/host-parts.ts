@@ -144,27 +144,27 @@ function inside(groups: Groups, within: readonly Span[]): boolean {
 const HOST_GROUPS = (128 - SUBNET_LENGTH) / 16;
 const SUBNET_GROUPS = 8 - HOST_GROUPS;
 
+/**
+ * Every address text of every Service, parsed once per plan and read back by position: a Service's
+ * `status` addresses, then the comma-separated pieces of each of its pins in the order the load
+ * balancer reads them. Both passes over the Services read the same texts; a list walked in order
+ * stays in a core's cache where a table of 10,000 texts did not.
+ */
+interface ParsedAddresses {
+  /** Undefined where a text is not an IPv6 address. */
+  list: (IPv6 | undefined)[];
+  /** Where each Service's addresses start in `list`, by the Service's position. */
+  starts: Int32Array;
+}
+
 /** The plan's input with its ranges worked out, and the addresses Services hold so far. */
 interface Ranges extends HostPartInput {
   fromSpans: Span[];
   intoSpans: Span[];
   holders: Holders;
-  /** Each address text read once per plan: the holders and the moves read the same texts. */
-  parse: (text: string) => IPv6 | undefined;
+  parsed: ParsedAddresses;
   /** The addresses the Service being planned is given: its holders once its move is taken. */
   claims: AddressKey[];
-}
-
-/** parseIPv6, remembering every text it was given (null: not an IPv6 address). */
-function parseOnce() {
-  const known = new Map<string, IPv6 | null>();
-  return (text: string) => {
-    const seen = known.get(text);
-    if (seen !== undefined) return seen ?? undefined;
-    const parsed = parseIPv6(text.trim());
-    known.set(text, parsed ?? null);
-    return parsed;
-  };
 }
 
 /** `groups` under the new subnet: its host part kept. */
@@ -175,8 +175,7 @@ function underSubnet(groups: Groups, subnet: Groups): number[] {
 }
 
 /** Where one address of `service` goes: undefined when it is not in our old range or does not change. */
-function moveAddress(text: string, input: Ranges, service: LoadBalancerService): Moved {
-  const address = input.parse(text);
+function moveAddress(address: IPv6 | undefined, input: Ranges, service: LoadBalancerService): Moved {
   if (address === undefined || !inside(address.parts, input.fromSpans)) return undefined;
   const to = underSubnet(address.parts, input.subnet.parts);
   if (!inside(to, input.intoSpans)) {
@@ -193,9 +192,13 @@ function moveAddress(text: string, input: Ranges, service: LoadBalancerService):
   return { to: target, key };
 }
 
-/** A comma list of addresses (as MetalLB splits it) with our old-range entries moved, spacing kept. */
+/**
+ * A comma list of addresses (as MetalLB splits it) with our old-range entries moved, spacing kept;
+ * the pieces' parsed addresses start at `first` in the parsed list.
+ */
 function moveList(
   pieces: readonly string[],
+  first: number,
   input: Ranges,
   service: LoadBalancerService,
   notKept: NotKept[],
@@ -206,7 +209,7 @@ function moveList(
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i] ?? '';
     if (i > 0) value += ',';
-    const to = moveAddress(piece, input, service);
+    const to = moveAddress(input.parsed.list[first + i], input, service);
     if (to === undefined) {
       value += piece;
       continue;
@@ -268,23 +271,32 @@ const moveOf = (
   was,
 });
 
-/** What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. */
-function planOne(service: LoadBalancerService, input: Ranges, notKept: NotKept[]): ServiceMove | undefined {
+/**
+ * What one Service needs, or undefined. Pushes the addresses it cannot keep to `notKept`. Its parsed
+ * addresses start at `first`.
+ */
+function planOne(
+  service: LoadBalancerService,
+  first: number,
+  input: Ranges,
+  notKept: NotKept[],
+): ServiceMove | undefined {
   const kept = wantsKept(service, input.mode);
   const pins = pinsOf(service, input.pinning.reads);
-  if (pins.length === 0) return kept ? pinAssigned(service, input, notKept) : undefined;
-  return repin(service, pins, kept, input, notKept);
+  if (pins.length === 0) return kept ? pinAssigned(service, first, input, notKept) : undefined;
+  return repin(service, pins, kept, first + service.ingress.length, input, notKept);
 }
 
 /** An unpinned Service, pinned with every address MetalLB assigned (a dual-stack pin names both families). */
 function pinAssigned(
   service: LoadBalancerService,
+  first: number,
   input: Ranges,
   notKept: NotKept[],
 ): ServiceMove | undefined {
   const lost: NotKept[] = [];
   const current = service.ingress.join(',');
-  const assigned = moveList(service.ingress, input, service, lost);
+  const assigned = moveList(service.ingress, first, input, service, lost);
   notKept.push(...lost);
   if (assigned.moved.length === 0 || lost.length > 0) return undefined;
   const pin = input.pinning.writeWith;
@@ -307,14 +319,18 @@ function repin(
   service: LoadBalancerService,
   pins: Pin[],
   kept: boolean,
+  first: number,
   input: Ranges,
   notKept: NotKept[],
 ): ServiceMove | undefined {
   const lost: NotKept[] = [];
-  const rewrites = pins.map((pin) => ({
-    ...pin,
-    rewritten: moveList(pin.value.split(','), input, service, lost),
-  }));
+  let next = first;
+  const rewrites = pins.map((pin) => {
+    const pieces = pin.value.split(',');
+    const rewritten = moveList(pieces, next, input, service, lost);
+    next += pieces.length;
+    return { ...pin, rewritten };
+  });
   const moved = rewrites.flatMap((r) => r.rewritten.moved);
   if (moved.length === 0 && lost.length === 0) return undefined;
   const record = service.annotations[PINNED_BY_US_ANNOTATION];
@@ -351,19 +367,18 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
   const notKept: NotKept[] = [];
   const moves: ServiceMove[] = [];
   if (input.mode === 'none') return { moves, notKept };
-  const parse = parseOnce();
-  const holders = holdersOf(services, input.pinning.reads, input.subnet, parse);
+  const { parsed, holders } = readAddresses(services, input.pinning.reads, input.subnet);
   const ranges: Ranges = {
     ...input,
     fromSpans: spans(input.from),
     intoSpans: spans(input.into),
     holders,
-    parse,
+    parsed,
     claims: [],
   };
-  for (const service of services) {
+  for (const [i, service] of services.entries()) {
     ranges.claims.length = 0;
-    const move = planOne(service, ranges, notKept);
+    const move = planOne(service, parsed.starts[i] ?? 0, ranges, notKept);
     if (move === undefined) continue;
     moves.push(move);
     // An unpin gives nothing (its addresses were only looked at); every other move gives what it claimed.
@@ -373,26 +388,29 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
 }
 
 /**
- * Every address under the new /64 that a Service was given or is pinned to, with the first Service
- * that has it. A move only ever lands under the new /64, so an address elsewhere cannot be in its way
- * and is not indexed: before a renumbering, that is nearly every address.
+ * Every address text parsed, and every address under the new /64 that a Service was given or is
+ * pinned to, with the first Service that has it. A move only ever lands under the new /64, so an
+ * address elsewhere cannot be in its way and is not indexed: before a renumbering, that is nearly
+ * every address.
  */
-function holdersOf(
+function readAddresses(
   services: readonly LoadBalancerService[],
   reads: readonly string[],
   subnet: IPv6,
-  parse: Ranges['parse'],
-): Holders {
+): { parsed: ParsedAddresses; holders: Holders } {
+  const parsed: ParsedAddresses = { list: [], starts: new Int32Array(services.length) };
   const holders: Holders = new Map();
-  const hold = (text: string, service: LoadBalancerService) => {
-    const parsed = parse(text);
-    if (parsed === undefined || !parsed.match(subnet, SUBNET_LENGTH)) return;
-    const key = keyOfGroups(parsed.parts);
+  const read = (text: string, service: LoadBalancerService) => {
+    const address = parseIPv6(text.trim());
+    parsed.list.push(address);
+    if (address === undefined || !address.match(subnet, SUBNET_LENGTH)) return;
+    const key = keyOfGroups(address.parts);
     if (!holders.has(key)) holders.set(key, service);
   };
-  for (const service of services) {
-    for (const text of service.ingress) hold(text, service);
-    for (const { value } of pinsOf(service, reads)) for (const text of value.split(',')) hold(text, service);
+  for (const [i, service] of services.entries()) {
+    parsed.starts[i] = parsed.list.length;
+    for (const text of service.ingress) read(text, service);
+    for (const { value } of pinsOf(service, reads)) for (const text of value.split(',')) read(text, service);
   }
-  return holders;
+  return { parsed, holders };
 }

@@ -119,6 +119,30 @@ describe('planHostParts', () => {
     ]);
   });
 
+  it('every pin of one Service is read at its own addresses, whatever the number of entries in the pins before it', () => {
+    const three = service('three', {
+      annotations: {
+        [PIN_ANNOTATION]: `192.168.178.241,${OLD('1001')}`,
+        [DEPRECATED_PIN_ANNOTATION]: `${OLD('1002')}, 192.168.178.242`,
+      },
+      loadBalancerIP: OLD('1003'),
+      ingress: ['192.168.178.241', OLD('1001')],
+    });
+    const [move] = planHostParts([three], input('all')).moves;
+    expect(move?.moved).toEqual([
+      { from: OLD('1001'), to: NEW('1001') },
+      { from: OLD('1002'), to: NEW('1002') },
+      { from: OLD('1003'), to: NEW('1003') },
+    ]);
+    expect(move?.set).toEqual({
+      annotations: {
+        [PIN_ANNOTATION]: `192.168.178.241,${NEW('1001')}`,
+        [DEPRECATED_PIN_ANNOTATION]: `${NEW('1002')}, 192.168.178.242`,
+      },
+      loadBalancerIP: NEW('1003'),
+    });
+  });
+
   it("a pin outside our range (a person's, elsewhere) and an IPv4-only Service are left alone", () => {
     const elsewhere = service('elsewhere', {
       annotations: { [PIN_ANNOTATION]: `${SUBNET_OLD}::2000` },
@@ -221,19 +245,29 @@ describe('planHostParts, for any Services (property)', () => {
     '192.168.178.240',
     'not an address',
   );
+  const pinList = fc.option(fc.array(address, { minLength: 1, maxLength: 2 }), { nil: undefined });
   const someService = fc.record({
     ingress: fc.array(address, { maxLength: 2 }),
-    pin: fc.option(fc.array(address, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    pin: pinList,
+    // Pins under the other names MetalLB reads, so that a Service may carry pins of different lengths.
+    deprecatedPin: pinList,
+    specPin: fc.option(address, { nil: undefined }),
     ours: fc.boolean(),
   });
   const services = fc.array(someService, { maxLength: 12 }).map((list) =>
-    list.map(({ ingress, pin, ours }, i) => {
+    list.map(({ ingress, pin, deprecatedPin, specPin, ours }, i) => {
       const value = pin?.join(',');
-      const annotations: Record<string, string> =
-        value === undefined
+      const annotations: Record<string, string> = {
+        ...(value === undefined
           ? {}
-          : { [PIN_ANNOTATION]: value, ...(ours ? { [PINNED_BY_US_ANNOTATION]: value } : {}) };
-      return service(`s${String(i)}`, { ingress, annotations });
+          : { [PIN_ANNOTATION]: value, ...(ours ? { [PINNED_BY_US_ANNOTATION]: value } : {}) }),
+        ...(deprecatedPin === undefined ? {} : { [DEPRECATED_PIN_ANNOTATION]: deprecatedPin.join(',') }),
+      };
+      return service(`s${String(i)}`, {
+        ingress,
+        annotations,
+        ...(specPin === undefined ? {} : { loadBalancerIP: specPin }),
+      });
     }),
   );
   const groups = (text: string) => v6(text).parts;
@@ -256,7 +290,13 @@ describe('planHostParts, for any Services (property)', () => {
         // pins may share an address before the plan; the plan adds no sharing).
         const heldBy = (name: string) => {
           const one = list.find((s) => s.name === name);
-          const texts = [...(one?.ingress ?? []), ...(one?.annotations[PIN_ANNOTATION]?.split(',') ?? [])];
+          const texts = [
+            ...(one?.ingress ?? []),
+            ...[PIN_ANNOTATION, DEPRECATED_PIN_ANNOTATION].flatMap(
+              (a) => one?.annotations[a]?.split(',') ?? [],
+            ),
+            ...(one?.loadBalancerIP === undefined ? [] : [one.loadBalancerIP]),
+          ];
           return texts.flatMap((text) => parseIPv6(text)?.toNormalizedString() ?? []);
         };
         for (const other of list) {

@@ -50,17 +50,18 @@ const opening = (text) =>
     .join(' | ')
     .slice(0, 800);
 const failures = [];
+// Suites that failed without a failed test of their own: jest's count of failed tests leaves them out.
+let broken = 0;
 for (const suite of suites) {
   const failed = suite.assertionResults.filter((a) => a.status === 'failed');
   for (const a of failed)
     failures.push(`${suite.file} › ${titleOf(a)}: ${opening(a.failureMessages.join('\n'))}`);
-  // A suite that failed to run (syntax error, setup failure) or failed in a hook has no failed test of its own.
-  if (suite.status === 'failed' && failed.length === 0)
+  // A suite that failed to run (syntax error, setup failure) or failed in a hook.
+  if (suite.status === 'failed' && failed.length === 0) {
+    broken++;
     failures.push(`${suite.file} (the suite failed outside its tests): ${opening(suite.message ?? '')}`);
+  }
 }
-const broken = suites.filter(
-  (s) => s.status === 'failed' && s.assertionResults.every((a) => a.status !== 'failed'),
-).length;
 
 const say = (line) => process.stdout.write(`${line}\n`);
 for (const [d, n] of covered)

@@ -1,9 +1,10 @@
 // API clients over one KubeConfig that share a keep-alive connection pool. client-node 1.x builds a
 // fresh https.Agent for every request, so each request would pay a new TCP + TLS handshake; a warm
 // function reuses one connection instead. Each request also gets the abort signal of ApiRequests
-// (its timeout and the run's deadline).
+// (its timeout and the run's deadline), and goes out through node-http-library.ts.
 import https from 'node:https';
 import { currentRequestSignal } from './api-requests.js';
+import { nodeHttpLibrary } from './node-http-library.js';
 import {
   createConfiguration,
   ServerConfiguration,
@@ -43,6 +44,7 @@ export class ApiClients {
       createConfiguration({
         baseServer: new ServerConfiguration(server, {}),
         authMethods: { default: auth },
+        httpApi: nodeHttpLibrary,
       }),
     );
     this.clients.set(type, client);

@@ -19,8 +19,8 @@ export async function getText(
   signal?: AbortSignal,
   accept = DEFAULT_ACCEPT,
 ): Promise<string> {
-  // Loaded on first use: ky loads Node's web classes (Request, Response, streams), ~30 ms and ~7 MB,
-  // and node-fetch ~25 ms more, that a run with a DNS, interface, node or static source never needs.
+  // Loaded on first use: ky loads Node's web classes (Request, Response, Headers: all of undici's
+  // JavaScript), ~10 ms and ~8 MB that a run with a DNS, interface, node or static source never needs.
   const [{ default: ky, HTTPError, TimeoutError }, { fetchOverNodeHttp, PermanentFetchFailure }] =
     await Promise.all([import('ky'), import('./node-http-fetch.js')]);
   try {

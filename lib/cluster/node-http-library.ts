@@ -19,7 +19,8 @@ async function send(request: RequestContext): Promise<ResponseContext> {
   const signal = request.getSignal();
   const answer = await exchange(request.getUrl(), {
     method: request.getHttpMethod(),
-    headers: request.getHeaders(),
+    // Named in the apiserver's audit log and metrics, as node-fetch's default name was before.
+    headers: { 'user-agent': 'metallb-dyn6', ...request.getHeaders() },
     agent: request.getAgent() ?? false,
     ...(body === undefined ? {} : { body }),
     ...(signal === undefined ? {} : { signal }),

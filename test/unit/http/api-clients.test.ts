@@ -15,6 +15,7 @@ interface Seen {
   method: string | undefined;
   url: string | undefined;
   auth: string | undefined;
+  agent: string | undefined;
   type: string | undefined;
   body: string;
 }
@@ -31,6 +32,7 @@ beforeAll(async () => {
         method: req.method,
         url: req.url,
         auth: req.headers.authorization,
+        agent: req.headers['user-agent'],
         type: req.headers['content-type'],
         body,
       });
@@ -77,7 +79,7 @@ const object = (name: string) => ({
 });
 
 describe("client-node's API classes over node:http", () => {
-  it('reads an object, sending the credentials', async () => {
+  it('reads an object, sending the credentials and its name', async () => {
     seen.length = 0;
     expect(await api.getNamespacedCustomObject(object('p'))).toEqual(POOL);
     expect(seen).toEqual([
@@ -85,6 +87,7 @@ describe("client-node's API classes over node:http", () => {
         method: 'GET',
         url: '/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools/p',
         auth: `Bearer ${TOKEN}`,
+        agent: 'metallb-dyn6',
         type: undefined,
         body: '',
       },

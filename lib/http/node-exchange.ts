@@ -2,9 +2,8 @@
 // a sync (client-node's API requests, ky's fetch for sources) run on. Node's built-in fetch (undici)
 // parses HTTP in WebAssembly, whose compilation costs a cold run ~200 ms and ~30 MB; node-fetch adds
 // a WHATWG emulation and a stream per answer that were most of a warm request's own time. The
-// answers are small JSON or text documents, read whole into one buffer. No Accept-Encoding is sent,
-// so nothing needs decompressing: the apiserver compresses only answers over 128 KB (a LIST of
-// thousands of Services), and only when asked; those arrive larger instead.
+// answers are small JSON or text documents, read whole into one buffer, as they arrived (a compressed
+// one is for its caller to decompress).
 import http from 'node:http';
 import https from 'node:https';
 

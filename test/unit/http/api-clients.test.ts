@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ApiClients } from '../../../lib/cluster/api-clients.js';
 import { currentRequestSignal } from '../../../lib/cluster/api-requests.js';
@@ -37,6 +38,17 @@ beforeAll(async () => {
         body,
       });
       if (req.url?.endsWith('/slow') === true) return; // never answers
+      if (req.url?.endsWith('/compressed') === true) {
+        // As the apiserver answers a large LIST: compressed when the client accepts it.
+        const accepts = (req.headers['accept-encoding'] ?? '').includes('gzip');
+        const answer = JSON.stringify({ ...POOL, metadata: { name: accepts ? 'compressed' : 'plain' } });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(accepts ? { 'content-encoding': 'gzip' } : {}),
+        });
+        res.end(accepts ? gzipSync(answer) : answer);
+        return;
+      }
       if (req.url?.endsWith('/missing') === true) {
         res.setHeader('warning', ['299 - "one"', '299 - "two"']);
         res.writeHead(404, { 'content-type': 'application/json' });
@@ -92,6 +104,13 @@ describe("client-node's API classes over node:http", () => {
         body: '',
       },
     ]);
+  });
+
+  it('asks for compressed answers and reads them', async () => {
+    expect(await api.getNamespacedCustomObject(object('compressed'))).toEqual({
+      ...POOL,
+      metadata: { name: 'compressed' },
+    });
   });
 
   it('sends a merge patch as JSON with its content type', async () => {

@@ -147,13 +147,18 @@ const SUBNET_GROUPS = 8 - HOST_GROUPS;
 /**
  * Every address text of every Service, parsed once per plan and read back by position: a Service's
  * `status` addresses, then the comma-separated pieces of each of its pins in the order the load
- * balancer reads them. Both passes over the Services read the same texts; a list walked in order
- * stays in a core's cache where a table of 10,000 texts did not.
+ * balancer reads them. Both passes over the Services read the same texts. Kept as bare groups,
+ * 16 bytes an address, not as ipaddr.js's objects (~230 bytes each): a plan of 10,000 Services
+ * holds them all until it ends, and at that size the objects alone outgrew a core's cache.
  */
 interface ParsedAddresses {
-  /** Undefined where a text is not an IPv6 address. */
-  list: (IPv6 | undefined)[];
-  /** Where each Service's addresses start in `list`, by the Service's position. */
+  /** Each address's eight groups, one after the other. */
+  groups: Uint16Array;
+  /** 1 where the text at that position is an IPv6 address. */
+  valid: Uint8Array;
+  /** How many texts were read. */
+  count: number;
+  /** Where each Service's addresses start, by the Service's position. */
   starts: Int32Array;
 }
 
@@ -165,6 +170,8 @@ interface Ranges extends HostPartInput {
   parsed: ParsedAddresses;
   /** The addresses the Service being planned is given: its holders once its move is taken. */
   claims: AddressKey[];
+  /** The groups of the address being moved, read out of `parsed`. */
+  current: number[];
 }
 
 /** `groups` under the new subnet: its host part kept. */
@@ -174,15 +181,18 @@ function underSubnet(groups: Groups, subnet: Groups): number[] {
   return to;
 }
 
-/** Where one address of `service` goes: undefined when it is not in our old range or does not change. */
-function moveAddress(address: IPv6 | undefined, input: Ranges, service: LoadBalancerService): Moved {
-  if (address === undefined || !inside(address.parts, input.fromSpans)) return undefined;
-  const to = underSubnet(address.parts, input.subnet.parts);
+/** Where the address at `at` of the parsed list goes: undefined when it is not in our old range or does not change. */
+function moveAddress(at: number, input: Ranges, service: LoadBalancerService): Moved {
+  const { parsed, current } = input;
+  if (parsed.valid[at] !== 1) return undefined;
+  for (let i = 0; i < 8; i++) current[i] = parsed.groups[at * 8 + i] ?? 0;
+  if (!inside(current, input.fromSpans)) return undefined;
+  const to = underSubnet(current, input.subnet.parts);
   if (!inside(to, input.intoSpans)) {
-    const hostPart = new ipaddr.IPv6(underSubnet(address.parts, [0, 0, 0, 0]));
+    const hostPart = new ipaddr.IPv6(underSubnet(current, [0, 0, 0, 0]));
     return { reason: `its host part ${hostPart.toString()} is outside the new host ranges` };
   }
-  if (compare(to, address.parts) === 0) return undefined;
+  if (compare(to, current) === 0) return undefined;
   const key = keyOfGroups(to);
   const target = new ipaddr.IPv6(to).toString();
   // MetalLB gives an address to one Service only: pinning a second to it leaves one of them pending.
@@ -209,7 +219,7 @@ function moveList(
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i] ?? '';
     if (i > 0) value += ',';
-    const to = moveAddress(input.parsed.list[first + i], input, service);
+    const to = moveAddress(first + i, input, service);
     if (to === undefined) {
       value += piece;
       continue;
@@ -375,6 +385,7 @@ export function planHostParts(services: readonly LoadBalancerService[], input: H
     holders,
     parsed,
     claims: [],
+    current: [0, 0, 0, 0, 0, 0, 0, 0],
   };
   for (const [i, service] of services.entries()) {
     ranges.claims.length = 0;
@@ -398,19 +409,38 @@ function readAddresses(
   reads: readonly string[],
   subnet: IPv6,
 ): { parsed: ParsedAddresses; holders: Holders } {
-  const parsed: ParsedAddresses = { list: [], starts: new Int32Array(services.length) };
+  const parsed: ParsedAddresses = {
+    groups: new Uint16Array(services.length * 16),
+    valid: new Uint8Array(services.length * 2),
+    count: 0,
+    starts: new Int32Array(services.length),
+  };
   const holders: Holders = new Map();
   const read = (text: string, service: LoadBalancerService) => {
+    const at = parsed.count++;
+    if (at === parsed.valid.length) grow(parsed);
     const address = parseIPv6(text.trim());
-    parsed.list.push(address);
-    if (address === undefined || !address.match(subnet, SUBNET_LENGTH)) return;
+    if (address === undefined) return;
+    parsed.valid[at] = 1;
+    parsed.groups.set(address.parts, at * 8);
+    if (!address.match(subnet, SUBNET_LENGTH)) return;
     const key = keyOfGroups(address.parts);
     if (!holders.has(key)) holders.set(key, service);
   };
   for (const [i, service] of services.entries()) {
-    parsed.starts[i] = parsed.list.length;
+    parsed.starts[i] = parsed.count;
     for (const text of service.ingress) read(text, service);
     for (const { value } of pinsOf(service, reads)) for (const text of value.split(',')) read(text, service);
   }
   return { parsed, holders };
+}
+
+/** Room for twice as many addresses: Services with more than two (dual stack, several pins) need it. */
+function grow(parsed: ParsedAddresses): void {
+  const groups = new Uint16Array(parsed.groups.length * 2 + 16);
+  groups.set(parsed.groups);
+  const valid = new Uint8Array(parsed.valid.length * 2 + 2);
+  valid.set(parsed.valid);
+  parsed.groups = groups;
+  parsed.valid = valid;
 }

@@ -55,8 +55,7 @@ export async function fetchOverNodeHttp(...[input, init]: Parameters<typeof fetc
       throw standardFailure(request, error);
     });
     if (REDIRECT_STATUSES.has(answer.status)) {
-      const location = answer.headers.location;
-      url = redirectTarget(url, location ?? null, redirects);
+      url = redirectTarget(url, answer.headers.location ?? null, redirects);
       continue;
     }
     const headers = new Headers();

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ApiException, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { abortAfter } from '../../../lib/cluster/abort-after.js';
 import { ApiClients } from '../../../lib/cluster/api-clients.js';
 import { currentRequestSignal } from '../../../lib/cluster/api-requests.js';
 import { mergePatch } from '../../../lib/cluster/pool-resource.js';
@@ -136,13 +137,10 @@ describe("client-node's API classes over node:http", () => {
   });
 
   it('ends a request when the signal of ApiRequests fires, with its reason', async () => {
-    const controller = new AbortController();
     const reason = new Error('the run deadline passed');
-    setTimeout(() => {
-      controller.abort(reason);
-    }, 50);
+    const { signal } = abortAfter(50, reason);
     await expect(
-      currentRequestSignal.run(controller.signal, () => api.getNamespacedCustomObject(object('slow'))),
+      currentRequestSignal.run(signal, () => api.getNamespacedCustomObject(object('slow'))),
     ).rejects.toBe(reason);
   });
 });

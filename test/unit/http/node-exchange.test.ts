@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { abortAfter } from '../../../lib/cluster/abort-after.js';
 import { AnswerTooLarge, exchange } from '../../../lib/http/node-exchange.js';
 import { freePort } from '../../../devcluster/ports.js';
 
@@ -108,12 +109,9 @@ describe('an exchange over node:http', () => {
 
   it('rejects with the abort reason, before the answer and while it arrives', async () => {
     for (const after of [0, 100]) {
-      const controller = new AbortController();
       const reason = new Error(`deadline after ${String(after)} ms`);
-      setTimeout(() => {
-        controller.abort(reason);
-      }, after);
-      await expect(exchange(`${base}/slow`, { ...GET, signal: controller.signal })).rejects.toBe(reason);
+      const { signal } = abortAfter(after, reason);
+      await expect(exchange(`${base}/slow`, { ...GET, signal })).rejects.toBe(reason);
     }
   });
 

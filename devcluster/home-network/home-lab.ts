@@ -11,6 +11,7 @@ import type { ClusterHandle } from '../shared-cluster.js';
 import { startTestCluster, type TestCluster } from '../test-cluster.js';
 import { grantKeepHostParts, homeCluster, type HomeCluster } from '../home-cluster.js';
 import { HomeNetwork } from './home-network.js';
+import type { RunningFunction } from './function-modes.js';
 import { NODE_ADDRESS } from './node-host.js';
 import { createL2Advertisement, createWebService, WEB, webAddress } from './web-service.js';
 
@@ -116,6 +117,41 @@ export async function answeredUnder(
     }
     if (Date.now() > deadline)
       throw new Error(`no answer from the Service under ${lan}/64 within ${String(timeoutMs)} ms (${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What a sync reported: the fields the home network's checks read. */
+export type ReportedSync = ReturnType<RunningFunction['results']>[number];
+
+/**
+ * The function's report of the sync that moved the pool onto `to`'s LAN, once it has finished
+ * (MetalLB's replacement pods Ready, when they were cycled): the function's answer to the router's
+ * push of `to` after `since`, or the result a scheduled run printed.
+ */
+export async function syncOnto(
+  lab: HomeLab,
+  fn: RunningFunction,
+  to: string,
+  since: number,
+  timeoutMs = 60_000,
+): Promise<ReportedSync> {
+  const onto = (r: ReportedSync | undefined) => r?.after?.some((a) => a.startsWith(lanOf(to))) === true;
+  const deadline = Date.now() + timeoutMs;
+  let last: ReportedSync | undefined;
+  for (;;) {
+    if (fn.push === undefined) {
+      last = fn.results().find(onto) ?? fn.results().at(-1);
+    } else if (
+      lab.network.router.events().some((e) => e.event === 'pushed' && e.prefix === to && e.at >= since)
+    ) {
+      last = lab.network.router.pushAnswer() as ReportedSync | undefined;
+    }
+    if (onto(last)) return last as ReportedSync;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the function reported no sync onto ${lanOf(to)}/64 within ${String(timeoutMs)} ms (last: ${JSON.stringify(last)})`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

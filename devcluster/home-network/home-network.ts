@@ -160,6 +160,42 @@ export class HomeNetwork {
   }
 
   /**
+   * The first answer from `from` at `address`, asked every 100 ms until `timeoutMs`: how long it
+   * took and the requests that failed before it. Throws with those failures and, from beyond the
+   * router, what that path depends on (the ISP's route, the router's neighbour entry).
+   */
+  async firstAnswer(
+    address: string,
+    from: 'client' | 'internet',
+    timeoutMs: number,
+  ): Promise<{ afterMs: number; failures: string[] }> {
+    const started = Date.now();
+    const failures: string[] = [];
+    for (;;) {
+      const answer = await this.get(address, from, 1);
+      const afterMs = Date.now() - started;
+      if (answer.ok) return { afterMs, failures };
+      failures.push(`${String(afterMs)} ms: ${answer.body}`);
+      if (afterMs > timeoutMs) {
+        const path = from === 'internet' ? `; ${this.pathFromInternet(address)}` : '';
+        throw new Error(
+          `no answer at ${address} from ${from === 'client' ? 'the LAN client' : 'beyond the router'} within ${String(timeoutMs)} ms (${failures.slice(-3).join('; ')})${path}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private pathFromInternet(address: string): string {
+    const routes = this.isp.ns.ip('-6', 'route', 'show', 'proto', '99').trim().split('\n').join(', ');
+    const entry = this.router.ns.neighbour('br0', address);
+    return (
+      `the ISP's routes to delegations: ${routes === '' ? 'none' : routes}; ` +
+      `the router's neighbour entry: ${entry === undefined ? 'none' : `${entry.state} ${entry.lladdr ?? ''}`.trim()}`
+    );
+  }
+
+  /**
    * Who answers a LAN host's neighbour solicitation for `address`: the client's entry is deleted, a
    * connection attempted, and the kernel's neighbour table read. The link-layer address of the
    * answer, or undefined when no one answered. Only REACHABLE is an answer: an entry the kernel

@@ -116,6 +116,12 @@ export class HomeRouter {
       });
   }
 
+  /** What the function answered the hook's last push (its result document), if it answered. */
+  pushAnswer(): unknown {
+    const file = path.join(this.dir, 'push-answer.json');
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : undefined;
+  }
+
   /** The delegation the LAN is on now, if any. */
   current(): string | undefined {
     const file = path.join(this.dir, 'state', 'current');

@@ -160,28 +160,25 @@ export class HomeNetwork {
   }
 
   /**
-   * The first answer from `from` at `address`, asked every 100 ms until `timeoutMs`: how long it
-   * took and the requests that failed before it. Throws with those failures and, from beyond the
-   * router, what that path depends on (the ISP's route, the router's neighbour entry).
+   * The first answer from beyond the router at `address`, asked every 100 ms until `timeoutMs`:
+   * how long it took and the requests that failed before it. Throws with those failures and what
+   * the path depends on (the ISP's route, the router's neighbour entry).
    */
-  async firstAnswer(
+  async answerFromInternet(
     address: string,
-    from: 'client' | 'internet',
     timeoutMs: number,
   ): Promise<{ afterMs: number; failures: string[] }> {
     const started = Date.now();
     const failures: string[] = [];
     for (;;) {
-      const answer = await this.get(address, from, 1);
+      const answer = await this.get(address, 'internet', 1);
       const afterMs = Date.now() - started;
       if (answer.ok) return { afterMs, failures };
       failures.push(`${String(afterMs)} ms: ${answer.body}`);
-      if (afterMs > timeoutMs) {
-        const path = from === 'internet' ? `; ${this.pathFromInternet(address)}` : '';
+      if (afterMs > timeoutMs)
         throw new Error(
-          `no answer at ${address} from ${from === 'client' ? 'the LAN client' : 'beyond the router'} within ${String(timeoutMs)} ms (${failures.slice(-3).join('; ')})${path}`,
+          `no answer at ${address} from beyond the router within ${String(timeoutMs)} ms (${failures.slice(-3).join('; ')}); ${this.pathFromInternet(address)}`,
         );
-      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }

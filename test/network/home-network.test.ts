@@ -134,7 +134,7 @@ describeIf(
           // pods: a host beyond the router is asked once the function says the sync is done.
           const sync = await syncOnto(lab, fn, moved.to, moved.delegatedAt);
           expect(sync.status).toBe('updated');
-          const internet = await lab.network.firstAnswer(moved.after, 'internet', 10_000);
+          const internet = await lab.network.answerFromInternet(moved.after, 10_000);
           expect({ old: moved.before, answeredBy: await lab.network.neighbourAnswer(moved.before) }).toEqual({
             old: moved.before,
             answeredBy: undefined,

@@ -136,18 +136,20 @@ export async function syncOnto(
   since: number,
   timeoutMs = 60_000,
 ): Promise<ReportedSync> {
-  const onto = (r: ReportedSync | undefined) => r?.after?.some((a) => a.startsWith(lanOf(to))) === true;
+  const onto = (r: ReportedSync | undefined): r is ReportedSync =>
+    r?.after?.some((a) => a.startsWith(lanOf(to))) === true;
   const deadline = Date.now() + timeoutMs;
   let last: ReportedSync | undefined;
   for (;;) {
     if (fn.push === undefined) {
-      last = fn.results().find(onto) ?? fn.results().at(-1);
+      const results = fn.results();
+      last = results.find(onto) ?? results.at(-1);
     } else if (
       lab.network.router.events().some((e) => e.event === 'pushed' && e.prefix === to && e.at >= since)
     ) {
       last = lab.network.router.pushAnswer() as ReportedSync | undefined;
     }
-    if (onto(last)) return last as ReportedSync;
+    if (onto(last)) return last;
     if (Date.now() > deadline)
       throw new Error(
         `the function reported no sync onto ${lanOf(to)}/64 within ${String(timeoutMs)} ms (last: ${JSON.stringify(last)})`,

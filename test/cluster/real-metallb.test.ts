@@ -252,6 +252,10 @@ describeIf(
         const vpn = await core.readNamespacedService({ namespace, name: 'vpn' });
 
         const run = await runCli(['sync'], env('all'));
+        // First, so that a failed run shows its stage and message (toMatchObject would hide them).
+        expect({ status: run.result?.status, stage: run.result?.stage, error: run.result?.error }).toEqual({
+          status: 'updated',
+        });
         expect(run.result).toMatchObject({
           status: 'updated',
           after: ['192.168.178.240/28', range(KEEP_NEW), `${ULA}::/120`],

@@ -10,7 +10,7 @@ import { createLoadBalancer, installReleaseCrds } from '../../devcluster/metallb
 import { goToBuild, metallbRelease } from '../../devcluster/metallb-runtime.js';
 import { adminKubeConfig, auditSettled } from '../../devcluster/shared-cluster.js';
 import { describeIf } from '../support/declared-skips.js';
-import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
+import { exclusiveDuringSuite, holding, LOAD_BALANCER_SERVICES, METALLB_CRDS } from '../support/exclusive.js';
 import { startCli, type CliRun } from '../../devcluster/cli.js';
 import { restarts, watchAddresses, type AddressWatch } from '../support/pool-watch.js';
 import {
@@ -94,7 +94,7 @@ describeIf(
     exclusiveDuringSuite(LOAD_BALANCER_SERVICES);
     let home: HomeCluster | undefined;
     beforeAll(async () => {
-      await installReleaseCrds(admin, metallbRelease('v0.13.12'));
+      await holding(METALLB_CRDS, () => installReleaseCrds(admin, metallbRelease('v0.13.12')));
     }, 900_000);
     afterAll(async () => {
       if (home === undefined) return;

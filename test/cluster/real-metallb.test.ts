@@ -30,7 +30,7 @@ import {
   versionOfImage,
 } from '../../lib/cluster/metallb-version.js';
 import { runCli } from '../../devcluster/cli.js';
-import { exclusiveDuringSuite, LOAD_BALANCER_SERVICES } from '../support/exclusive.js';
+import { exclusiveDuringSuite, holding, LOAD_BALANCER_SERVICES, METALLB_CRDS } from '../support/exclusive.js';
 import { describeIf } from '../support/declared-skips.js';
 import {
   grantKeepHostParts,
@@ -159,7 +159,7 @@ describeIf(
     describe.each(RELEASES[testKubernetesVersion()])('MetalLB %s', (version) => {
       const short = version.replaceAll('.', '').replace('v0', '');
       beforeAll(async () => {
-        await installReleaseCrds(admin, metallbRelease(version));
+        await holding(METALLB_CRDS, () => installReleaseCrds(admin, metallbRelease(version)));
       }, 900_000);
 
       async function homeWithServices(prefix: string, manifestLabels = false): Promise<HomeCluster> {

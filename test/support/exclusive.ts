@@ -1,12 +1,18 @@
-// A lock across jest's worker processes, for tests that must not overlap on the shared cluster:
-// MetalLB's real controller claims every LoadBalancer Service in it, so the files that create
-// LoadBalancer Services take turns. mkdir is atomic: whoever creates the folder holds the lock.
+// A lock across jest's worker processes, for tests that must not overlap on the shared cluster.
+// mkdir is atomic: whoever creates the folder holds the lock.
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll } from '@jest/globals';
 import path from 'node:path';
 import { sharedCluster } from '../../devcluster/shared-cluster.js';
 
+// MetalLB's real controller claims every LoadBalancer Service in the cluster, so the files that
+// create LoadBalancer Services take turns.
 export const LOAD_BALANCER_SERVICES = 'load-balancer-services';
+
+// Replacing a CRD makes the API server start a new watch cache for its objects, and a watch from a
+// resourceVersion older than that cache gets 410 Expired: the history it would replay is gone. So
+// installing a MetalLB release's CRDs and counting a pool's writes on a watch take turns.
+export const METALLB_CRDS = 'metallb-crds';
 
 /** Waits for the lock `name` and returns its release. */
 export async function exclusive(name: string, timeoutMs = 20 * 60_000): Promise<() => void> {
@@ -16,8 +22,11 @@ export async function exclusive(name: string, timeoutMs = 20 * 60_000): Promise<
   for (;;) {
     try {
       mkdirSync(dir);
+      // Released once: a second call must not free the lock its next holder took meanwhile.
+      let held = true;
       return () => {
-        rmSync(dir, { recursive: true, force: true });
+        if (held) rmSync(dir, { recursive: true, force: true });
+        held = false;
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -25,6 +34,16 @@ export async function exclusive(name: string, timeoutMs = 20 * 60_000): Promise<
         throw new Error(`waited ${String(timeoutMs / 1000)} s for the lock ${dir}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+}
+
+/** Runs `work` holding the lock `name`. */
+export async function holding<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const release = await exclusive(name);
+  try {
+    return await work();
+  } finally {
+    release();
   }
 }
 

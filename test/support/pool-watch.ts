@@ -4,6 +4,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { PoolObject } from '../../devcluster/metallb-fixture.js';
 import { adminKubeConfig } from '../../devcluster/shared-cluster.js';
 import type { HomeCluster } from '../../devcluster/home-cluster.js';
+import { exclusive, METALLB_CRDS } from './exclusive.js';
 
 /** Every distinct spec.addresses the pool took while the watch ran, after the first. */
 export interface AddressWatch {
@@ -20,7 +21,28 @@ const CATCH_UP_MS = 20_000;
 // last version it delivered: the API server replays what came after, so no write is lost.
 const STALL_MS = 2_000;
 
+/** What the API server sends in an ERROR event: a Status, with an empty metadata and no spec. */
+interface WatchStatus {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * Watches the pool, holding METALLB_CRDS until stop(): a CRD replaced meanwhile would leave the
+ * watch unable to resume from the last version it delivered.
+ */
 export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
+  const release = await exclusive(METALLB_CRDS);
+  try {
+    return await watchHolding(home, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function watchHolding(home: HomeCluster, release: () => void): Promise<AddressWatch> {
   const start = await home.readPool();
   const changes: string[][] = [];
   let last = JSON.stringify(start.spec.addresses);
@@ -39,10 +61,10 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
     request = await new Watch(adminKubeConfig()).watch(
       `/apis/metallb.io/v1beta1/namespaces/${home.namespace}/ipaddresspools`,
       { resourceVersion: delivered, fieldSelector: `metadata.name=${home.pool}` },
-      (phase: string, object: PoolObject | { message?: string }) => {
+      (phase: string, object: PoolObject | WatchStatus) => {
         if (mine !== generation) return;
-        if (!('metadata' in object)) {
-          state = `the API server sent ${phase}: ${object.message ?? 'no message'}`;
+        if (!('spec' in object)) {
+          state = `the API server sent ${phase} ${String(object.code)} ${object.reason ?? ''}: ${object.message ?? 'no message'}`;
           return;
         }
         delivered = object.metadata.resourceVersion;
@@ -81,6 +103,7 @@ export async function watchAddresses(home: HomeCluster): Promise<AddressWatch> {
     stop: () => {
       generation++;
       request?.abort();
+      release();
     },
   };
 }

@@ -78,12 +78,19 @@ export async function installPoolCrd(kc: KubeConfig): Promise<void> {
 }
 
 /**
- * Installs (or replaces) the CRDs a MetalLB release ships, as its controller expects them, and
- * waits until each is served.
+ * Installs (or replaces) the CRDs a MetalLB release ships (`only`: those of these plurals), as its
+ * controller expects them, and waits until each is served.
  */
-export async function installReleaseCrds(kc: KubeConfig, release: MetalLBRelease): Promise<void> {
+export async function installReleaseCrds(
+  kc: KubeConfig,
+  release: MetalLBRelease,
+  only?: readonly string[],
+): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const file of readdirSync(release.crdDir).filter((f) => f.endsWith('.yaml'))) {
+  const wanted = (file: string) =>
+    file.endsWith('.yaml') &&
+    (only === undefined || only.some((plural) => file === `metallb.io_${plural}.yaml`));
+  for (const file of readdirSync(release.crdDir).filter(wanted)) {
     const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(path.join(release.crdDir, file), 'utf8'));
     const name = crd.metadata?.name ?? '';
     try {

@@ -8,11 +8,12 @@ import { ClusterError } from './api-error.js';
 import type { ApiRequests } from './api-requests.js';
 import { blocksFor, blockText, type CiliumBlock } from './cilium-blocks.js';
 import {
-  ConflictError,
   mergePatch,
   NotServedError,
   poolRequest,
+  PoolVersions,
   type PoolRefusals,
+  type SeenPool,
 } from './pool-resource.js';
 import type { AddressPool, PoolKind, PoolRef, PoolResource } from './ports.js';
 
@@ -23,8 +24,7 @@ export const CILIUM_POOL_KIND = 'CiliumLoadBalancerIPPool';
 export const CILIUM_POOL_VERSIONS = ['v2', 'v2alpha1'] as const;
 type Version = (typeof CILIUM_POOL_VERSIONS)[number];
 
-interface CiliumPool {
-  metadata: AddressPool['metadata'] & { labels?: Record<string, string> };
+interface CiliumPool extends SeenPool {
   spec: { blocks?: CiliumBlock[] } & Record<string, unknown>;
 }
 
@@ -32,8 +32,8 @@ export class KubeCiliumPoolResource implements PoolResource {
   private readonly api: CustomObjectsApi;
   private readonly refusals: PoolRefusals;
   private version: Version | undefined;
-  /** The pool at each resourceVersion this run read or wrote: a write starts from its blocks. */
-  private readonly seenAt = new Map<string, CiliumPool>();
+  /** A write starts from the blocks of the pool at the resourceVersion it was planned from. */
+  private readonly versions = new PoolVersions<CiliumPool>();
 
   constructor(
     clients: ApiClients,
@@ -62,33 +62,23 @@ export class KubeCiliumPoolResource implements PoolResource {
 
   /**
    * One merge patch at the resourceVersion we planned from (a 409 if anyone changed the pool since),
-   * replacing the blocks: the kept ones as they were, ours made from the plan. Cilium's operator
-   * writes the pool's status whenever a Service is given an address, which moves the resourceVersion
-   * too: when a 409 finds only the status changed, the same patch is sent at the new resourceVersion.
+   * replacing the blocks: the kept ones as they were, ours made from the plan. The operator's
+   * status updates are not edits (see PoolVersions).
    */
-  async write(
+  write(
     resourceVersion: string,
     addresses: string[],
     annotations: Record<string, string | null>,
   ): Promise<AddressPool> {
-    const planned = this.seenAt.get(resourceVersion);
-    if (planned === undefined || this.version === undefined) {
+    const planned = this.versions.at(resourceVersion);
+    const version = this.version;
+    if (planned === undefined || version === undefined) {
       throw new ClusterError(`writing ${this.label}: it was not read at resourceVersion ${resourceVersion}`);
     }
     const blocks = blocksFor(addresses, planned.spec.blocks ?? []);
-    for (let at = resourceVersion, statusMoves = 0; ; statusMoves++) {
-      try {
-        return await this.patch(this.version, {
-          metadata: { resourceVersion: at, annotations },
-          spec: { blocks },
-        });
-      } catch (error) {
-        if (!(error instanceof ConflictError) || statusMoves >= MAX_STATUS_MOVES) throw error;
-        const now = await this.read();
-        if (!sameButStatus(this.seenAt.get(now.metadata.resourceVersion), planned)) throw error;
-        at = now.metadata.resourceVersion;
-      }
-    }
+    const send = (at: string) =>
+      this.patch(version, { metadata: { resourceVersion: at, annotations }, spec: { blocks } });
+    return this.versions.write(resourceVersion, send, () => this.read());
   }
 
   private async patch(version: Version, body: object): Promise<AddressPool> {
@@ -143,20 +133,9 @@ export class KubeCiliumPoolResource implements PoolResource {
       }
       return text;
     });
-    this.seenAt.set(pool.metadata.resourceVersion, pool as CiliumPool);
+    this.versions.saw(pool as CiliumPool);
     return { metadata: pool.metadata, spec: { ...pool.spec, addresses } };
   }
-}
-
-/** How many status-only moves a write follows before it reports the conflict (the operator settles in a few). */
-const MAX_STATUS_MOVES = 5;
-
-/** Whether two reads of the pool differ at most in their status (and resourceVersion). */
-function sameButStatus(a: CiliumPool | undefined, b: CiliumPool): boolean {
-  if (a === undefined) return false;
-  const mine = (p: CiliumPool) =>
-    JSON.stringify([p.metadata.annotations ?? {}, p.metadata.labels ?? {}, p.spec]);
-  return mine(a) === mine(b);
 }
 
 function isBlock(value: unknown): value is CiliumBlock {

@@ -1,6 +1,7 @@
 // Reads and writes the one pool (cloudflare-ddns's setter: applies to one target): what every pool
 // kind shares — requests counted, refusals explained, a write at the resourceVersion it was planned
-// from — and MetalLB's IPAddressPool, which lists its entries as strings.
+// from, which a status update does not stop — and MetalLB's IPAddressPool, which lists its entries
+// as strings.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ApiClients } from './api-clients.js';
 import { ClusterError, describeApiError, isUnknownResource, statusCode } from './api-error.js';
@@ -51,6 +52,64 @@ export async function poolRequest(
   }
 }
 
+/** A pool object as the API serves it, whichever kind. */
+export interface SeenPool {
+  metadata: AddressPool['metadata'] & { labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+/** How many status-only moves a write follows before it reports the conflict (a controller settles in a few). */
+const MAX_STATUS_MOVES = 5;
+
+/**
+ * The pool at each resourceVersion this run read or wrote, and the writes planned from them. A
+ * pool's controller writes its status (MetalLB >= 0.15 counts the addresses it assigned whenever a
+ * Service gets or loses one; Cilium's operator sets conditions), and that moves the resourceVersion
+ * too. So when a write's 409 finds that only the status changed since the version it was planned
+ * from, nobody's edit is in the way: the same patch goes again at the new resourceVersion. Any
+ * other change stays a conflict.
+ */
+export class PoolVersions<P extends SeenPool> {
+  private readonly seen = new Map<string, P>();
+
+  saw(pool: P): void {
+    this.seen.set(pool.metadata.resourceVersion, pool);
+  }
+
+  at(resourceVersion: string): P | undefined {
+    return this.seen.get(resourceVersion);
+  }
+
+  /** `send` at `resourceVersion`, and again at each newer one that `read` finds moved only in status. */
+  async write(
+    resourceVersion: string,
+    send: (at: string) => Promise<AddressPool>,
+    read: () => Promise<AddressPool>,
+  ): Promise<AddressPool> {
+    const planned = this.seen.get(resourceVersion);
+    for (let at = resourceVersion, statusMoves = 0; ; statusMoves++) {
+      try {
+        return await send(at);
+      } catch (error) {
+        const followable =
+          error instanceof ConflictError && planned !== undefined && statusMoves < MAX_STATUS_MOVES;
+        if (!followable) throw error;
+        const now = await read();
+        if (!sameButStatus(this.seen.get(now.metadata.resourceVersion), planned)) throw error;
+        at = now.metadata.resourceVersion;
+      }
+    }
+  }
+}
+
+/** Whether two reads of the pool differ at most in their status (and resourceVersion). */
+function sameButStatus(a: SeenPool | undefined, b: SeenPool): boolean {
+  if (a === undefined) return false;
+  const owned = (p: SeenPool) =>
+    JSON.stringify([p.metadata.annotations ?? {}, p.metadata.labels ?? {}, p.spec]);
+  return owned(a) === owned(b);
+}
+
 /** The apiVersion and resource of MetalLB's pools (served since MetalLB 0.13). */
 const GVR = { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools' } as const;
 
@@ -59,6 +118,7 @@ export class KubePoolResource implements PoolResource {
   readonly kind: PoolKind = { apiVersion: `${GVR.group}/${GVR.version}`, kind: 'IPAddressPool' };
   private readonly api: CustomObjectsApi;
   private readonly refusals: PoolRefusals;
+  private readonly versions = new PoolVersions<AddressPool>();
 
   constructor(
     clients: ApiClients,
@@ -88,19 +148,23 @@ export class KubePoolResource implements PoolResource {
 
   /**
    * One merge patch carrying the resourceVersion we planned from, so the apiserver refuses it
-   * (409) if anyone changed the pool in between: nobody's edit is ever overwritten.
+   * (409) if anyone changed the pool in between: nobody's edit is ever overwritten. MetalLB's own
+   * status updates are not edits (see PoolVersions).
    */
-  async write(
+  write(
     resourceVersion: string,
     addresses: string[],
     annotations: Record<string, string | null>,
   ): Promise<AddressPool> {
-    const body = { metadata: { resourceVersion, annotations }, spec: { addresses } };
-    return this.validated(
-      await poolRequest(this.counter, this.refusals, 'writing', () =>
-        this.api.patchNamespacedCustomObject({ ...GVR, ...this.ref, body }, mergePatch),
-      ),
-    );
+    const send = async (at: string) => {
+      const body = { metadata: { resourceVersion: at, annotations }, spec: { addresses } };
+      return this.validated(
+        await poolRequest(this.counter, this.refusals, 'writing', () =>
+          this.api.patchNamespacedCustomObject({ ...GVR, ...this.ref, body }, mergePatch),
+        ),
+      );
+    };
+    return this.versions.write(resourceVersion, send, () => this.read());
   }
 
   private validated(object: unknown): AddressPool {
@@ -113,6 +177,7 @@ export class KubePoolResource implements PoolResource {
     ) {
       throw new ClusterError(`${this.label} has no spec.addresses list`);
     }
+    this.versions.saw(pool as AddressPool);
     return pool as AddressPool;
   }
 }

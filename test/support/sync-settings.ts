@@ -1,6 +1,11 @@
 // The settings and prefixes the sync tests share, on the real apiserver and on the in-memory fake.
+import type { KubePoolResource } from '../../lib/cluster/pool-resource.js';
+import { jsonLogger } from '../../lib/log/logger.js';
 import { parseHostRanges } from '../../lib/prefix/host-range.js';
-import type { SyncSettings } from '../../lib/sync/sync-once.js';
+import { parseAnswer } from '../../lib/source/answer.js';
+import { staticSource } from '../../lib/source/static.js';
+import { syncOnce, type SyncSettings } from '../../lib/sync/sync-once.js';
+import { syncTargetFor, type HomeCluster } from '../../devcluster/home-cluster.js';
 
 export { range, SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
 import { SUBNET_NEW, SUBNET_OLD } from '../../devcluster/home-cluster.js';
@@ -25,4 +30,14 @@ export function syncSettings(overrides: Partial<SyncSettings> = {}): SyncSetting
     keepHostParts: 'none',
     ...overrides,
   };
+}
+
+/** One sync of `home`'s pool onto SUBNET_NEW, through `poolType` (a KubePoolResource that races us). */
+export function syncOntoNewPrefix(home: HomeCluster, poolType: typeof KubePoolResource) {
+  return syncOnce(
+    syncSettings(),
+    staticSource(parseAnswer('static', `${SUBNET_NEW}::9`)),
+    syncTargetFor(home, poolType),
+    jsonLogger('error'),
+  );
 }

@@ -150,14 +150,20 @@ export async function homeCluster(
   };
 }
 
+/** API clients acting as the home's service account (the shipped Role), and their request counter. */
+export function homeClients(home: HomeCluster): { clients: ApiClients; counter: ApiRequests } {
+  return {
+    clients: new ApiClients(kubeConfigFor(sharedCluster(), 'sa', home.token)),
+    counter: new ApiRequests(requestLimits(10_000, new AbortController().signal)),
+  };
+}
+
 /** What syncOnce talks to, acting as the home's service account (optionally through a KubePoolResource subclass). */
 export function syncTargetFor(
   home: HomeCluster,
   poolType: typeof KubePoolResource = KubePoolResource,
 ): SyncTarget {
-  const kubeConfig = kubeConfigFor(sharedCluster(), 'sa', home.token);
-  const clients = new ApiClients(kubeConfig);
-  const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
+  const { clients, counter } = homeClients(home);
   const place = { pool: { namespace: home.namespace, name: home.pool }, labelSelectors: [METALLB_SELECTOR] };
   const metallb = backendFor('metallb', clients, place, counter);
   const backend = { ...metallb, pool: new poolType(clients, place.pool, counter) };

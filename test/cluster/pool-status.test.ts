@@ -4,15 +4,12 @@
 // write planned before such updates goes through, and an edit of the pool by anyone still stops it.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ApiClients } from '../../lib/cluster/api-clients.js';
-import { ApiRequests, requestLimits } from '../../lib/cluster/api-requests.js';
 import { ConflictError, KubePoolResource } from '../../lib/cluster/pool-resource.js';
 import type { AddressPool } from '../../lib/cluster/ports.js';
-import { kubeConfigFor } from '../../devcluster/kubeconfig.js';
 import { installReleaseCrds, POOL } from '../../devcluster/metallb-fixture.js';
 import { CRD_RELEASE, goToBuild, metallbRelease } from '../../devcluster/metallb-runtime.js';
-import { adminKubeConfig, auditSettled, sharedCluster } from '../../devcluster/shared-cluster.js';
-import { homeCluster, type HomeCluster } from '../../devcluster/home-cluster.js';
+import { adminKubeConfig, auditSettled } from '../../devcluster/shared-cluster.js';
+import { homeClients, homeCluster, type HomeCluster } from '../../devcluster/home-cluster.js';
 import { describeIf } from '../support/declared-skips.js';
 import { exclusiveDuringSuite, METALLB_CRDS } from '../support/exclusive.js';
 import { range, SUBNET_NEW, SUBNET_OLD, syncOntoNewPrefix, V4 } from '../support/sync-settings.js';
@@ -37,10 +34,9 @@ async function edit(home: HomeCluster, body: object): Promise<void> {
   );
 }
 
-/** The pool as MetalLB's service account reads and writes it, with the shipped Role. */
+/** The pool as metallb-dyn6's service account reads and writes it, with the shipped Role. */
 function poolAsSync(home: HomeCluster): KubePoolResource {
-  const clients = new ApiClients(kubeConfigFor(sharedCluster(), 'sa', home.token));
-  const counter = new ApiRequests(requestLimits(10_000, new AbortController().signal));
+  const { clients, counter } = homeClients(home);
   return new KubePoolResource(clients, { namespace: home.namespace, name: home.pool }, counter);
 }
 
